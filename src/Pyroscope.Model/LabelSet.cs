@@ -1,0 +1,169 @@
+using System.IO.Hashing;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace Pyroscope.Model;
+
+public readonly record struct Label(string Name, string Value);
+
+/// <summary>
+/// An immutable set of labels sorted by name, with at most one value per name.
+/// Its <see cref="Fingerprint"/> identifies a series everywhere (distributor routing, head index, blocks).
+/// </summary>
+public sealed class LabelSet : IEquatable<LabelSet>
+{
+    public static readonly LabelSet Empty = new([]);
+
+    private readonly Label[] _labels;
+
+    private LabelSet(Label[] sortedUnique)
+    {
+        _labels = sortedUnique;
+        Fingerprint = ComputeFingerprint(sortedUnique);
+    }
+
+    public ulong Fingerprint { get; }
+
+    public int Count => _labels.Length;
+
+    public ReadOnlySpan<Label> Labels => _labels;
+
+    public Label this[int index] => _labels[index];
+
+    /// <summary>Builds a set from labels in any order; a later duplicate name overrides an earlier one.</summary>
+    public static LabelSet From(IEnumerable<Label> labels)
+    {
+        var byName = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var label in labels)
+        {
+            byName[label.Name] = label.Value;
+        }
+        return FromDictionary(byName);
+    }
+
+    public static LabelSet From(params ReadOnlySpan<Label> labels)
+    {
+        var byName = new Dictionary<string, string>(labels.Length, StringComparer.Ordinal);
+        foreach (var label in labels)
+        {
+            byName[label.Name] = label.Value;
+        }
+        return FromDictionary(byName);
+    }
+
+    private static LabelSet FromDictionary(Dictionary<string, string> byName)
+    {
+        var array = new Label[byName.Count];
+        var i = 0;
+        foreach (var (name, value) in byName)
+        {
+            array[i++] = new Label(name, value);
+        }
+        Array.Sort(array, static (a, b) => string.CompareOrdinal(a.Name, b.Name));
+        return new LabelSet(array);
+    }
+
+    public string? Get(string name)
+    {
+        var lo = 0;
+        var hi = _labels.Length - 1;
+        while (lo <= hi)
+        {
+            var mid = (lo + hi) >>> 1;
+            var cmp = string.CompareOrdinal(_labels[mid].Name, name);
+            if (cmp == 0)
+            {
+                return _labels[mid].Value;
+            }
+            if (cmp < 0)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid - 1;
+            }
+        }
+        return null;
+    }
+
+    public LabelSet With(string name, string value)
+    {
+        var list = new List<Label>(_labels.Length + 1);
+        list.AddRange(_labels);
+        list.Add(new Label(name, value));
+        return From(list);
+    }
+
+    public LabelSet Without(string name)
+    {
+        if (Get(name) is null)
+        {
+            return this;
+        }
+        var array = new Label[_labels.Length - 1];
+        var j = 0;
+        foreach (var label in _labels)
+        {
+            if (label.Name != name)
+            {
+                array[j++] = label;
+            }
+        }
+        return new LabelSet(array);
+    }
+
+    public bool Equals(LabelSet? other)
+    {
+        if (other is null || other.Fingerprint != Fingerprint || other._labels.Length != _labels.Length)
+        {
+            return false;
+        }
+        return _labels.AsSpan().SequenceEqual(other._labels);
+    }
+
+    public override bool Equals(object? obj) => Equals(obj as LabelSet);
+
+    public override int GetHashCode() => (int)Fingerprint;
+
+    /// <summary>Prometheus text form: <c>{a="1", b="2"}</c>.</summary>
+    public override string ToString()
+    {
+        var sb = new StringBuilder("{");
+        for (var i = 0; i < _labels.Length; i++)
+        {
+            if (i > 0)
+            {
+                sb.Append(", ");
+            }
+            sb.Append(_labels[i].Name).Append("=\"");
+            foreach (var c in _labels[i].Value)
+            {
+                switch (c)
+                {
+                    case '\\': sb.Append("\\\\"); break;
+                    case '"': sb.Append("\\\""); break;
+                    case '\n': sb.Append("\\n"); break;
+                    default: sb.Append(c); break;
+                }
+            }
+            sb.Append('"');
+        }
+        return sb.Append('}').ToString();
+    }
+
+    private static ulong ComputeFingerprint(Label[] labels)
+    {
+        // Separator bytes that cannot occur in UTF-16 text keep "a=bc" and "ab=c" apart.
+        var hash = new XxHash64();
+        Span<byte> separator = [0xff, 0xfe];
+        foreach (var label in labels)
+        {
+            hash.Append(MemoryMarshal.AsBytes(label.Name.AsSpan()));
+            hash.Append(separator);
+            hash.Append(MemoryMarshal.AsBytes(label.Value.AsSpan()));
+            hash.Append(separator);
+        }
+        return hash.GetCurrentHashAsUInt64();
+    }
+}

@@ -1,0 +1,64 @@
+using Pyroscope.Contracts.Ingester.V1;
+
+namespace Pyroscope.Model;
+
+// The seams between components. Each has an in-process implementation (monolith) and a
+// network one (microservices); callers never know which they hold.
+
+/// <summary>Distributor → ingester. Completes only when the ingester has made the write durable.</summary>
+public interface IIngesterClient
+{
+    Task PushAsync(string tenantId, PushRequest request, CancellationToken cancellationToken);
+}
+
+/// <summary>A time range in unix milliseconds, start and end inclusive.</summary>
+public readonly record struct TimeRange(long StartMs, long EndMs)
+{
+    public bool Overlaps(long minMs, long maxMs) => minMs <= EndMs && maxMs >= StartMs;
+
+    public bool Contains(long ms) => ms >= StartMs && ms <= EndMs;
+}
+
+/// <summary>What to select: series matchers (including <c>__profile_type__</c>) and a time range.</summary>
+public sealed record SelectQuery(IReadOnlyList<LabelMatcher> Matchers, TimeRange Range)
+{
+    /// <summary>When set, only samples carrying one of these span ids count (span profiles).</summary>
+    public IReadOnlySet<string>? SpanIds { get; init; }
+}
+
+/// <summary>Receives merged stacks; names are interned once per source, samples are added by id.</summary>
+public interface IStackSink
+{
+    int Intern(string frameName);
+
+    /// <summary>Adds <paramref name="value"/> to the stack given root first.</summary>
+    void Add(ReadOnlySpan<int> rootToLeaf, long value);
+}
+
+/// <summary>The total of one stored profile, for time series.</summary>
+public readonly record struct ProfileTotal(LabelSet Series, long TimestampMs, long Value, string ProfileId);
+
+public readonly record struct ProfileStats(bool DataIngested, long OldestProfileMs, long NewestProfileMs);
+
+/// <summary>
+/// Read access to stored profiles of one source: an ingester's head, a set of blocks, or a remote
+/// ingester. The querier merges the answers of many sources.
+/// </summary>
+public interface IProfileReader
+{
+    ValueTask<IReadOnlyList<ProfileTypeId>> ProfileTypesAsync(string tenantId, TimeRange range, CancellationToken cancellationToken);
+
+    ValueTask<IReadOnlyList<string>> LabelNamesAsync(string tenantId, IReadOnlyList<LabelMatcher> matchers, TimeRange range, CancellationToken cancellationToken);
+
+    ValueTask<IReadOnlyList<string>> LabelValuesAsync(string tenantId, string labelName, IReadOnlyList<LabelMatcher> matchers, TimeRange range, CancellationToken cancellationToken);
+
+    ValueTask<IReadOnlyList<LabelSet>> SeriesAsync(string tenantId, IReadOnlyList<LabelMatcher> matchers, TimeRange range, CancellationToken cancellationToken);
+
+    /// <summary>Adds every matching sample's stack to <paramref name="sink"/>.</summary>
+    ValueTask MergeStacksAsync(string tenantId, SelectQuery query, IStackSink sink, CancellationToken cancellationToken);
+
+    /// <summary>Returns one total per matching profile.</summary>
+    ValueTask<IReadOnlyList<ProfileTotal>> ProfileTotalsAsync(string tenantId, SelectQuery query, CancellationToken cancellationToken);
+
+    ValueTask<ProfileStats> StatsAsync(string tenantId, CancellationToken cancellationToken);
+}
