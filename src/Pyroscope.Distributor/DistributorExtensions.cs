@@ -30,6 +30,7 @@ public static class DistributorExtensions
         services.TryAddSingleton<Distributor>();
         services.TryAddSingleton<PushHandler>();
         services.TryAddSingleton<IngestEndpoint>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Formats.Ingest.IExternalProfileConverter, Formats.Ingest.JfrIngestConverter>());
         return services;
     }
 
