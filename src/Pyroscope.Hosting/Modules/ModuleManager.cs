@@ -160,7 +160,6 @@ public sealed class ModuleManager : IHostedService
     {
         SetState(module, ModuleState.Failed);
         HasFailed = true;
-        Environment.ExitCode = 1;
         _logger.LogCritical(error, "module {Module} failed: {Reason}; stopping", module, error.Message);
         _lifetime.StopApplication();
     }
