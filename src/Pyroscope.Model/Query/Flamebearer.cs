@@ -11,20 +11,32 @@ public sealed record Timeline(long StartTimeSeconds, long DurationDeltaSeconds, 
 /// </summary>
 public static class FlamebearerJson
 {
-    public static void Write(Utf8JsonWriter w, FlameGraph graph, ProfileTypeId type, Timeline? timeline)
+    public static void Write(Utf8JsonWriter w, FlameGraphData graph, ProfileTypeId type, Timeline? timeline, IReadOnlyDictionary<string, Timeline>? groups = null)
     {
         w.WriteStartObject();
         w.WriteNumber("version", 1);
         WriteFlamebearer(w, graph.Names, graph.Levels, graph.Total, graph.MaxSelf);
         WriteMetadata(w, type, "single");
-        WriteTimeline(w, timeline);
-        w.WriteNull("groups");
+        WriteTimeline(w, "timeline", timeline);
+        if (groups is null)
+        {
+            w.WriteNull("groups");
+        }
+        else
+        {
+            w.WriteStartObject("groups");
+            foreach (var (key, value) in groups)
+            {
+                WriteTimeline(w, key, value);
+            }
+            w.WriteEndObject();
+        }
         w.WriteNull("heatmap");
         w.WriteEndObject();
         w.Flush();
     }
 
-    public static void WriteDiff(Utf8JsonWriter w, FlameGraphDiff graph, ProfileTypeId type)
+    public static void WriteDiff(Utf8JsonWriter w, FlameGraphDiffData graph, ProfileTypeId type)
     {
         w.WriteStartObject();
         w.WriteNumber("version", 1);
@@ -89,14 +101,14 @@ public static class FlamebearerJson
         w.WriteEndObject();
     }
 
-    private static void WriteTimeline(Utf8JsonWriter w, Timeline? timeline)
+    private static void WriteTimeline(Utf8JsonWriter w, string property, Timeline? timeline)
     {
         if (timeline is null)
         {
-            w.WriteNull("timeline");
+            w.WriteNull(property);
             return;
         }
-        w.WriteStartObject("timeline");
+        w.WriteStartObject(property);
         w.WriteNumber("startTime", timeline.StartTimeSeconds);
         w.WriteStartArray("samples");
         foreach (var s in timeline.Samples)

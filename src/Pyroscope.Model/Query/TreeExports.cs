@@ -10,7 +10,7 @@ namespace Pyroscope.Model.Query;
 public static class TreeExports
 {
     /// <summary>querier.v1.FlameGraph.</summary>
-    public static QuerierV1.FlameGraph ToProto(this FlameGraph graph)
+    public static QuerierV1.FlameGraph ToProto(this FlameGraphData graph)
     {
         var proto = new QuerierV1.FlameGraph { Total = graph.Total, MaxSelf = graph.MaxSelf };
         proto.Names.AddRange(graph.Names);
@@ -23,7 +23,7 @@ public static class TreeExports
         return proto;
     }
 
-    public static QuerierV1.FlameGraphDiff ToProto(this FlameGraphDiff graph)
+    public static QuerierV1.FlameGraphDiff ToProto(this FlameGraphDiffData graph)
     {
         var proto = new QuerierV1.FlameGraphDiff
         {

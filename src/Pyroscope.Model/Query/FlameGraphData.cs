@@ -3,16 +3,16 @@ using System.Buffers;
 namespace Pyroscope.Model.Query;
 
 /// <summary>
-/// A flame graph as upstream's querier.v1.FlameGraph lays it out: <c>Levels[d]</c> holds, per node
+/// A flame graph as upstream's querier.v1.FlameGraphData lays it out: <c>Levels[d]</c> holds, per node
 /// of depth d from left to right, <c>[x_delta, total, self, name_index]</c>, where x_delta is
 /// relative to the end of the previous node of the row. Row 0 is the root, named "total".
 /// </summary>
-public sealed record FlameGraph(IReadOnlyList<string> Names, long[][] Levels, long Total, long MaxSelf)
+public sealed record FlameGraphData(IReadOnlyList<string> Names, long[][] Levels, long Total, long MaxSelf)
 {
     public const int DefaultMaxNodes = 8192;
 
     /// <summary>Renders <paramref name="tree"/>, folding nodes below the max-nodes threshold into "other".</summary>
-    public static FlameGraph From(StackTree tree, long maxNodes)
+    public static FlameGraphData From(StackTree tree, long maxNodes)
     {
         var minValue = tree.MinValue(maxNodes);
         var otherId = tree.Intern(StackTree.OtherName);
@@ -93,7 +93,7 @@ public sealed record FlameGraph(IReadOnlyList<string> Names, long[][] Levels, lo
         {
             result[i] = levels[i].ToDeltaEncoded(4);
         }
-        return new FlameGraph(names, result, tree.Total, maxSelf);
+        return new FlameGraphData(names, result, tree.Total, maxSelf);
     }
 
     private readonly record struct Frame(int Node, int Level, long X, long OtherValue);

@@ -5,9 +5,9 @@ namespace Pyroscope.Model.Query;
 /// <c>[left_x_delta, left_total, left_self, right_x_delta, right_total, right_self, name_index]</c>,
 /// over the union of both trees' nodes.
 /// </summary>
-public sealed record FlameGraphDiff(IReadOnlyList<string> Names, long[][] Levels, long Total, long MaxSelf, long LeftTicks, long RightTicks)
+public sealed record FlameGraphDiffData(IReadOnlyList<string> Names, long[][] Levels, long Total, long MaxSelf, long LeftTicks, long RightTicks)
 {
-    public static FlameGraphDiff From(StackTree left, StackTree right, long maxNodes)
+    public static FlameGraphDiffData From(StackTree left, StackTree right, long maxNodes)
     {
         var combined = Combined.Build(left, right);
         long minValue = 0;
@@ -23,7 +23,7 @@ public sealed record FlameGraphDiff(IReadOnlyList<string> Names, long[][] Levels
 
         var names = new List<string>();
         var nameIndex = new Dictionary<string, int>(StringComparer.Ordinal);
-        var levels = new List<FlameGraph.LevelBuilder>();
+        var levels = new List<FlameGraphData.LevelBuilder>();
         var stack = new Stack<Frame>();
         stack.Push(new Frame(0, 0, 0, 0, 0, 0));
         long maxSelf = 0;
@@ -57,7 +57,7 @@ public sealed record FlameGraphDiff(IReadOnlyList<string> Names, long[][] Levels
             }
             if (f.Level == levels.Count)
             {
-                levels.Add(new FlameGraph.LevelBuilder());
+                levels.Add(new FlameGraphData.LevelBuilder());
             }
             maxSelf = Math.Max(maxSelf, Math.Max(ls, rs));
             levels[f.Level].Add7(f.LeftX, lt, ls, f.RightX, rt, rs, index);
@@ -93,7 +93,7 @@ public sealed record FlameGraphDiff(IReadOnlyList<string> Names, long[][] Levels
         {
             result[i] = levels[i].ToDeltaEncoded(7, 0, 3);
         }
-        return new FlameGraphDiff(names, result, left.Total + right.Total, maxSelf, left.Total, right.Total);
+        return new FlameGraphDiffData(names, result, left.Total + right.Total, maxSelf, left.Total, right.Total);
     }
 
     private readonly record struct Frame(int Node, int Level, long LeftX, long RightX, long OtherLeft, long OtherRight);
