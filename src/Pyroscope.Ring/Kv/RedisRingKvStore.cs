@@ -9,7 +9,7 @@ namespace Pyroscope.Ring.Kv;
 /// script (atomic on the server), which also publishes the new version so watchers wake up at once.
 /// Watchers poll as well, so a dropped pub/sub message or a reconnect only delays them.
 /// </summary>
-public sealed class RedisRingKvStore : IRingKvStore, IAsyncDisposable
+public sealed class RedisRingKvStore : IRingKvStore, IAsyncDisposable, IDisposable
 {
     // KEYS[1] = hash, KEYS[2] = change channel (passed as a key so cluster routing sees it); ARGV[1] = expected version, ARGV[2] = value.
     private const string CasScript = """
@@ -124,6 +124,12 @@ public sealed class RedisRingKvStore : IRingKvStore, IAsyncDisposable
             await connection.CloseAsync().ConfigureAwait(false);
             await connection.DisposeAsync().ConfigureAwait(false);
         }
+        _connectLock.Dispose();
+    }
+
+    public void Dispose()
+    {
+        _connection?.Dispose();
         _connectLock.Dispose();
     }
 
