@@ -15,7 +15,7 @@ public sealed class RingLifecycler(
     RingOptions options,
     RingInstanceInfo instance,
     TimeProvider timeProvider,
-    ILogger<RingLifecycler> logger) : IHostedService, IAsyncDisposable
+    ILogger<RingLifecycler> logger) : IHostedService, IAsyncDisposable, IDisposable
 {
     private readonly CancellationTokenSource _stopping = new();
     private Task? _loop;
@@ -76,6 +76,15 @@ public sealed class RingLifecycler(
     {
         await StopLoopAsync().ConfigureAwait(false);
         _stopping.Dispose();
+    }
+
+    /// <summary>Stops heartbeating without waiting for the loop (containers dispose synchronously).</summary>
+    public void Dispose()
+    {
+        if (!_stopping.IsCancellationRequested)
+        {
+            _stopping.Cancel();
+        }
     }
 
     private TimeSpan RetryPeriod => options.HeartbeatPeriod < TimeSpan.FromSeconds(1) ? options.HeartbeatPeriod : TimeSpan.FromSeconds(1);
