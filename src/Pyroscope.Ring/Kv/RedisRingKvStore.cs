@@ -67,6 +67,10 @@ public sealed class RedisRingKvStore : IRingKvStore, IAsyncDisposable, IDisposab
         // Start even while Redis is down: lifecyclers and clients retry, they must not crash the host.
         options.AbortOnConnectFail = false;
         options.ConnectTimeout = Math.Min(options.ConnectTimeout, 5000);
+        // Reconnect quickly after an outage, and fail commands at once while disconnected (our callers retry on
+        // their own schedule) instead of queueing them behind a dead connection.
+        options.ReconnectRetryPolicy = new LinearRetry(500);
+        options.BacklogPolicy = BacklogPolicy.FailFast;
         return options;
     }
 
