@@ -50,7 +50,8 @@ internal sealed class JfrProfileAccumulator : IJfrEventSink, IDisposable
     // Per chunk: constant pool ids are only meaningful inside their chunk.
     private readonly Dictionary<long, int> _functionByMethod = [];
     private readonly Dictionary<long, int> _stackByRef = [];
-    private readonly Dictionary<(long Method, int Line), int> _locationByFrame = [];
+    private readonly Dictionary<long, int> _locationByFrame = [];
+    private readonly Dictionary<(long Method, int Line), int> _locationByWideFrame = [];
 
     private readonly List<LabelSet> _labelSets = [LabelSet.Empty];
     private readonly Dictionary<LabelSet, int> _labelSetIndex = new() { [LabelSet.Empty] = 0 };
@@ -73,6 +74,7 @@ internal sealed class JfrProfileAccumulator : IJfrEventSink, IDisposable
         _functionByMethod.Clear();
         _stackByRef.Clear();
         _locationByFrame.Clear();
+        _locationByWideFrame.Clear();
     }
 
     public void OnActiveSetting(string? name, string? value)
@@ -217,7 +219,11 @@ internal sealed class JfrProfileAccumulator : IJfrEventSink, IDisposable
     /// <summary>The shared location of a frame; -1 when upstream would drop it (method or class missing).</summary>
     private int LocationFor(long methodRef, int line)
     {
-        if (_locationByFrame.TryGetValue((methodRef, line), out var location))
+        // Method ids are small in practice: pack (method, line) into one long, else fall back to a tuple key.
+        var packable = (ulong)methodRef < (1UL << 40) && (uint)line < (1U << 23);
+        var packed = (methodRef << 23) | (uint)line;
+        int location;
+        if (packable ? _locationByFrame.TryGetValue(packed, out location) : _locationByWideFrame.TryGetValue((methodRef, line), out location))
         {
             return location;
         }
@@ -234,7 +240,14 @@ internal sealed class JfrProfileAccumulator : IJfrEventSink, IDisposable
                 _locationByKey[key] = location;
             }
         }
-        _locationByFrame[(methodRef, line)] = location;
+        if (packable)
+        {
+            _locationByFrame[packed] = location;
+        }
+        else
+        {
+            _locationByWideFrame[(methodRef, line)] = location;
+        }
         return location;
     }
 
