@@ -31,6 +31,7 @@ public static class DistributorExtensions
         services.TryAddSingleton<PushHandler>();
         services.TryAddSingleton<IngestEndpoint>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Formats.Ingest.IExternalProfileConverter, Formats.Ingest.JfrIngestConverter>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Formats.Ingest.IExternalProfileConverter, NetTraceIngestConverter>());
         return services;
     }
 
