@@ -51,7 +51,7 @@ export class TopTable {
     const { key, desc } = this.sort;
     const rows = this.rows.filter((r) => !this.filter || r.name.toLowerCase().includes(this.filter));
     rows.sort((a, b) => {
-      const c = key === 'name' ? a.name.localeCompare(b.name) : a[key] - b[key];
+      const c = key === 'name' ? (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) : a[key] - b[key];
       return desc ? -c : c;
     });
     const u = this.unit;
