@@ -78,7 +78,7 @@ public sealed class BrowserTests(UiFixture ui)
         Assert.EndsWith("\t" + Expected.Percent(pathTotal, total), lines[1]);
         Assert.StartsWith("Self", lines[2]);
         Assert.EndsWith("\t" + Expected.Percent(pathSelf, total), lines[2]);
-        await page.ScreenshotAsync(new() { Path = Shot("01-single-view-tooltip"), FullPage = true });
+        await page.ScreenshotAsync(new() { Path = Shot("01-single-view-tooltip") });
     }
 
     [Fact]
@@ -177,6 +177,7 @@ public sealed class BrowserTests(UiFixture ui)
         Assert.True(red[0] > 180 && red[1] < 120, $"expected red, got {string.Join(',', red)}");
         await page.Mouse.MoveAsync(mathOnly.X, mathOnly.Y);
         await Assertions.Expect(page.Locator(".tooltip")).ToContainTextAsync("new");
+        await page.ScreenshotAsync(new() { Path = Shot("05b-diff-tooltip") });
         // crypto/sha256.block only under handler=hash: green.
         var hashOnly = await page.NodeCenterAsync("crypto/sha256.block") ?? throw new Xunit.Sdk.XunitException("sha256.block not drawn");
         var green = await page.PixelAsync(hashOnly.X, hashOnly.Y);

@@ -180,6 +180,7 @@ function syncControls() {
   $('tenant').value = state.tenant;
   $('search').value = state.search;
   $('diff-controls').hidden = state.view !== 'diff';
+  document.body.classList.toggle('diff', state.view === 'diff');
   $('diff-legend').hidden = state.view !== 'diff';
   for (const el of document.querySelectorAll('.single-only')) el.hidden = state.view === 'diff';
   renderChips();

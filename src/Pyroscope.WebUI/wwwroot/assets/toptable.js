@@ -61,7 +61,7 @@ export class TopTable {
     let html;
     if (m.isDiff) {
       const lt = m.leftTicks, rt = m.rightTicks;
-      html = `<table class="top-table diff"><thead><tr>${th('name', 'Symbol', 'name')}${th('lSelf', 'Baseline self')}${th('lTotal', 'Baseline total')}${th('rSelf', 'Comparison self')}${th('rTotal', 'Comparison total')}${th('change', 'Change')}</tr></thead><tbody>`;
+      html = `<table class="top-table diff"><thead><tr>${th('name', 'Symbol', 'name')}${th('lSelf', 'Base self')}${th('lTotal', 'Base total')}${th('rSelf', 'Comp self')}${th('rTotal', 'Comp total')}${th('change', 'Δ total')}</tr></thead><tbody>`;
       for (const r of shown) {
         const pts = (r.change * 100).toFixed(2);
         html += `<tr data-name="${escapeHtml(r.name)}" class="${r.name === this.selected ? 'selected' : ''}"><td class="name" title="${escapeHtml(r.name)}">${escapeHtml(r.name)}</td>`
