@@ -148,14 +148,6 @@ public sealed partial class TestApiHost : IAsyncDisposable
                     yield return (d, t);
     }
 
-    private (Dataset Data, int Index)? FindType(string typeId)
-    {
-        foreach (var d in _datasets)
-            for (var i = 0; i < d.SampleTypes.Length; i++)
-                if (d.TypeId(i) == typeId) return (d, i);
-        return null;
-    }
-
     private FlameTree Tree(string typeId, string? selector, long start, long end)
     {
         var matchers = ParseSelector(selector);
@@ -286,18 +278,28 @@ public sealed partial class TestApiHost : IAsyncDisposable
         var matchers = ParseSelector(Str(body, "labelSelector"));
         var (start, end) = (Int(body, "start"), Int(body, "end"));
         if (!body.TryGetProperty("step", out var step) || step.GetDouble() <= 0) throw new BadRequestException("step must be positive");
-        var type = FindType(typeId);
         var points = new SortedDictionary<long, double>();
-        if (!empty && type is { } found)
+        string? service = null;
+        if (!empty)
         {
-            foreach (var t in found.Data.Samples)
-                if (t.TimestampMs >= start && t.TimestampMs < end && Matches(found.Data, t.Sample, matchers))
-                    points[t.TimestampMs] = points.GetValueOrDefault(t.TimestampMs) + t.Sample.Values[found.Index];
+            foreach (var d in _datasets)
+            {
+                for (var i = 0; i < d.SampleTypes.Length; i++)
+                {
+                    if (d.TypeId(i) != typeId) continue;
+                    foreach (var t in d.Samples)
+                    {
+                        if (t.TimestampMs < start || t.TimestampMs >= end || !Matches(d, t.Sample, matchers)) continue;
+                        points[t.TimestampMs] = points.GetValueOrDefault(t.TimestampMs) + t.Sample.Values[i];
+                        service ??= d.Service;
+                    }
+                }
+            }
         }
         var series = points.Count == 0 ? [] : new[]
         {
             // int64 timestamps as JSON strings, as proto3 JSON writes them.
-            new { labels = new[] { new { name = "service_name", value = type!.Value.Data.Service } },
+            new { labels = new[] { new { name = "service_name", value = service! } },
                   points = points.Select(p => new { value = p.Value, timestamp = p.Key.ToString() }).ToArray() },
         };
         return Results.Json(new { series });

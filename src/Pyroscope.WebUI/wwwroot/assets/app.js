@@ -143,6 +143,8 @@ function showEmpty(html) {
   el.hidden = !html;
   if (html) el.innerHTML = html;
   $('results').hidden = !!html;
+  document.querySelector('.timeline-panel').hidden = !!html;
+  document.querySelector('.filters').hidden = !!html;
 }
 
 function ingestHelp() {
