@@ -1,0 +1,78 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using Pyroscope.Testing;
+
+namespace Pyroscope.WebUI.Tests;
+
+/// <summary>
+/// The real monolith (Pyroscope.All) on free ports with a temp data dir, with go-cpu.pb.gz ingested through
+/// POST /ingest. While main does not yet serve the UI, the querier API or /ingest, <see cref="SkipReason"/>
+/// says what is missing and the monolith tests skip with it (the fixture-backed tests cover the UI meanwhile).
+/// </summary>
+public sealed class MonolithFixture : IAsyncLifetime
+{
+    public const string Service = "webui-go-app";
+    public PyroscopeProcess? Process { get; private set; }
+    public string? SkipReason { get; private set; }
+    public string Url => Process!.BaseAddress.ToString().TrimEnd('/');
+
+    public async ValueTask InitializeAsync()
+    {
+        Process = await PyroscopeProcess.StartReadyAsync();
+        var http = Process.Http;
+
+        using (var index = await http.GetAsync("/"))
+        {
+            var body = await index.Content.ReadAsStringAsync();
+            if (index.StatusCode != HttpStatusCode.OK || !body.Contains("assets/app.js", StringComparison.Ordinal))
+            {
+                SkipReason = $"the monolith does not serve the web UI at / yet (HTTP {(int)index.StatusCode}); the lead wires MapPyroscopeWebUI";
+                return;
+            }
+        }
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        using (var types = await http.PostAsync("/querier.v1.QuerierService/ProfileTypes",
+                   new StringContent($"{{\"start\":{now - 3_600_000},\"end\":{now}}}", Encoding.UTF8, "application/json")))
+        {
+            if (types.StatusCode != HttpStatusCode.OK)
+            {
+                SkipReason = $"the monolith does not answer the querier Connect API yet (ProfileTypes → HTTP {(int)types.StatusCode})";
+                return;
+            }
+        }
+
+        var fromS = DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 10;
+        using var content = new ByteArrayContent(await File.ReadAllBytesAsync(Path.Combine(FixtureProfiles.FixturesDir, "go", "go-cpu.pb.gz")));
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        using var ingest = await http.PostAsync($"/ingest?name={Service}&from={fromS}&until={fromS + 10}&format=pprof&spyName=gospy&sampleRate=100", content);
+        if (ingest.StatusCode == HttpStatusCode.NotFound)
+        {
+            SkipReason = "the monolith does not accept POST /ingest yet";
+            return;
+        }
+        if (!ingest.IsSuccessStatusCode)
+            throw new InvalidOperationException($"ingest failed: HTTP {(int)ingest.StatusCode} {await ingest.Content.ReadAsStringAsync()}\n{Process.Output}");
+
+        // Poll until the ingested profile is queryable (no sleeps beyond short polling).
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            using var types = await http.PostAsync("/querier.v1.QuerierService/LabelValues",
+                new StringContent($"{{\"name\":\"service_name\",\"start\":{now - 3_600_000},\"end\":{DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + 60_000}}}", Encoding.UTF8, "application/json"));
+            if ((await types.Content.ReadAsStringAsync()).Contains(Service, StringComparison.Ordinal)) break;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"{Service} never became queryable; output:\n{Process.Output}");
+            await Task.Delay(100);
+        }
+    }
+
+    public void SkipUnlessReady()
+    {
+        if (SkipReason is not null) Assert.Skip(SkipReason);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Process is not null) await Process.DisposeAsync();
+    }
+}
