@@ -210,7 +210,12 @@ async function load({ push = false } = {}) {
       api.labelValues('service_name', [], from, until),
     ]);
   } catch (e) {
-    if (seq === loadSeq) { showError(e.message); setStatus(''); }
+    if (seq === loadSeq) {
+      showError(e.message);
+      setStatus('');
+      // Nothing below can be trusted without the type list: hide stale panels instead of showing old data.
+      for (const el of [$('results'), document.querySelector('.timeline-panel')]) el.hidden = true;
+    }
     return;
   }
   if (seq !== loadSeq) return;
@@ -224,6 +229,7 @@ async function load({ push = false } = {}) {
     return;
   }
   showEmpty('');
+  document.querySelector('.timeline-panel').hidden = false;
 
   if (!services.includes(state.service)) state.service = services[0] || '';
   // Types offered for this service, when the server can say (label __profile_type__); all otherwise.
