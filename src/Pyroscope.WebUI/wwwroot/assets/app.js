@@ -51,7 +51,7 @@ function readUrl() {
   state.until = p.get('until') || 'now';
   state.search = p.get('search') || '';
   state.tenant = p.get('tenant') || localStorage.getItem('pyroscope.tenant') || '';
-  state.maxNodes = p.get('maxNodes') || '';
+  state.maxNodes = /^\d+$/.test(p.get('maxNodes') || '') ? p.get('maxNodes') : '';
   const query = p.get('query') || '';
   const brace = query.indexOf('{');
   state.type = brace >= 0 ? query.slice(0, brace) : query;
@@ -181,6 +181,8 @@ function syncControls() {
   $('range-label').textContent = describeRange(state.from, state.until);
   $('tenant').value = state.tenant;
   $('search').value = state.search;
+  if (![...$('max-nodes').options].some((o) => o.value === state.maxNodes)) $('max-nodes').add(new Option(state.maxNodes, state.maxNodes));
+  $('max-nodes').value = state.maxNodes;
   $('diff-controls').hidden = state.view !== 'diff';
   document.body.classList.toggle('diff', state.view === 'diff');
   $('diff-legend').hidden = state.view !== 'diff';
@@ -420,6 +422,7 @@ $('custom-apply').addEventListener('click', () => {
   load({ push: true });
 });
 $('refresh').addEventListener('click', () => load());
+$('max-nodes').addEventListener('change', (e) => { state.maxNodes = e.target.value; load({ push: true }); });
 $('tenant').addEventListener('change', (e) => {
   state.tenant = e.target.value.trim();
   localStorage.setItem('pyroscope.tenant', state.tenant);
@@ -520,7 +523,7 @@ $('export').addEventListener('click', async (e) => {
 window.addEventListener('popstate', () => { readUrl(); load(); });
 
 // Hooks for tests and for measuring: not used by the page itself.
-window.pyroscopeUI = { flame, table, timeline, state, get model() { return currentModel; }, FlameModel };
+window.pyroscopeUI = { flame, table, timeline, state, get model() { return currentModel; }, get render() { return currentRender; }, FlameModel };
 
 readUrl();
 load();
