@@ -1,7 +1,9 @@
 using Grpc.AspNetCore.Web;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Pyroscope.Api;
 using Pyroscope.Hosting.Modules;
+using Pyroscope.Ring;
 
 namespace Pyroscope.Hosting;
 
@@ -77,17 +79,20 @@ public static class PyroscopeModules
             app.UseGrpcWeb(new GrpcWebOptions { DefaultEnabled = true }));
     }
 
-    private static void InitApi(ModuleContext context) =>
-        context.MapEndpoints(app => app.MapPyroscopeApiEndpoints());
-
-    private static void InitOverrides(ModuleContext context)
+    private static void InitApi(ModuleContext context)
     {
-        // Per-tenant limits arrive with the write path (Pyroscope.Api's TenantLimits).
+        context.Services.AddPyroscopeApi(context.Configuration);
+        context.MapEndpoints(app => app.MapPyroscopeApiEndpoints());
     }
+
+    private static void InitOverrides(ModuleContext context) =>
+        context.Services.AddTenantLimits(context.Configuration);
 
     private static void InitRing(ModuleContext context)
     {
-        // The in-process ring is implicit until Pyroscope.Ring lands.
+        // In the monolith the KV is in memory; with ring.store=redis every process shares one ring.
+        context.Services.AddRing(context.Configuration);
+        context.MapEndpoints(app => app.MapRingStatus());
     }
 
     private static void InitStorage(ModuleContext context)

@@ -10,5 +10,7 @@ public static class QuerierModule
 
     private static void Init(ModuleContext context)
     {
+        context.Services.AddQuerier(context.Configuration);
+        context.MapEndpoints(app => app.MapQuerier());
     }
 }
