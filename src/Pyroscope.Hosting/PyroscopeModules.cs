@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Pyroscope.Api;
 using Pyroscope.Hosting.Modules;
 using Pyroscope.Ring;
+using Pyroscope.Storage;
 
 namespace Pyroscope.Hosting;
 
@@ -21,6 +22,7 @@ public static class PyroscopeModules
             .Register(ModuleDefinition.Target(ModuleNames.Distributor, ComponentInit(ModuleNames.Distributor, components)))
             .Register(ModuleDefinition.Target(ModuleNames.Ingester, ComponentInit(ModuleNames.Ingester, components)))
             .Register(ModuleDefinition.Target(ModuleNames.Querier, ComponentInit(ModuleNames.Querier, components)))
+            .Register(ModuleDefinition.Target(ModuleNames.Compactor, InitCompactor))
             .Register(ModuleDefinition.Target(ModuleNames.All, init: null));
 
         registry
@@ -29,7 +31,8 @@ public static class PyroscopeModules
             .DependsOn(ModuleNames.Distributor, ModuleNames.Api, ModuleNames.Overrides, ModuleNames.Ring)
             .DependsOn(ModuleNames.Ingester, ModuleNames.Api, ModuleNames.Overrides, ModuleNames.Ring, ModuleNames.Storage)
             .DependsOn(ModuleNames.Querier, ModuleNames.Api, ModuleNames.Overrides, ModuleNames.Ring, ModuleNames.Storage)
-            .DependsOn(ModuleNames.All, ModuleNames.Distributor, ModuleNames.Ingester, ModuleNames.Querier);
+            .DependsOn(ModuleNames.Compactor, ModuleNames.Api, ModuleNames.Overrides, ModuleNames.Storage)
+            .DependsOn(ModuleNames.All, ModuleNames.Distributor, ModuleNames.Ingester, ModuleNames.Querier, ModuleNames.Compactor);
         return registry;
     }
 
@@ -95,8 +98,9 @@ public static class PyroscopeModules
         context.MapEndpoints(app => app.MapRingStatus());
     }
 
-    private static void InitStorage(ModuleContext context)
-    {
-        // Object storage arrives with Pyroscope.Storage.
-    }
+    private static void InitStorage(ModuleContext context) =>
+        context.Services.AddObjectStore(context.Configuration);
+
+    private static void InitCompactor(ModuleContext context) =>
+        context.Services.AddCompactor(context.Configuration);
 }
