@@ -15,10 +15,13 @@ export class FlameGraph {
     this.canvas.className = 'flamegraph-canvas';
     this.canvas.setAttribute('role', 'img');
     this.canvas.setAttribute('aria-label', 'Flame graph');
+    // Hover outlines go on a second canvas on top, so moving the mouse never repaints the whole graph.
+    this.overlay = document.createElement('canvas');
+    this.overlay.className = 'flamegraph-overlay';
     this.tooltip = document.createElement('div');
     this.tooltip.className = 'tooltip';
     this.tooltip.hidden = true;
-    host.append(this.canvas, this.tooltip);
+    host.append(this.canvas, this.overlay, this.tooltip);
     this.model = null;
     this.unit = 'count';
     this.zoom = { level: 0, index: 0 };
@@ -29,7 +32,7 @@ export class FlameGraph {
     this.lastRenderMs = 0;
 
     this.canvas.addEventListener('mousemove', (e) => this.onMove(e));
-    this.canvas.addEventListener('mouseleave', () => { this.hover = null; this.tooltip.hidden = true; this.draw(); });
+    this.canvas.addEventListener('mouseleave', () => { this.hover = null; this.tooltip.hidden = true; this.drawHover(); });
     this.canvas.addEventListener('click', (e) => this.onClick(e));
     new ResizeObserver(() => this.draw()).observe(host);
   }
@@ -113,10 +116,14 @@ export class FlameGraph {
       this.canvas.height = Math.round(height * dpr);
       this.canvas.style.width = `${width}px`;
       this.canvas.style.height = `${height}px`;
+      this.overlay.width = this.canvas.width;
+      this.overlay.height = this.canvas.height;
+      this.overlay.style.width = `${width}px`;
+      this.overlay.style.height = `${height}px`;
     }
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, width, height);
-    if (!m || !depth) return;
+    if (!m || !depth) { this.drawHover(); return; }
 
     ctx.font = FONT;
     ctx.textBaseline = 'middle';
@@ -169,18 +176,29 @@ export class FlameGraph {
       }
     }
     ctx.globalAlpha = 1;
-    if (this.hover) {
-      const lv = m.levels[this.hover.level];
-      const left = (lv.x[this.hover.index] - x0) * scale;
-      const w = lv.total[this.hover.index] * scale;
-      ctx.strokeStyle = '#1d1f23';
-      ctx.lineWidth = 1;
-      ctx.strokeRect(Math.max(left, 0) + 0.5, this.hover.level * ROW + 0.5, Math.min(w, width) - 1.5, ROW - 2);
-    }
+    this.drawHover();
     this.lastRenderMs = performance.now() - t0;
     this.lastDrawnNodes = drawn;
     this.canvas.dataset.renderMs = this.lastRenderMs.toFixed(2);
     this.canvas.dataset.nodes = String(m.nodeCount);
+  }
+
+  drawHover() {
+    const ctx = this.overlay.getContext('2d');
+    const dpr = window.devicePixelRatio || 1;
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, this.overlay.width, this.overlay.height);
+    const m = this.model;
+    if (!m || !this.hover) return;
+    const width = this.overlay.width / dpr;
+    const [x0, x1] = this.viewRange();
+    const scale = width / (x1 - x0);
+    const lv = m.levels[this.hover.level];
+    const left = Math.max((lv.x[this.hover.index] - x0) * scale, 0);
+    const right = Math.min((lv.x[this.hover.index] + lv.total[this.hover.index] - x0) * scale, width);
+    ctx.strokeStyle = '#1d1f23';
+    ctx.lineWidth = 1.5;
+    ctx.strokeRect(left + 0.75, this.hover.level * ROW + 0.75, Math.max(right - left - 2, 1), ROW - 2.5);
   }
 
   rootLabel() {
@@ -206,7 +224,7 @@ export class FlameGraph {
     const hit = this.hitTest(e);
     const changed = (hit && (!this.hover || hit.level !== this.hover.level || hit.index !== this.hover.index)) || (!hit && this.hover);
     this.hover = hit;
-    if (changed) this.draw();
+    if (changed) this.drawHover();
     if (!hit) { this.tooltip.hidden = true; return; }
     this.tooltip.innerHTML = this.tooltipHtml(hit.level, hit.index);
     this.tooltip.hidden = false;
