@@ -77,6 +77,7 @@ public static class PyroscopeModules
     private static void InitServer(ModuleContext context)
     {
         context.Services.AddGrpc(options => options.EnableDetailedErrors = false);
+        SelfProfiling.Register(context);
         context.MapEndpoints(app =>
             // gRPC-Web on every gRPC service, so browsers and Connect-web clients reach them on the HTTP port.
             app.UseGrpcWeb(new GrpcWebOptions { DefaultEnabled = true }));
