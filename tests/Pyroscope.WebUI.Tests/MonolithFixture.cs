@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
+using Google.Protobuf;
 using Pyroscope.Testing;
 
 namespace Pyroscope.WebUI.Tests;
@@ -56,8 +57,11 @@ public sealed class MonolithFixture : IAsyncLifetime
             }
         }
 
+        // The fixture keeps its samples; only its timestamp moves to now, so the UI's default "last hour" shows it.
+        var profile = FixtureProfiles.Read("go/go-cpu.pb.gz");
+        profile.TimeNanos = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000 - 5_000_000_000;
         var fromS = DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 10;
-        using var content = new ByteArrayContent(await File.ReadAllBytesAsync(Path.Combine(FixtureProfiles.FixturesDir, "go", "go-cpu.pb.gz")));
+        using var content = new ByteArrayContent(Gzip(profile.ToByteArray()));
         content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
         using var ingest = await http.PostAsync($"/ingest?name={Service}&from={fromS}&until={fromS + 10}&format=pprof&spyName=gospy&sampleRate=100", content);
         if (ingest.StatusCode == HttpStatusCode.NotFound)
@@ -78,6 +82,14 @@ public sealed class MonolithFixture : IAsyncLifetime
             if (DateTime.UtcNow > deadline) throw new TimeoutException($"{Service} never became queryable; output:\n{Process.Output}");
             await Task.Delay(100);
         }
+    }
+
+    private static byte[] Gzip(byte[] raw)
+    {
+        using var output = new MemoryStream();
+        using (var gzip = new System.IO.Compression.GZipStream(output, System.IO.Compression.CompressionLevel.Fastest))
+            gzip.Write(raw);
+        return output.ToArray();
     }
 
     public void SkipUnlessReady()
