@@ -1,16 +1,9 @@
 using BenchmarkDotNet.Running;
 
-namespace Pyroscope.Benchmarks;
-
-public static class Program
+// `storage-size` prints the storage engine's bytes-per-sample report instead of running benchmarks.
+if (args is ["storage-size", ..])
 {
-    public static void Main(string[] args)
-    {
-        if (args is ["storage-size", ..])
-        {
-            Storage.StorageSizeReport.Run();
-            return;
-        }
-        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
-    }
+    Pyroscope.Benchmarks.Storage.StorageSizeReport.Run();
+    return;
 }
+BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
