@@ -24,6 +24,9 @@ public static class ServiceCollectionExtensions
     }
 
     /// <summary>Everything the HTTP API plumbing needs: tenancy and limits.</summary>
-    public static IServiceCollection AddPyroscopeApi(this IServiceCollection services, IConfiguration configuration) =>
-        services.AddTenancy(configuration).AddTenantLimits(configuration);
+    public static IServiceCollection AddPyroscopeApi(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.AspNetCore.Routing.MatcherPolicy, Connect.ConnectProtocolMatcherPolicy>());
+        return services.AddTenancy(configuration).AddTenantLimits(configuration);
+    }
 }

@@ -29,7 +29,8 @@ public static class ConnectEndpoints
         options ??= ConnectUnaryOptions.Default;
         var parser = new MessageParser<TRequest>(static () => new TRequest());
         return endpoints.MapPost(path, (HttpContext http) =>
-            ApiErrors.HandleAsync(http, context => ServeAsync(context, parser, handler, options)));
+            ApiErrors.HandleAsync(http, context => ServeAsync(context, parser, handler, options)))
+            .WithMetadata(ConnectEndpointMetadata.Instance);
     }
 
     private static async Task ServeAsync<TRequest, TResponse>(
