@@ -1,0 +1,61 @@
+using System.Collections.Concurrent;
+using Grpc.Net.Client;
+using Pyroscope.Contracts.Ingester.V1;
+
+namespace Pyroscope.Distributor.Remote;
+
+/// <summary>
+/// One gRPC channel per ingester address, created on first use and shared by all pushes (a channel multiplexes
+/// calls over its HTTP/2 connections). Addresses are the ring's host:port gRPC addresses (plain h2c).
+/// </summary>
+public sealed class IngesterChannelPool : IDisposable
+{
+    // Profiles can be large; match upstream's generous gRPC message limits.
+    private const int MaxMessageBytes = 100 * 1024 * 1024;
+
+    private readonly ConcurrentDictionary<string, Lazy<GrpcChannel>> _channels = new(StringComparer.Ordinal);
+
+    public IngesterService.IngesterServiceClient GetClient(string grpcAddress) =>
+        new(_channels.GetOrAdd(grpcAddress, static address => new Lazy<GrpcChannel>(() => Create(address))).Value);
+
+    /// <summary>Closes the channel of an instance that left the ring.</summary>
+    public void Evict(string grpcAddress)
+    {
+        if (_channels.TryRemove(grpcAddress, out var channel) && channel.IsValueCreated)
+        {
+            channel.Value.Dispose();
+        }
+    }
+
+    public IReadOnlyCollection<string> Addresses => (IReadOnlyCollection<string>)_channels.Keys;
+
+    public void Dispose()
+    {
+        foreach (var channel in _channels.Values)
+        {
+            if (channel.IsValueCreated)
+            {
+                channel.Value.Dispose();
+            }
+        }
+        _channels.Clear();
+    }
+
+    private static GrpcChannel Create(string address)
+    {
+        var uri = address.Contains("://", StringComparison.Ordinal) ? address : "http://" + address;
+        return GrpcChannel.ForAddress(uri, new GrpcChannelOptions
+        {
+            MaxSendMessageSize = MaxMessageBytes,
+            MaxReceiveMessageSize = MaxMessageBytes,
+            HttpHandler = new SocketsHttpHandler
+            {
+                EnableMultipleHttp2Connections = true,
+                PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
+                KeepAlivePingDelay = TimeSpan.FromSeconds(30),
+                KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
+                ConnectTimeout = TimeSpan.FromSeconds(5),
+            },
+        });
+    }
+}

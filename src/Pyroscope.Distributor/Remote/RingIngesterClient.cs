@@ -1,0 +1,199 @@
+using System.Buffers;
+using System.Text;
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+using Pyroscope.Contracts.Ingester.V1;
+using Pyroscope.Model;
+using Pyroscope.Ring;
+
+namespace Pyroscope.Distributor.Remote;
+
+/// <summary>
+/// Distributor → ingesters over gRPC, placed by the ring: each series goes to its replication set (token =
+/// fingerprint folded to 32 bits), one Push per ingester carries all of that ingester's series, and the write
+/// succeeds once a quorum (rf/2+1) of every series' replicas acknowledged it. Slower replicas keep going in
+/// the background after the quorum is reached.
+/// </summary>
+public sealed class RingIngesterClient(IRing ring, IngesterChannelPool channels, ILogger<RingIngesterClient> logger) : IIngesterClient
+{
+    public const string TenantHeader = "x-scope-orgid";
+
+    /// <summary>Deadline of one push to one ingester.</summary>
+    public TimeSpan RemoteTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    public async Task PushAsync(string tenantId, PushRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(tenantId);
+        var seriesCount = request.Series.Count;
+        if (seriesCount == 0)
+        {
+            return;
+        }
+        var snapshot = ring.Current;
+        var replicationFactor = ring.ReplicationFactor;
+        var minSuccess = RingClient.QuorumFor(replicationFactor, snapshot.Instances.Count);
+        var now = ring.NowMs;
+
+        // Route: per series its replicas; per instance the series it receives.
+        var trackers = new SeriesTracker[seriesCount];
+        var perInstance = new List<int>?[snapshot.Instances.Count];
+        var replicas = ArrayPool<int>.Shared.Rent(replicationFactor);
+        try
+        {
+            for (var s = 0; s < seriesCount; s++)
+            {
+                var series = request.Series[s];
+                var token = RingTokens.FromFingerprint(series.Fingerprint);
+                var found = snapshot.GetReplicas(token, replicationFactor, RingOperation.Write, now, ring.HeartbeatTimeout, replicas.AsSpan(0, replicationFactor));
+                if (found < minSuccess)
+                {
+                    throw new RingUnavailableException(
+                        $"cannot push series {Describe(series)}: at least {minSuccess} live replicas required, could only find {found} " +
+                        $"(ring has {snapshot.Instances.Count} members, replication factor {replicationFactor})");
+                }
+                trackers[s] = new SeriesTracker { Remaining = minSuccess, MaxFailures = found - minSuccess };
+                for (var r = 0; r < found; r++)
+                {
+                    (perInstance[replicas[r]] ??= []).Add(s);
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(replicas);
+        }
+
+        var batch = new Batch(trackers);
+        for (var i = 0; i < perInstance.Length; i++)
+        {
+            if (perInstance[i] is not { } seriesIndexes)
+            {
+                continue;
+            }
+            var instance = snapshot.Instances[i];
+            PushRequest subRequest;
+            if (seriesIndexes.Count == seriesCount)
+            {
+                subRequest = request;
+            }
+            else
+            {
+                subRequest = new PushRequest();
+                foreach (var s in seriesIndexes)
+                {
+                    subRequest.Series.Add(request.Series[s]);
+                }
+            }
+            _ = PushToInstanceAsync(instance, tenantId, subRequest, seriesIndexes, batch, cancellationToken);
+        }
+        await batch.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task PushToInstanceAsync(InstanceDesc instance, string tenantId, PushRequest request, List<int> seriesIndexes, Batch batch, CancellationToken cancellationToken)
+    {
+        Exception? failure = null;
+        try
+        {
+            var client = channels.GetClient(instance.GrpcAddr);
+            var headers = new Metadata { { TenantHeader, tenantId } };
+            await client.PushAsync(request, headers, DateTime.UtcNow + RemoteTimeout, cancellationToken).ResponseAsync.ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            failure = new IngesterPushFailure(instance.Id, instance.GrpcAddr, e);
+            logger.LogDebug(e, "Push to ingester {Instance} ({Address}) failed", instance.Id, instance.GrpcAddr);
+        }
+        batch.Report(seriesIndexes, failure, request);
+    }
+
+    internal static string Describe(ProfileSeries series)
+    {
+        var text = new StringBuilder("{");
+        foreach (var label in series.Labels)
+        {
+            if (text.Length > 1)
+            {
+                text.Append(", ");
+            }
+            text.Append(label.Name).Append("=\"").Append(label.Value).Append('"');
+        }
+        return text.Append('}').ToString();
+    }
+
+    private struct SeriesTracker
+    {
+        public int Remaining;
+        public int MaxFailures;
+        public int Failures;
+    }
+
+    /// <summary>Quorum bookkeeping of one push, like dskit's DoBatch: done when every series has its quorum, failed as soon as one cannot.</summary>
+    private sealed class Batch(SeriesTracker[] trackers)
+    {
+        private readonly Lock _lock = new();
+        private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly List<Exception> _failures = [];
+        private int _pendingSeries = trackers.Length;
+
+        public Task Completion => _completion.Task;
+
+        public void Report(List<int> seriesIndexes, Exception? failure, PushRequest request)
+        {
+            lock (_lock)
+            {
+                if (_completion.Task.IsCompleted)
+                {
+                    return;
+                }
+                if (failure is not null)
+                {
+                    _failures.Add(failure);
+                }
+                foreach (var s in seriesIndexes)
+                {
+                    ref var tracker = ref trackers[s];
+                    if (tracker.Remaining == 0)
+                    {
+                        continue;
+                    }
+                    if (failure is null)
+                    {
+                        if (--tracker.Remaining == 0 && --_pendingSeries == 0)
+                        {
+                            _completion.TrySetResult();
+                            return;
+                        }
+                    }
+                    else if (++tracker.Failures > tracker.MaxFailures)
+                    {
+                        var series = request.Series[seriesIndexes.IndexOf(s)];
+                        _completion.TrySetException(new IngesterQuorumException(
+                            $"push failed: series {Describe(series)} cannot reach a quorum of its replicas ({tracker.Failures} failed, at most {tracker.MaxFailures} allowed): " +
+                            string.Join("; ", _failures.Select(f => f.Message)),
+                            [.. _failures]));
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// <summary>One ingester's push failed.</summary>
+public sealed class IngesterPushFailure(string instanceId, string address, Exception inner)
+    : Exception($"ingester {instanceId} ({address}): {(inner is RpcException rpc ? $"{rpc.StatusCode} {rpc.Status.Detail}" : inner.Message)}", inner)
+{
+    public string InstanceId { get; } = instanceId;
+
+    public string Address { get; } = address;
+
+    /// <summary>The gRPC status, when the ingester answered (InvalidArgument means the profile was rejected, not the ingester down).</summary>
+    public StatusCode? StatusCode { get; } = (inner as RpcException)?.StatusCode;
+}
+
+/// <summary>A write did not reach a quorum of replicas for at least one series.</summary>
+public sealed class IngesterQuorumException(string message, IReadOnlyList<Exception> failures)
+    : AggregateException(message, failures)
+{
+    public IReadOnlyList<IngesterPushFailure> Failures { get; } = [.. failures.OfType<IngesterPushFailure>()];
+}

@@ -1,0 +1,22 @@
+using Pyroscope.Hosting;
+using Pyroscope.Hosting.Modules;
+using Pyroscope.Storage;
+
+namespace Pyroscope.Querier;
+
+/// <summary>How the module table starts the querier: the component's own registration and endpoints.</summary>
+public static class QuerierModule
+{
+    public static ComponentModule Component { get; } = new(ModuleNames.Querier, Init);
+
+    private static void Init(ModuleContext context)
+    {
+        context.Services.AddQuerier(context.Configuration);
+        if (!context.ActiveModules.Contains(ModuleNames.Ingester))
+        {
+            // No ingester in this process: read the blocks every ingester uploads to the shared store.
+            context.Services.AddBlockStoreReader(context.Configuration);
+        }
+        context.MapEndpoints(app => app.MapQuerier());
+    }
+}

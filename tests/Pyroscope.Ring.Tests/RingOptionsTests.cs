@@ -1,0 +1,103 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Pyroscope.Ring;
+using Pyroscope.Ring.Kv;
+
+namespace Pyroscope.Ring.Tests;
+
+public sealed class RingOptionsTests
+{
+    private static IConfiguration Config(params (string Key, string Value)[] values) =>
+        new ConfigurationBuilder().AddInMemoryCollection(values.Select(v => new KeyValuePair<string, string?>(v.Key, v.Value))).Build();
+
+    [Fact]
+    public void Defaults_match_upstream()
+    {
+        var options = RingOptions.FromConfiguration(Config());
+        Assert.Equal(RingStore.InMemory, options.Store);
+        Assert.Equal(TimeSpan.FromSeconds(5), options.HeartbeatPeriod);
+        Assert.Equal(TimeSpan.FromMinutes(1), options.HeartbeatTimeout);
+        Assert.Equal(128, options.NumTokens);
+        Assert.Equal(1, options.ReplicationFactor);
+    }
+
+    [Fact]
+    public void Reads_every_documented_key()
+    {
+        var options = RingOptions.FromConfiguration(Config(
+            ("ring:store", "redis"),
+            ("ConnectionStrings:redis", "cache:6380"),
+            ("ring:heartbeat_period", "250ms"),
+            ("ring:heartbeat_timeout", "1m30s"),
+            ("ring:num_tokens", "16"),
+            ("ring:instance_id", "ingester-7"),
+            ("ring:instance_addr", "10.0.0.7"),
+            ("ring:instance_port", "9096"),
+            ("ring:instance_availability_zone", "zone-b"),
+            ("distributor:replication_factor", "3")));
+        Assert.Equal(RingStore.Redis, options.Store);
+        Assert.Equal("cache:6380", options.RedisAddress);
+        Assert.Equal(TimeSpan.FromMilliseconds(250), options.HeartbeatPeriod);
+        Assert.Equal(TimeSpan.FromSeconds(90), options.HeartbeatTimeout);
+        Assert.Equal(16, options.NumTokens);
+        Assert.Equal(3, options.ReplicationFactor);
+        Assert.Equal(new RingInstanceInfo("ingester-7", "10.0.0.7:4040", "10.0.0.7:9096", "zone-b"), options.DefaultInstanceInfo());
+
+        // An explicit address wins over the Aspire connection string.
+        var explicitAddress = RingOptions.FromConfiguration(Config(("ring:redis:address", "a:1"), ("ConnectionStrings:redis", "b:2")));
+        Assert.Equal("a:1", explicitAddress.RedisAddress);
+    }
+
+    [Theory]
+    [InlineData("ring:store", "etcd", "ring:store")]
+    [InlineData("ring:heartbeat_period", "5", "ring:heartbeat_period")]
+    [InlineData("ring:heartbeat_timeout", "-1s", "ring:heartbeat_timeout")]
+    [InlineData("ring:num_tokens", "zero", "ring:num_tokens")]
+    [InlineData("distributor:replication_factor", "0", "distributor:replication_factor")]
+    public void Bad_values_are_rejected_naming_the_key(string key, string value, string expectedInMessage)
+    {
+        var error = Assert.Throws<InvalidOperationException>(() => RingOptions.FromConfiguration(Config((key, value))));
+        Assert.Contains(expectedInMessage, error.Message);
+    }
+
+    [Fact]
+    public void Redis_store_without_an_address_is_rejected()
+    {
+        var error = Assert.Throws<InvalidOperationException>(() => RingOptions.FromConfiguration(Config(("ring:store", "redis"))));
+        Assert.Contains("ConnectionStrings:redis", error.Message);
+    }
+
+    [Theory]
+    [InlineData("5s", 5000)]
+    [InlineData("1m", 60000)]
+    [InlineData("1h2m3.5s", 3723500)]
+    [InlineData("250ms", 250)]
+    [InlineData("00:00:07", 7000)]
+    public void Durations_parse_go_and_dotnet_syntax(string text, double expectedMs)
+    {
+        Assert.True(GoDuration.TryParse(text, out var value));
+        Assert.Equal(expectedMs, value.TotalMilliseconds, 3);
+    }
+
+    [Theory]
+    [InlineData("5")]
+    [InlineData("5 sec")]
+    [InlineData("s")]
+    public void Malformed_durations_do_not_parse(string text) => Assert.False(GoDuration.TryParse(text, out _));
+
+    [Fact]
+    public void AddRing_picks_the_configured_store_and_registers_the_client()
+    {
+        var services = new ServiceCollection().AddLogging();
+        services.AddRing(Config(("ring:store", "redis"), ("ring:redis:address", "127.0.0.1:1")));
+        using var provider = services.BuildServiceProvider();
+        Assert.IsType<RedisRingKvStore>(provider.GetRequiredService<IRingKvStore>());
+        Assert.IsType<RingClient>(provider.GetRequiredService<IRing>());
+
+        var monolith = new ServiceCollection().AddLogging();
+        monolith.AddRingLifecycler(Config(("ring:instance_id", "solo")));
+        using var monolithProvider = monolith.BuildServiceProvider();
+        Assert.IsType<InMemoryRingKvStore>(monolithProvider.GetRequiredService<IRingKvStore>());
+        Assert.Equal("solo", monolithProvider.GetRequiredService<RingLifecycler>().InstanceId);
+    }
+}
