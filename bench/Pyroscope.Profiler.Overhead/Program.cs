@@ -9,6 +9,9 @@ using Pyroscope.Profiler;
 // (default options: 10 s windows, cpu + wall; BENCH_ALLOC=1 adds allocation sampling; pushes through the real ingest exporter into
 // an HTTP handler that answers 200 without a network). Process CPU time is compared per round;
 // the median ratio is the overhead. Order alternates between rounds to cancel drift.
+// Diagnostics: BENCH_RAW=sp (bare SampleProfiler session, events parsed and dropped),
+// BENCH_RAW=clr (plus the runtime provider with GC/Jit/Loader), BENCH_RAW=tracelog (TraceLog
+// real-time processing without the profiler's own code) split the cost into its parts.
 var rounds = IntArg("--rounds", 3);
 var phaseSeconds = IntArg("--phase-seconds", 12);
 var threads = IntArg("--threads", 2);
@@ -54,8 +57,11 @@ static async Task<(double Cpu, double Wall)> MeasureAsync(bool profiled, long it
         var client = new Microsoft.Diagnostics.NETCore.Client.DiagnosticsClient(Environment.ProcessId);
         var providers = new List<Microsoft.Diagnostics.NETCore.Client.EventPipeProvider> { new("Microsoft-DotNETCore-SampleProfiler", System.Diagnostics.Tracing.EventLevel.Informational) };
         if (raw == "clr") providers.Add(new("Microsoft-Windows-DotNETRuntime", System.Diagnostics.Tracing.EventLevel.Verbose, 0x18 | 0x1));
+        if (raw == "tracelog") providers.Add(new("Microsoft-Windows-DotNETRuntime", System.Diagnostics.Tracing.EventLevel.Verbose, 0x18));
         var session = client.StartEventPipeSession(providers, false, 64);
-        var t = new Thread(() => { var src = new Microsoft.Diagnostics.Tracing.EventPipeEventSource(session.EventStream); src.Process(); });
+        var t = raw == "tracelog"
+            ? new Thread(() => { using var src = Microsoft.Diagnostics.Tracing.Etlx.TraceLog.CreateFromEventPipeSession(session, Microsoft.Diagnostics.Tracing.Etlx.TraceLog.EventPipeRundownConfiguration.Enable(client)); src.Process(); })
+            : new Thread(() => { var src = new Microsoft.Diagnostics.Tracing.EventPipeEventSource(session.EventStream); src.Process(); });
         t.Start();
         profiler = new RawHandle(session, t);
         Work.Run(iterations / 20, threads);
