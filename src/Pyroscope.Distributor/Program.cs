@@ -1,7 +1,10 @@
-// Placeholder until the composition host lands; replaced by the foundation work.
+using Pyroscope.Hosting;
+using Pyroscope.Hosting.Modules;
+
 namespace Pyroscope.Distributor;
 
+/// <summary>Runs the distributor alone (<c>-target=distributor</c>); Pyroscope.All runs it together with the others.</summary>
 public static class Program
 {
-    public static int Main() => 0;
+    public static Task<int> Main(string[] args) => PyroscopeProgram.RunAsync(args, ModuleNames.Distributor, DistributorModule.Component);
 }

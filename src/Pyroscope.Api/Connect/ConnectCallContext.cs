@@ -1,0 +1,37 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Pyroscope.Api.Tenancy;
+
+namespace Pyroscope.Api.Connect;
+
+/// <summary>What a Connect handler may want besides the request message.</summary>
+public sealed class ConnectCallContext(HttpContext httpContext)
+{
+    private string? _tenantId;
+
+    public HttpContext HttpContext { get; } = httpContext;
+
+    public IHeaderDictionary RequestHeaders => HttpContext.Request.Headers;
+
+    public IHeaderDictionary ResponseHeaders => HttpContext.Response.Headers;
+
+    /// <summary>The caller's tenant, resolved on first use (throws 401 unauthenticated when missing and required).</summary>
+    public string TenantId => _tenantId ??= HttpContext.RequestServices.GetRequiredService<ITenantResolver>().Resolve(HttpContext);
+
+    /// <summary>Size of the request message after decompression, in bytes.</summary>
+    public long RequestBytes { get; internal set; }
+}
+
+public sealed class ConnectUnaryOptions
+{
+    public static readonly ConnectUnaryOptions Default = new();
+
+    /// <summary>Request size limit (raw and decompressed); over it → 413 resource_exhausted.</summary>
+    public long MaxRequestBytes { get; init; } = 256L * 1024 * 1024;
+
+    /// <summary>When set, decides the limit per call (e.g. the tenant's <c>ingestion_body_limit_mb</c>).</summary>
+    public Func<ConnectCallContext, long>? MaxRequestBytesFor { get; init; }
+
+    /// <summary>Responses at least this large are gzipped when the client accepts gzip.</summary>
+    public int CompressMinBytes { get; init; } = 1024;
+}

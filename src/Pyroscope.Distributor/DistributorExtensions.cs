@@ -1,0 +1,64 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Pyroscope.Api;
+using Pyroscope.Api.Connect;
+using Pyroscope.Api.Limits;
+using Pyroscope.Contracts.Push.V1;
+using Pyroscope.Contracts.Types.V1;
+using Pyroscope.Distributor.Ingest;
+using Pyroscope.Distributor.Push;
+
+namespace Pyroscope.Distributor;
+
+public static class DistributorExtensions
+{
+    /// <summary>
+    /// Registers the distributor. Needs an <see cref="Model.IIngesterClient"/> from elsewhere (the local
+    /// ingester in the monolith, the ring client otherwise). JFR / nettrace converters join by registering
+    /// <see cref="Formats.Ingest.IExternalProfileConverter"/>.
+    /// </summary>
+    public static IServiceCollection AddDistributor(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddPyroscopeApi(configuration);
+        services.AddGrpc();
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<DistributorMetrics>();
+        services.TryAddSingleton<IngestionRateLimiter>();
+        services.TryAddSingleton<Distributor>();
+        services.TryAddSingleton<PushHandler>();
+        services.TryAddSingleton<IngestEndpoint>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Formats.Ingest.IExternalProfileConverter, Formats.Ingest.JfrIngestConverter>());
+        return services;
+    }
+
+    /// <summary>
+    /// <c>POST /ingest</c>, <c>POST /pyroscope/ingest</c>, Connect <c>/push.v1.PusherService/{Push,GetFeatureFlags}</c>
+    /// and the gRPC PusherService (gRPC-Web enabled; the host adds UseGrpcWeb).
+    /// </summary>
+    public static IEndpointRouteBuilder MapDistributor(this IEndpointRouteBuilder endpoints)
+    {
+        var ingest = endpoints.ServiceProvider.GetRequiredService<IngestEndpoint>();
+        endpoints.MapPost("/ingest", ingest.HandleAsync);
+        endpoints.MapPost("/pyroscope/ingest", ingest.HandleAsync);
+
+        var handler = endpoints.ServiceProvider.GetRequiredService<PushHandler>();
+        var limits = endpoints.ServiceProvider.GetRequiredService<ITenantLimitsProvider>();
+        endpoints.MapConnectUnary<PushRequest, PushResponse>(
+            "/push.v1.PusherService/Push",
+            (request, call, ct) => handler.PushAsync(call.TenantId, request, call.RequestBytes, ct),
+            new ConnectUnaryOptions { MaxRequestBytesFor = call => limits.For(call.TenantId).IngestionBodyLimitBytes });
+        endpoints.MapConnectUnary<GetFeatureFlagsRequest, GetFeatureFlagsResponse>(
+            "/push.v1.PusherService/GetFeatureFlags",
+            (_, call, _) =>
+            {
+                _ = call.TenantId;
+                return Task.FromResult(PushHandler.FeatureFlags());
+            });
+
+        endpoints.MapGrpcService<PusherGrpcService>().EnableGrpcWeb();
+        return endpoints;
+    }
+}

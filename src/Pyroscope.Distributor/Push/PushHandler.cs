@@ -1,0 +1,52 @@
+using Pyroscope.Api;
+using Pyroscope.Contracts.Push.V1;
+using Pyroscope.Contracts.Types.V1;
+using Pyroscope.Formats;
+using Pyroscope.Formats.Ingest;
+using Pyroscope.Formats.Pprof;
+using Pyroscope.Model;
+using Label = Pyroscope.Model.Label;
+
+namespace Pyroscope.Distributor.Push;
+
+/// <summary>push.v1.PusherService logic shared by the Connect endpoint and the gRPC service.</summary>
+public sealed class PushHandler(Distributor distributor)
+{
+    public async Task<PushResponse> PushAsync(string tenantId, PushRequest request, long requestBytes, CancellationToken cancellationToken)
+    {
+        var limits = distributor.LimitsFor(tenantId);
+        var cap = Distributor.DecompressionCap(limits);
+        var profiles = new List<IngestedProfile>();
+        for (var s = 0; s < request.Series.Count; s++)
+        {
+            var series = request.Series[s];
+            var labels = new List<Label>(series.Labels.Count);
+            foreach (var pair in series.Labels)
+            {
+                labels.Add(new Label(pair.Name, pair.Value));
+            }
+            for (var i = 0; i < series.Samples.Count; i++)
+            {
+                try
+                {
+                    var profile = PprofDecoder.Decode(series.Samples[i].RawProfile.Memory, cap, $"series[{s}].samples[{i}].raw_profile", out var size);
+                    profiles.Add(new IngestedProfile(labels, profile, size));
+                }
+                catch (ProfileTooLargeException e)
+                {
+                    distributor.CountDiscarded(DiscardReasons.ProfileSizeLimit, tenantId, 1, series.Samples[i].RawProfile.Length);
+                    throw ApiException.InvalidArgument(e.Message, e);
+                }
+                catch (ProfileFormatException e)
+                {
+                    distributor.CountDiscarded(DiscardReasons.MalformedProfile, tenantId, 1, series.Samples[i].RawProfile.Length);
+                    throw ApiException.InvalidArgument(e.Message, e);
+                }
+            }
+        }
+        await distributor.PushAsync(tenantId, profiles, requestBytes, 0, requireProfiles: true, cancellationToken).ConfigureAwait(false);
+        return new PushResponse();
+    }
+
+    public static GetFeatureFlagsResponse FeatureFlags() => new();
+}

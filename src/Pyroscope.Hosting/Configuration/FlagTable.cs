@@ -1,0 +1,101 @@
+namespace Pyroscope.Hosting.Configuration;
+
+public enum FlagKind
+{
+    String,
+    Int,
+    Bool,
+    Duration,
+    List,
+}
+
+/// <summary>
+/// A command-line flag in upstream's spelling (<c>-server.http-listen-port</c>) and the configuration key it
+/// sets (<c>server:http_listen_port</c>, the YAML path), so flags and YAML are one set of settings.
+/// </summary>
+public sealed record FlagDefinition(string Name, string ConfigKey, FlagKind Kind, string? Default, string Help);
+
+/// <summary>Every flag this program understands. An unknown flag is an error, as in upstream.</summary>
+public static class FlagTable
+{
+    public const string Target = "target";
+    public const string ConfigFile = "config.file";
+    public const string ConfigExpandEnv = "config.expand-env";
+    public const string Modules = "modules";
+    public const string Version = "version";
+    public const string Help = "help";
+
+    public static readonly IReadOnlyList<FlagDefinition> All =
+    [
+        new(Target, "target", FlagKind.List, null, "Comma-separated list of modules to run (see -modules). Default: all."),
+        new(ConfigFile, "", FlagKind.String, null, "YAML configuration file; flags override its values."),
+        new(ConfigExpandEnv, "", FlagKind.Bool, "false", "Expand ${VAR} and ${VAR:default} in the configuration file."),
+        new(Modules, "", FlagKind.Bool, "false", "List the available modules and exit."),
+        new(Version, "", FlagKind.Bool, "false", "Print the version and exit."),
+        new(Help, "", FlagKind.Bool, "false", "Print this help and exit."),
+
+        new("server.http-listen-address", "server:http_listen_address", FlagKind.String, "", "HTTP server listen address (empty: all interfaces)."),
+        new("server.http-listen-port", "server:http_listen_port", FlagKind.Int, "4040", "HTTP server listen port: HTTP APIs, Connect and gRPC-Web."),
+        new("server.grpc-listen-address", "server:grpc_listen_address", FlagKind.String, "", "gRPC server listen address (empty: all interfaces)."),
+        new("server.grpc-listen-port", "server:grpc_listen_port", FlagKind.Int, "9095", "gRPC server listen port (HTTP/2 cleartext)."),
+        new("server.graceful-shutdown-timeout", "server:graceful_shutdown_timeout", FlagKind.Duration, "30s", "Time to finish in-flight work on shutdown."),
+        new("log.level", "server:log_level", FlagKind.String, "info", "Log level: debug, info, warn, error."),
+
+        new("auth.multitenancy-enabled", "multitenancy_enabled", FlagKind.Bool, "false", "Require X-Scope-OrgID on every request; otherwise the tenant is 'anonymous'."),
+
+        new("storage.backend", "storage:backend", FlagKind.String, "filesystem", "Object store backend: filesystem or azure."),
+        new("storage.prefix", "storage:prefix", FlagKind.String, "", "Prefix for every object path in the store."),
+        new("storage.filesystem.dir", "storage:filesystem:dir", FlagKind.String, "./data-shared", "Directory of the filesystem object store."),
+        new("storage.azure.account-name", "storage:azure:account_name", FlagKind.String, "", "Azure storage account name."),
+        new("storage.azure.account-key", "storage:azure:account_key", FlagKind.String, "", "Azure storage account key."),
+        new("storage.azure.connection-string", "storage:azure:connection_string", FlagKind.String, "", "Azure storage connection string (overrides account name and key)."),
+        new("storage.azure.container-name", "storage:azure:container_name", FlagKind.String, "", "Azure blob container name."),
+        new("storage.azure.endpoint-suffix", "storage:azure:endpoint_suffix", FlagKind.String, "", "Azure endpoint suffix (default blob.core.windows.net)."),
+        new("storage.azure.max-retries", "storage:azure:max_retries", FlagKind.Int, "3", "Retries of a failed Azure request."),
+
+        new("pyroscopedb.data-path", "pyroscopedb:data_path", FlagKind.String, "./data", "Ingester's local directory: write-ahead log, head and blocks not yet uploaded."),
+        new("pyroscopedb.max-block-duration", "pyroscopedb:max_block_duration", FlagKind.Duration, "1h", "Cut the head into a block after this time span."),
+
+        new("ring.store", "ring:store", FlagKind.String, "inmemory", "Ring key-value store: inmemory (single process) or redis."),
+        new("ring.redis.address", "ring:redis:address", FlagKind.String, "", "Redis host:port for the ring (or ConnectionStrings:redis)."),
+        new("ring.heartbeat-period", "ring:heartbeat_period", FlagKind.Duration, "5s", "Interval between ingester heartbeats in the ring."),
+        new("ring.heartbeat-timeout", "ring:heartbeat_timeout", FlagKind.Duration, "1m", "An ingester without a heartbeat for this long is unhealthy."),
+        new("ring.instance-id", "ring:instance_id", FlagKind.String, "", "This instance's id in the ring (default: host name and port)."),
+        new("ring.instance-addr", "ring:instance_addr", FlagKind.String, "", "Address other processes reach this instance at."),
+        new("distributor.replication-factor", "distributor:replication_factor", FlagKind.Int, "1", "Number of ingesters each profile is written to."),
+
+        new("distributor.ingestion-rate-limit-mb", "limits:ingestion_rate_mb", FlagKind.String, "4", "Per-tenant ingestion rate limit in MB/s."),
+        new("distributor.ingestion-burst-size-mb", "limits:ingestion_burst_size_mb", FlagKind.String, "2", "Per-tenant ingestion burst size in MB."),
+        new("distributor.ingestion-body-limit-mb", "limits:ingestion_body_limit_mb", FlagKind.String, "256", "Per-tenant request body limit in MB, after decompression."),
+        new("validation.max-label-names-per-series", "limits:max_label_names_per_series", FlagKind.Int, "30", "Maximum number of labels per series."),
+        new("validation.max-profile-size-bytes", "limits:max_profile_size_bytes", FlagKind.Int, "4194304", "Maximum decompressed size of one profile."),
+        new("validation.max-profile-stacktrace-samples", "limits:max_profile_stacktrace_samples", FlagKind.Int, "16000", "Maximum samples in one profile."),
+        new("validation.max-profile-stacktrace-depth", "limits:max_profile_stacktrace_depth", FlagKind.Int, "1000", "Stacks deeper than this are truncated."),
+        new("querier.max-query-length", "limits:max_query_length", FlagKind.Duration, "1d", "Longest time range a query may span."),
+        new("querier.max-query-lookback", "limits:max_query_lookback", FlagKind.Duration, "7d", "How far back a query may look."),
+        new("compactor.blocks-retention-period", "limits:compactor_blocks_retention_period", FlagKind.Duration, "0s", "Delete blocks older than this (0: keep forever)."),
+
+        new("self-profiling.disable-push", "self_profiling:disable_push", FlagKind.Bool, "false", "Do not push this process's own profiles to itself."),
+        new("self-profiling.upload-interval", "self_profiling:upload_interval", FlagKind.Duration, "15s", "How often self-profiles are pushed."),
+    ];
+
+    /// <summary>Top-level YAML sections this program knows; others are rejected so a typo is not silently ignored.</summary>
+    public static readonly IReadOnlySet<string> KnownYamlSections = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "target", "server", "multitenancy_enabled", "storage", "pyroscopedb", "ring", "distributor", "ingester",
+        "querier", "query_frontend", "query_scheduler", "store_gateway", "compactor", "limits", "overrides",
+        "self_profiling", "api", "analytics", "tracing", "memberlist", "tenant_settings", "runtime_config",
+    };
+
+    public static FlagDefinition? Find(string name)
+    {
+        foreach (var flag in All)
+        {
+            if (flag.Name == name)
+            {
+                return flag;
+            }
+        }
+        return null;
+    }
+}

@@ -1,0 +1,475 @@
+using Pyroscope.Api;
+using Pyroscope.Api.Limits;
+using Pyroscope.Contracts.Querier.V1;
+using Pyroscope.Model;
+using Pyroscope.Model.Query;
+using Pprof = Pyroscope.Contracts.Google.V1;
+using TypesV1 = Pyroscope.Contracts.Types.V1;
+
+namespace Pyroscope.Querier;
+
+/// <summary>
+/// The querier's logic, independent of transport: validates a querier.v1 request against the
+/// tenant's limits, reads through <see cref="IProfileReader"/> and renders the answer. Bad requests
+/// raise <see cref="ApiException"/> (invalid_argument) naming what was wrong.
+/// </summary>
+public sealed class QueryEngine(IProfileReader reader, ITenantLimitsProvider limits, TimeProvider time)
+{
+    /// <summary>Upper bound for max_nodes, as upstream.</summary>
+    public const long MaxNodesLimit = 1_048_576;
+
+    /// <summary>Points per series above which a SelectSeries step is refused (Prometheus' bound).</summary>
+    public const long MaxPointsPerSeries = 11_000;
+
+    public async Task<ProfileTypesResponse> ProfileTypesAsync(string tenant, ProfileTypesRequest request, CancellationToken ct)
+    {
+        var range = MetadataRange(tenant, request.Start, request.End);
+        var response = new ProfileTypesResponse();
+        if (range is null)
+        {
+            return response;
+        }
+        var types = await reader.ProfileTypesAsync(tenant, range.Value, ct).ConfigureAwait(false);
+        var sorted = new List<ProfileTypeId>(types);
+        sorted.Sort(static (a, b) => string.CompareOrdinal(a.Id, b.Id));
+        foreach (var t in sorted)
+        {
+            response.ProfileTypes.Add(ToProto(t));
+        }
+        return response;
+    }
+
+    public async Task<TypesV1.LabelNamesResponse> LabelNamesAsync(string tenant, TypesV1.LabelNamesRequest request, CancellationToken ct)
+    {
+        var range = MetadataRange(tenant, request.Start, request.End);
+        var response = new TypesV1.LabelNamesResponse();
+        if (range is null)
+        {
+            return response;
+        }
+        var names = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var matchers in MatcherSets(request.Matchers))
+        {
+            names.UnionWith(await reader.LabelNamesAsync(tenant, matchers, range.Value, ct).ConfigureAwait(false));
+        }
+        response.Names.AddRange(names);
+        return response;
+    }
+
+    public async Task<TypesV1.LabelValuesResponse> LabelValuesAsync(string tenant, TypesV1.LabelValuesRequest request, CancellationToken ct)
+    {
+        if (string.IsNullOrEmpty(request.Name))
+        {
+            throw ApiException.InvalidArgument("label name is required");
+        }
+        var range = MetadataRange(tenant, request.Start, request.End);
+        var response = new TypesV1.LabelValuesResponse();
+        if (range is null)
+        {
+            return response;
+        }
+        var values = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var matchers in MatcherSets(request.Matchers))
+        {
+            values.UnionWith(await reader.LabelValuesAsync(tenant, request.Name, matchers, range.Value, ct).ConfigureAwait(false));
+        }
+        response.Names.AddRange(values);
+        return response;
+    }
+
+    public async Task<SeriesResponse> SeriesAsync(string tenant, SeriesRequest request, CancellationToken ct)
+    {
+        var range = MetadataRange(tenant, request.Start, request.End);
+        var response = new SeriesResponse();
+        if (range is null)
+        {
+            return response;
+        }
+        var seen = new Dictionary<ulong, LabelSet>();
+        foreach (var matchers in MatcherSets(request.Matchers))
+        {
+            foreach (var series in await reader.SeriesAsync(tenant, matchers, range.Value, ct).ConfigureAwait(false))
+            {
+                var projected = Project(series, request.LabelNames);
+                seen.TryAdd(projected.Fingerprint, projected);
+            }
+        }
+        var ordered = new List<LabelSet>(seen.Values);
+        ordered.Sort(static (a, b) => string.CompareOrdinal(a.ToString(), b.ToString()));
+        foreach (var labels in ordered)
+        {
+            response.LabelsSet.Add(ToProto(labels));
+        }
+        return response;
+    }
+
+    public async Task<SelectMergeStacktracesResponse> SelectMergeStacktracesAsync(string tenant, SelectMergeStacktracesRequest request, CancellationToken ct)
+    {
+        RejectProfileIdSelector(request.ProfileIdSelector.Count);
+        var maxNodes = MaxNodes(request.HasMaxNodes ? request.MaxNodes : null);
+        var tree = await MergeAsync(tenant, request.ProfileTypeID, request.LabelSelector, request.Start, request.End, request.StackTraceSelector, null, ct).ConfigureAwait(false);
+        return request.Format == ProfileFormat.Tree
+            ? new SelectMergeStacktracesResponse { Tree = Google.Protobuf.ByteString.CopyFrom(TreeExports.ToTreeBytes(tree, maxNodes)) }
+            : new SelectMergeStacktracesResponse { Flamegraph = FlameGraphData.From(tree, maxNodes).ToProto() };
+    }
+
+    public async Task<SelectMergeSpanProfileResponse> SelectMergeSpanProfileAsync(string tenant, SelectMergeSpanProfileRequest request, CancellationToken ct)
+    {
+        var maxNodes = MaxNodes(request.HasMaxNodes ? request.MaxNodes : null);
+        var spans = new HashSet<string>(request.SpanSelector, StringComparer.OrdinalIgnoreCase);
+        var tree = await MergeAsync(tenant, request.ProfileTypeID, request.LabelSelector, request.Start, request.End, null, spans, ct).ConfigureAwait(false);
+        return request.Format == ProfileFormat.Tree
+            ? new SelectMergeSpanProfileResponse { Tree = Google.Protobuf.ByteString.CopyFrom(TreeExports.ToTreeBytes(tree, maxNodes)) }
+            : new SelectMergeSpanProfileResponse { Flamegraph = FlameGraphData.From(tree, maxNodes).ToProto() };
+    }
+
+    public async Task<Pprof.Profile> SelectMergeProfileAsync(string tenant, SelectMergeProfileRequest request, CancellationToken ct)
+    {
+        RejectProfileIdSelector(request.ProfileIdSelector.Count);
+        // Unlike flame graphs, a pprof export is not truncated unless asked to.
+        var maxNodes = request.HasMaxNodes ? MaxNodes(request.MaxNodes) : 0;
+        var type = ParseProfileType(request.ProfileTypeID);
+        var range = SelectRange(tenant, request.Start, request.End);
+        var tree = await MergeAsync(tenant, request.ProfileTypeID, request.LabelSelector, request.Start, request.End, request.StackTraceSelector, null, ct).ConfigureAwait(false);
+        return StackExports.ToPprof(tree, type, maxNodes, range ?? new TimeRange(request.Start, request.End));
+    }
+
+    public async Task<SelectSeriesResponse> SelectSeriesAsync(string tenant, SelectSeriesRequest request, CancellationToken ct)
+    {
+        if (request.ExemplarType == TypesV1.ExemplarType.Span)
+        {
+            throw new ApiException(ConnectCode.Unimplemented, "exemplar type span is not implemented");
+        }
+        if (request.HasLimit && request.Limit < 0)
+        {
+            throw ApiException.InvalidArgument($"limit must not be negative, got {request.Limit}");
+        }
+        var type = ParseProfileType(request.ProfileTypeID);
+        var aggregation = request.HasAggregation ? request.Aggregation : TypesV1.TimeSeriesAggregationType.Sum;
+        var series = await SeriesAsync(tenant, Matchers(type, request.LabelSelector), request.Start, request.End, request.Step,
+            request.GroupBy, aggregation, request.HasLimit ? request.Limit : null, ct).ConfigureAwait(false);
+        var response = new SelectSeriesResponse();
+        response.Series.AddRange(series);
+        return response;
+    }
+
+    public async Task<DiffResponse> DiffAsync(string tenant, DiffRequest request, CancellationToken ct)
+    {
+        if (request.Left is null || request.Right is null)
+        {
+            throw ApiException.InvalidArgument("diff needs both a left and a right request");
+        }
+        var maxNodes = MaxNodes(request.Left.HasMaxNodes ? request.Left.MaxNodes : request.Right.HasMaxNodes ? request.Right.MaxNodes : null);
+        var left = await MergeAsync(tenant, request.Left.ProfileTypeID, request.Left.LabelSelector, request.Left.Start, request.Left.End, request.Left.StackTraceSelector, null, ct).ConfigureAwait(false);
+        var right = await MergeAsync(tenant, request.Right.ProfileTypeID, request.Right.LabelSelector, request.Right.Start, request.Right.End, request.Right.StackTraceSelector, null, ct).ConfigureAwait(false);
+        return new DiffResponse { Flamegraph = FlameGraphDiffData.From(left, right, maxNodes).ToProto() };
+    }
+
+    public async Task<TypesV1.GetProfileStatsResponse> GetProfileStatsAsync(string tenant, CancellationToken ct)
+    {
+        var stats = await reader.StatsAsync(tenant, ct).ConfigureAwait(false);
+        return new TypesV1.GetProfileStatsResponse
+        {
+            DataIngested = stats.DataIngested,
+            OldestProfileTime = stats.OldestProfileMs,
+            NewestProfileTime = stats.NewestProfileMs,
+        };
+    }
+
+    public async Task<AnalyzeQueryResponse> AnalyzeQueryAsync(string tenant, AnalyzeQueryRequest request, CancellationToken ct)
+    {
+        var parsed = Parse(request.Query);
+        var range = SelectRange(tenant, request.Start, request.End);
+        var response = new AnalyzeQueryResponse { QueryImpact = new QueryImpact() };
+        if (range is null)
+        {
+            return response;
+        }
+        var series = await reader.SeriesAsync(tenant, parsed.Matchers, range.Value, ct).ConfigureAwait(false);
+        var totals = await reader.ProfileTotalsAsync(tenant, new SelectQuery(parsed.Matchers, range.Value), ct).ConfigureAwait(false);
+        response.QueryScopes.Add(new QueryScope
+        {
+            ComponentType = "profile store",
+            ComponentCount = 1,
+            SeriesCount = (ulong)series.Count,
+            ProfileCount = (ulong)totals.Count,
+        });
+        response.QueryImpact.TotalQueriedSeries = (ulong)series.Count;
+        return response;
+    }
+
+    /// <summary>Merges the matching stacks of one side of a query into a tree.</summary>
+    public Task<StackTree> MergeAsync(
+        string tenant, string profileTypeId, string labelSelector, long start, long end,
+        TypesV1.StackTraceSelector? stackTraceSelector, IReadOnlySet<string>? spanIds, CancellationToken ct)
+    {
+        var type = ParseProfileType(profileTypeId);
+        return MergeAsync(tenant, Matchers(type, labelSelector), start, end, stackTraceSelector, spanIds, ct);
+    }
+
+    /// <summary>Merges the stacks matching <paramref name="matchers"/> (which carry the profile type) into a tree.</summary>
+    public async Task<StackTree> MergeAsync(
+        string tenant, IReadOnlyList<LabelMatcher> matchers, long start, long end,
+        TypesV1.StackTraceSelector? stackTraceSelector, IReadOnlySet<string>? spanIds, CancellationToken ct)
+    {
+        var range = SelectRange(tenant, start, end);
+        var tree = new StackTree();
+        if (range is null)
+        {
+            return tree;
+        }
+        IStackSink sink = tree;
+        if (stackTraceSelector is { CallSite.Count: > 0 })
+        {
+            var callSite = new string[stackTraceSelector.CallSite.Count];
+            for (var i = 0; i < callSite.Length; i++)
+            {
+                callSite[i] = stackTraceSelector.CallSite[i].Name;
+            }
+            sink = new CallSiteFilter(tree, callSite);
+        }
+        await reader.MergeStacksAsync(tenant, new SelectQuery(matchers, range.Value) { SpanIds = spanIds }, sink, ct).ConfigureAwait(false);
+        return tree;
+    }
+
+    /// <summary>Time series of profile totals for <paramref name="matchers"/> (which carry the profile type).</summary>
+    public async Task<List<TypesV1.Series>> SeriesAsync(
+        string tenant, IReadOnlyList<LabelMatcher> matchers, long start, long end, double stepSeconds,
+        IReadOnlyList<string> groupBy, TypesV1.TimeSeriesAggregationType aggregation, long? limit, CancellationToken ct)
+    {
+        var range = SelectRange(tenant, start, end);
+        var stepMs = StepMs(stepSeconds, start, end);
+        if (range is null)
+        {
+            return [];
+        }
+        var totals = await reader.ProfileTotalsAsync(tenant, new SelectQuery(matchers, range.Value), ct).ConfigureAwait(false);
+        return SeriesAggregator.Aggregate(totals, start, end, stepMs, groupBy, aggregation, limit);
+    }
+
+    /// <summary>The profile type of a selector plus its matchers; refuses selectors without a type.</summary>
+    public static (ProfileTypeId Type, IReadOnlyList<LabelMatcher> Matchers) ParseTypedQuery(string? query, string what)
+    {
+        if (string.IsNullOrWhiteSpace(query))
+        {
+            throw ApiException.InvalidArgument($"'{what}' is required");
+        }
+        var parsed = Parse(query);
+        if (parsed.ProfileType is null)
+        {
+            throw ApiException.InvalidArgument($"'{what}' must contain a profile-type selection, e.g. process_cpu:cpu:nanoseconds:cpu:nanoseconds{{service_name=\"app\"}}");
+        }
+        return (parsed.ProfileType, parsed.Matchers);
+    }
+
+    public static ProfileTypeId ParseProfileType(string? id)
+    {
+        if (string.IsNullOrEmpty(id))
+        {
+            throw ApiException.InvalidArgument("profile_typeID is required (name:sample_type:sample_unit:period_type:period_unit)");
+        }
+        if (!ProfileTypeId.TryParse(id, out var type))
+        {
+            throw ApiException.InvalidArgument($"invalid profile type \"{id}\": expected name:sample_type:sample_unit:period_type:period_unit, e.g. process_cpu:cpu:nanoseconds:cpu:nanoseconds");
+        }
+        return type;
+    }
+
+    public static ParsedSelector Parse(string? selector)
+    {
+        try
+        {
+            return SelectorParser.Parse(selector);
+        }
+        catch (SelectorParseException e)
+        {
+            throw ApiException.InvalidArgument(e.Message, e);
+        }
+    }
+
+    public static long MaxNodes(long? requested)
+    {
+        if (requested is null or 0)
+        {
+            return FlameGraphData.DefaultMaxNodes;
+        }
+        if (requested < 0)
+        {
+            throw ApiException.InvalidArgument($"max_nodes must not be negative, got {requested}");
+        }
+        return Math.Min(requested.Value, MaxNodesLimit);
+    }
+
+    /// <summary>
+    /// The range a select query may read, after the tenant's limits: from &gt; until and a range
+    /// longer than max_query_length are refused; the part older than max_query_lookback is cut
+    /// off (null when nothing remains), as upstream does.
+    /// </summary>
+    public TimeRange? SelectRange(string tenant, long start, long end)
+    {
+        if (start > end)
+        {
+            throw ApiException.InvalidArgument($"invalid time range: start ({start}) is after end ({end})");
+        }
+        var l = limits.For(tenant);
+        if (l.MaxQueryLength > TimeSpan.Zero && end - start > (long)l.MaxQueryLength.TotalMilliseconds)
+        {
+            throw ApiException.InvalidArgument(
+                $"the query time range exceeds the limit (query length: {DurationText.Format(TimeSpan.FromMilliseconds(end - start))}, limit: {DurationText.Format(l.MaxQueryLength)}) (max_query_length)");
+        }
+        return Lookback(l, start, end);
+    }
+
+    /// <summary>Metadata queries may omit the range (0, 0): they then cover the lookback window.</summary>
+    private TimeRange? MetadataRange(string tenant, long start, long end)
+    {
+        if (start > end)
+        {
+            throw ApiException.InvalidArgument($"invalid time range: start ({start}) is after end ({end})");
+        }
+        var l = limits.For(tenant);
+        if (start == 0 && end == 0)
+        {
+            var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+            var window = l.MaxQueryLookback > TimeSpan.Zero ? (long)l.MaxQueryLookback.TotalMilliseconds : now;
+            return new TimeRange(now - window, now);
+        }
+        return Lookback(l, start, end);
+    }
+
+    private TimeRange? Lookback(TenantLimits l, long start, long end)
+    {
+        if (l.MaxQueryLookback <= TimeSpan.Zero)
+        {
+            return new TimeRange(start, end);
+        }
+        var oldest = time.GetUtcNow().ToUnixTimeMilliseconds() - (long)l.MaxQueryLookback.TotalMilliseconds;
+        if (end < oldest)
+        {
+            return null;
+        }
+        return new TimeRange(Math.Max(start, oldest), end);
+    }
+
+    private static long StepMs(double stepSeconds, long start, long end)
+    {
+        if (double.IsNaN(stepSeconds) || stepSeconds < 0)
+        {
+            throw ApiException.InvalidArgument($"step must be a positive number of seconds, got {stepSeconds}");
+        }
+        if (stepSeconds == 0)
+        {
+            stepSeconds = TimelineBuilder.StepSeconds(start, end);
+        }
+        var stepMs = Math.Max(1, (long)Math.Round(stepSeconds * 1000));
+        if ((end - start) / stepMs > MaxPointsPerSeries)
+        {
+            throw ApiException.InvalidArgument($"exceeded maximum resolution of {MaxPointsPerSeries} points per timeseries; try increasing the step ({stepSeconds}s)");
+        }
+        return stepMs;
+    }
+
+    private static IReadOnlyList<LabelMatcher> Matchers(ProfileTypeId type, string labelSelector)
+    {
+        var parsed = Parse(string.IsNullOrWhiteSpace(labelSelector) ? "{}" : labelSelector);
+        var result = new List<LabelMatcher>(parsed.Matchers.Count + 1) { new(LabelNames.ProfileType, Model.MatchType.Equal, type.Id) };
+        foreach (var m in parsed.Matchers)
+        {
+            if (m.Name != LabelNames.ProfileType)
+            {
+                result.Add(m);
+            }
+        }
+        return result;
+    }
+
+    private static IEnumerable<IReadOnlyList<LabelMatcher>> MatcherSets(IReadOnlyList<string> selectors)
+    {
+        var any = false;
+        foreach (var s in selectors)
+        {
+            if (string.IsNullOrWhiteSpace(s))
+            {
+                continue;
+            }
+            any = true;
+            yield return Parse(s).Matchers;
+        }
+        if (!any)
+        {
+            yield return [];
+        }
+    }
+
+    private static void RejectProfileIdSelector(int count)
+    {
+        if (count > 0)
+        {
+            throw new ApiException(ConnectCode.Unimplemented, "profile_id_selector is not supported");
+        }
+    }
+
+    private static LabelSet Project(LabelSet labels, IReadOnlyList<string> names)
+    {
+        if (names.Count == 0)
+        {
+            return labels;
+        }
+        var kept = new List<Label>(names.Count);
+        foreach (var n in names)
+        {
+            if (labels.Get(n) is { } v)
+            {
+                kept.Add(new Label(n, v));
+            }
+        }
+        return LabelSet.From(kept);
+    }
+
+    public static TypesV1.ProfileType ToProto(ProfileTypeId t) => new()
+    {
+        ID = t.Id,
+        Name = t.Name,
+        SampleType = t.SampleType,
+        SampleUnit = t.SampleUnit,
+        PeriodType = t.PeriodType,
+        PeriodUnit = t.PeriodUnit,
+    };
+
+    public static TypesV1.Labels ToProto(LabelSet labels)
+    {
+        var proto = new TypesV1.Labels();
+        foreach (var l in labels.Labels)
+        {
+            proto.Labels_.Add(new TypesV1.LabelPair { Name = l.Name, Value = l.Value });
+        }
+        return proto;
+    }
+
+    /// <summary>Keeps only stacks that start with the selected call site (root first), as upstream's call_site selector.</summary>
+    private sealed class CallSiteFilter : IStackSink
+    {
+        private readonly StackTree _tree;
+        private readonly int[] _prefix;
+
+        public CallSiteFilter(StackTree tree, string[] callSite)
+        {
+            _tree = tree;
+            _prefix = new int[callSite.Length];
+            for (var i = 0; i < callSite.Length; i++)
+            {
+                _prefix[i] = tree.Intern(callSite[i]);
+            }
+        }
+
+        public int Intern(string frameName) => _tree.Intern(frameName);
+
+        public void Add(ReadOnlySpan<int> rootToLeaf, long value)
+        {
+            if (rootToLeaf.StartsWith(_prefix))
+            {
+                _tree.Add(rootToLeaf, value);
+            }
+        }
+    }
+}

@@ -1,0 +1,251 @@
+using System.Buffers;
+using System.Globalization;
+using Pyroscope.Contracts.Google.V1;
+using Pyroscope.Storage.Symbols;
+
+namespace Pyroscope.Storage.Head;
+
+/// <summary>
+/// Translates one single-sample-type pprof profile into a tenant's tables: symbols are interned,
+/// stacks become stack-tree leaf ids, and samples with the same stack are summed. Scratch buffers are
+/// reused across calls, so the per-sample path allocates nothing. Not thread-safe: the caller holds the head's write lock.
+/// </summary>
+internal sealed class ProfileAppender
+{
+    private readonly IdMap _strings = new();
+    private readonly IdMap _functions = new();
+    private readonly IdMap _mappings = new();
+    private readonly IdMap _locations = new();
+    private int[] _stackScratch = new int[1024];
+    private long[] _valueScratch = new long[1024];
+    private ulong[] _spanScratch = new ulong[1024];
+
+    /// <summary>Appends the samples and returns (first sample row, sample rows, total value).</summary>
+    public (int Start, int Count, long Total) Append(SymbolTable symbols, SampleColumns samples, Profile profile)
+    {
+        var stringTable = profile.StringTable;
+        _strings.Reset(stringTable.Count, (ulong)stringTable.Count);
+        _mappings.Reset(profile.Mapping.Count, MaxId(profile.Mapping));
+        _functions.Reset(profile.Function.Count, MaxId(profile.Function));
+        _locations.Reset(profile.Location.Count, MaxId(profile.Location));
+
+        foreach (var m in profile.Mapping)
+        {
+            var id = symbols.InternMapping(m.MemoryStart, m.MemoryLimit, m.FileOffset, String(symbols, stringTable, m.Filename), String(symbols, stringTable, m.BuildId));
+            _mappings.Set(m.Id, id);
+        }
+        foreach (var f in profile.Function)
+        {
+            var id = symbols.InternFunction(String(symbols, stringTable, f.Name), String(symbols, stringTable, f.SystemName), String(symbols, stringTable, f.Filename), f.StartLine);
+            _functions.Set(f.Id, id);
+        }
+        foreach (var loc in profile.Location)
+        {
+            var lineStart = symbols.StageLineStart;
+            foreach (var line in loc.Line)
+            {
+                var fn = _functions.Get(line.FunctionId);
+                if (fn < 0)
+                {
+                    throw new InvalidDataException($"pprof location {loc.Id} refers to unknown function id {line.FunctionId}.");
+                }
+                symbols.AddStagedLine(fn, line.Line_);
+            }
+            var mapping = loc.MappingId == 0 ? -1 : _mappings.Get(loc.MappingId);
+            var id = symbols.InternLocation(mapping, loc.Address, lineStart);
+            _locations.Set(loc.Id, id);
+        }
+
+        var spanKey = FindString(stringTable, "span_id");
+        var n = 0;
+        var anySpan = false;
+        EnsureScratch(profile.Sample.Count);
+        foreach (var sample in profile.Sample)
+        {
+            if (sample.Value.Count == 0 || sample.Value[0] == 0 || sample.LocationId.Count == 0)
+            {
+                continue;
+            }
+            var node = -1;
+            var locationIds = sample.LocationId;
+            for (var i = locationIds.Count - 1; i >= 0; i--)
+            {
+                var loc = _locations.Get(locationIds[i]);
+                if (loc < 0)
+                {
+                    throw new InvalidDataException($"pprof sample refers to unknown location id {locationIds[i]}.");
+                }
+                node = symbols.InternNode(node, loc);
+            }
+            ulong span = 0;
+            if (spanKey > 0)
+            {
+                foreach (var label in sample.Label)
+                {
+                    if (label.Key == spanKey && label.Str > 0 && label.Str < stringTable.Count)
+                    {
+                        ulong.TryParse(stringTable[(int)label.Str], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out span);
+                        anySpan |= span != 0;
+                    }
+                }
+            }
+            _stackScratch[n] = node;
+            _valueScratch[n] = sample.Value[0];
+            _spanScratch[n] = span;
+            n++;
+        }
+
+        var start = samples.Count;
+        long total = 0;
+        if (anySpan)
+        {
+            // Span profiles keep one row per sample so span filtering stays exact.
+            for (var i = 0; i < n; i++)
+            {
+                samples.Add(_stackScratch[i], _valueScratch[i], _spanScratch[i]);
+                total += _valueScratch[i];
+            }
+        }
+        else
+        {
+            Array.Sort(_stackScratch, _valueScratch, 0, n);
+            var i = 0;
+            while (i < n)
+            {
+                var stack = _stackScratch[i];
+                long value = 0;
+                while (i < n && _stackScratch[i] == stack)
+                {
+                    value += _valueScratch[i++];
+                }
+                if (value != 0)
+                {
+                    samples.Add(stack, value, 0);
+                    total += value;
+                }
+            }
+        }
+        return (start, samples.Count - start, total);
+    }
+
+    private void EnsureScratch(int count)
+    {
+        if (_stackScratch.Length < count)
+        {
+            var size = Math.Max(count, _stackScratch.Length * 2);
+            _stackScratch = new int[size];
+            _valueScratch = new long[size];
+            _spanScratch = new ulong[size];
+        }
+    }
+
+    private int String(SymbolTable symbols, Google.Protobuf.Collections.RepeatedField<string> table, long index)
+    {
+        if (index <= 0 || index >= table.Count)
+        {
+            return 0;
+        }
+        var cached = _strings.Get((ulong)index);
+        if (cached >= 0)
+        {
+            return cached;
+        }
+        var id = symbols.InternString(table[(int)index]);
+        _strings.Set((ulong)index, id);
+        return id;
+    }
+
+    private static long FindString(Google.Protobuf.Collections.RepeatedField<string> table, string value)
+    {
+        for (var i = 1; i < table.Count; i++)
+        {
+            if (table[i] == value)
+            {
+                return i;
+            }
+        }
+        return 0;
+    }
+
+    private static ulong MaxId(Google.Protobuf.Collections.RepeatedField<Mapping> items)
+    {
+        ulong max = 0;
+        foreach (var item in items)
+        {
+            max = Math.Max(max, item.Id);
+        }
+        return max;
+    }
+
+    private static ulong MaxId(Google.Protobuf.Collections.RepeatedField<Function> items)
+    {
+        ulong max = 0;
+        foreach (var item in items)
+        {
+            max = Math.Max(max, item.Id);
+        }
+        return max;
+    }
+
+    private static ulong MaxId(Google.Protobuf.Collections.RepeatedField<Location> items)
+    {
+        ulong max = 0;
+        foreach (var item in items)
+        {
+            max = Math.Max(max, item.Id);
+        }
+        return max;
+    }
+
+    /// <summary>pprof id → dense id; a flat array when ids are dense (the usual case), a dictionary otherwise.</summary>
+    private sealed class IdMap
+    {
+        private int[] _dense = [];
+        private int _denseLength;
+        private Dictionary<ulong, int>? _sparse;
+
+        public void Reset(int count, ulong maxId)
+        {
+            if (maxId <= (ulong)count * 4 + 1024)
+            {
+                _sparse = null;
+                _denseLength = (int)maxId + 1;
+                if (_dense.Length < _denseLength)
+                {
+                    if (_dense.Length > 0)
+                    {
+                        ArrayPool<int>.Shared.Return(_dense);
+                    }
+                    _dense = ArrayPool<int>.Shared.Rent(_denseLength);
+                }
+                _dense.AsSpan(0, _denseLength).Fill(-1);
+            }
+            else
+            {
+                _denseLength = 0;
+                _sparse = new Dictionary<ulong, int>(count);
+            }
+        }
+
+        public void Set(ulong id, int value)
+        {
+            if (_sparse is not null)
+            {
+                _sparse[id] = value;
+            }
+            else if (id < (ulong)_denseLength)
+            {
+                _dense[id] = value;
+            }
+        }
+
+        public int Get(ulong id)
+        {
+            if (_sparse is not null)
+            {
+                return _sparse.TryGetValue(id, out var v) ? v : -1;
+            }
+            return id < (ulong)_denseLength ? _dense[id] : -1;
+        }
+    }
+}

@@ -1,0 +1,102 @@
+using Pyroscope.Contracts.Ingester.V1;
+using Pyroscope.Model;
+
+namespace Pyroscope.Storage.Head;
+
+/// <summary>
+/// The in-memory, appendable part of one tenant's data. Appends take the write lock (per tenant, so
+/// tenants append in parallel); queries take the read lock for the duration of a synchronous scan.
+/// The block id is fixed at creation so a head can be identified before and after it becomes a block.
+/// </summary>
+internal sealed class TenantHead
+{
+    private readonly ReaderWriterLockSlim _lock = new(LockRecursionPolicy.NoRecursion);
+    private readonly ProfileAppender _appender = new();
+    private readonly HashSet<string> _profileIds = new(StringComparer.Ordinal);
+
+    public TenantHead(string tenantId, Ulid blockId)
+    {
+        TenantId = tenantId;
+        BlockId = blockId;
+    }
+
+    public string TenantId { get; }
+
+    public Ulid BlockId { get; }
+
+    public TenantTables Tables { get; } = TenantTables.CreateWritable();
+
+    public int ProfileCount => Tables.Profiles.Count;
+
+    /// <summary>Bytes of memory in use, approximately; used to cut the head by size.</summary>
+    public long EstimatedBytes { get; private set; }
+
+    /// <summary>Appends one profile; returns false when a profile with the same id is already here (replica or retry).</summary>
+    public bool Append(ProfileSeries series, long fallbackTimestampMs)
+    {
+        var labels = ToLabelSet(series);
+        var timestampMs = series.Profile.TimeNanos > 0 ? series.Profile.TimeNanos / 1_000_000 : fallbackTimestampMs;
+        var profileId = series.Id ?? string.Empty;
+        _lock.EnterWriteLock();
+        try
+        {
+            if (profileId.Length > 0 && !_profileIds.Add(profileId))
+            {
+                return false;
+            }
+            var tables = Tables;
+            var (start, count, total) = _appender.Append(tables.Symbols, tables.Samples, series.Profile);
+            var seriesId = tables.Index.GetOrAdd(labels);
+            var row = tables.Profiles.Add(seriesId, timestampMs, profileId, total, start, count);
+            tables.Index.AddProfile(seriesId, row, timestampMs);
+            tables.MinTimeMs = Math.Min(tables.MinTimeMs, timestampMs);
+            tables.MaxTimeMs = Math.Max(tables.MaxTimeMs, timestampMs);
+            if ((row & 63) == 0)
+            {
+                EstimatedBytes = tables.EstimatedBytes();
+            }
+            else
+            {
+                EstimatedBytes += count * 12L + 96;
+            }
+            return true;
+        }
+        finally
+        {
+            _lock.ExitWriteLock();
+        }
+    }
+
+    public T Read<T>(Func<TenantTables, T> read)
+    {
+        _lock.EnterReadLock();
+        try
+        {
+            return read(Tables);
+        }
+        finally
+        {
+            _lock.ExitReadLock();
+        }
+    }
+
+    /// <summary>Labels as sent; an empty name or duplicate is a caller bug we reject by name.</summary>
+    internal static LabelSet ToLabelSet(ProfileSeries series)
+    {
+        if (series.Profile is null)
+        {
+            throw new ArgumentException($"Profile series '{series.Id}' has no profile.");
+        }
+        var labels = new Label[series.Labels.Count];
+        for (var i = 0; i < labels.Length; i++)
+        {
+            var pair = series.Labels[i];
+            if (string.IsNullOrEmpty(pair.Name))
+            {
+                throw new ArgumentException($"Profile series '{series.Id}' has a label with an empty name.");
+            }
+            labels[i] = new Label(pair.Name, pair.Value);
+        }
+        return LabelSet.From(labels);
+    }
+}

@@ -1,0 +1,212 @@
+using System.Buffers;
+using System.Globalization;
+using Pyroscope.Model;
+using Pyroscope.Storage.Head;
+using Pyroscope.Storage.Symbols;
+
+namespace Pyroscope.Storage.Query;
+
+/// <summary>Query operations shared by heads and blocks; callers merge the answers of several sources.</summary>
+internal static class QueryEngine
+{
+    private static readonly IReadOnlyList<LabelMatcher> NoMatchers = [];
+
+    public static void CollectProfileTypes(SeriesIndex index, TimeRange range, HashSet<string> into)
+    {
+        foreach (var id in index.Match(NoMatchers, range))
+        {
+            var type = index.Series[id].Get(LabelNames.ProfileType);
+            if (type is not null)
+            {
+                into.Add(type);
+            }
+        }
+    }
+
+    public static void CollectLabelNames(SeriesIndex index, IReadOnlyList<LabelMatcher> matchers, TimeRange range, HashSet<string> into)
+    {
+        foreach (var id in index.Match(matchers, range))
+        {
+            foreach (var label in index.Series[id].Labels)
+            {
+                into.Add(label.Name);
+            }
+        }
+    }
+
+    public static void CollectLabelValues(SeriesIndex index, string name, IReadOnlyList<LabelMatcher> matchers, TimeRange range, HashSet<string> into)
+    {
+        foreach (var id in index.Match(matchers, range))
+        {
+            var value = index.Series[id].Get(name);
+            if (!string.IsNullOrEmpty(value))
+            {
+                into.Add(value);
+            }
+        }
+    }
+
+    public static void CollectSeries(SeriesIndex index, IReadOnlyList<LabelMatcher> matchers, TimeRange range, HashSet<LabelSet> into)
+    {
+        foreach (var id in index.Match(matchers, range))
+        {
+            into.Add(index.Series[id]);
+        }
+    }
+
+    public static void CollectTotals(SeriesIndex index, ProfileTable profiles, List<int> seriesIds, TimeRange range, List<ProfileTotal> into)
+    {
+        foreach (var seriesId in seriesIds)
+        {
+            var labels = index.Series[seriesId];
+            foreach (var row in index.SeriesProfiles[seriesId].Span)
+            {
+                var ts = profiles.TimestampMs[row];
+                if (range.Contains(ts))
+                {
+                    into.Add(new ProfileTotal(labels, ts, profiles.Total[row], profiles.ProfileId[row]));
+                }
+            }
+        }
+    }
+
+    /// <summary>Sums sample values per stack id into <paramref name="perStack"/> (indexed by stack tree node).</summary>
+    public static void AccumulateStacks(SeriesIndex index, ProfileTable profiles, ISampleProvider sampleProvider, List<int> seriesIds,
+        TimeRange range, HashSet<ulong>? spanIds, long[] perStack)
+    {
+        foreach (var seriesId in seriesIds)
+        {
+            var samples = sampleProvider.SamplesOf(seriesId);
+            var stacks = samples.StackId.RawArray;
+            var values = samples.Value.RawArray;
+            var spans = samples.SpanId;
+            foreach (var row in index.SeriesProfiles[seriesId].Span)
+            {
+                if (!range.Contains(profiles.TimestampMs[row]))
+                {
+                    continue;
+                }
+                var start = profiles.SampleStart[row];
+                var end = start + profiles.SampleCount[row];
+                if (spanIds is null)
+                {
+                    for (var i = start; i < end; i++)
+                    {
+                        perStack[stacks[i]] += values[i];
+                    }
+                }
+                else if (spans is not null)
+                {
+                    for (var i = start; i < end; i++)
+                    {
+                        if (i < spans.Length && spans[i] != 0 && spanIds.Contains(spans[i]))
+                        {
+                            perStack[stacks[i]] += values[i];
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Sends every stack with a non-zero sum to the sink, interning each frame name once.</summary>
+    public static void EmitStacks(SymbolTable symbols, long[] perStack, int nodeCount, IStackSink sink)
+    {
+        var nameIds = ArrayPool<int>.Shared.Rent(Math.Max(1, symbols.Strings.Count));
+        nameIds.AsSpan(0, symbols.Strings.Count).Fill(-1);
+        Dictionary<int, int>? addressNames = null;
+        var locations = ArrayPool<int>.Shared.Rent(256);
+        var frames = ArrayPool<int>.Shared.Rent(256);
+        try
+        {
+            for (var leaf = 0; leaf < nodeCount; leaf++)
+            {
+                var value = perStack[leaf];
+                if (value == 0)
+                {
+                    continue;
+                }
+                // Walk leaf → root, collecting locations.
+                var depth = 0;
+                for (var node = leaf; node >= 0; node = symbols.NodeParent[node])
+                {
+                    if (depth == locations.Length)
+                    {
+                        Grow(ref locations);
+                    }
+                    locations[depth++] = symbols.NodeLocation[node];
+                }
+                // Emit root → leaf; within a location the last line is the caller of the ones before it.
+                var frameCount = 0;
+                for (var d = depth - 1; d >= 0; d--)
+                {
+                    var loc = locations[d];
+                    var lineStart = symbols.LocationLineStart[loc];
+                    var lineCount = symbols.LocationLineCount[loc];
+                    if (lineCount == 0)
+                    {
+                        if (frameCount == frames.Length)
+                        {
+                            Grow(ref frames);
+                        }
+                        addressNames ??= [];
+                        if (!addressNames.TryGetValue(loc, out var id))
+                        {
+                            id = sink.Intern("0x" + symbols.LocationAddress[loc].ToString("x", CultureInfo.InvariantCulture));
+                            addressNames.Add(loc, id);
+                        }
+                        frames[frameCount++] = id;
+                        continue;
+                    }
+                    for (var l = lineStart + lineCount - 1; l >= lineStart; l--)
+                    {
+                        var nameString = symbols.FunctionName[symbols.LineFunction[l]];
+                        var id = nameIds[nameString];
+                        if (id < 0)
+                        {
+                            id = sink.Intern(symbols.Strings[nameString]);
+                            nameIds[nameString] = id;
+                        }
+                        if (frameCount == frames.Length)
+                        {
+                            Grow(ref frames);
+                        }
+                        frames[frameCount++] = id;
+                    }
+                }
+                sink.Add(frames.AsSpan(0, frameCount), value);
+            }
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(nameIds);
+            ArrayPool<int>.Shared.Return(locations);
+            ArrayPool<int>.Shared.Return(frames);
+        }
+    }
+
+    public static HashSet<ulong>? ParseSpanIds(IReadOnlySet<string>? spanIds)
+    {
+        if (spanIds is null)
+        {
+            return null;
+        }
+        var set = new HashSet<ulong>();
+        foreach (var s in spanIds)
+        {
+            if (ulong.TryParse(s, NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var v) && v != 0)
+            {
+                set.Add(v);
+            }
+        }
+        return set;
+    }
+
+    private static void Grow(ref int[] array)
+    {
+        var bigger = ArrayPool<int>.Shared.Rent(array.Length * 2);
+        array.CopyTo(bigger, 0);
+        ArrayPool<int>.Shared.Return(array);
+        array = bigger;
+    }
+}

@@ -1,0 +1,173 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Pyroscope.Storage.Blocks;
+using Pyroscope.Storage.ObjectStore;
+
+namespace Pyroscope.Storage.Reading;
+
+public sealed class BlockStoreReaderOptions
+{
+    /// <summary>How long a tenant's block listing is reused. Ingesters keep uploaded blocks local for longer than this.</summary>
+    public TimeSpan ListCacheDuration { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Budget for cached symbols and samples across blocks; the least recently used blocks are dropped first.</summary>
+    public long CacheBytes { get; set; } = 512L * 1024 * 1024;
+}
+
+/// <summary>
+/// Reads the blocks of object storage. Metas are cached forever (blocks are immutable), the block
+/// listing for a short time. A block is skipped when it carries a deletion mark or when another
+/// block lists it among its compaction sources (the compacted block replaces it).
+/// </summary>
+public sealed class BlockStoreReader : SourceSetReader
+{
+    private readonly IObjectStore _store;
+    private readonly BlockStoreReaderOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<string, BlockHandle> _blocks = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (long AtTicks, IReadOnlyList<BlockHandle> Blocks)> _listings = new(StringComparer.Ordinal);
+
+    public BlockStoreReader(IObjectStore store, BlockStoreReaderOptions? options = null, TimeProvider? time = null, ILogger<BlockStoreReader>? logger = null)
+    {
+        _store = store;
+        _options = options ?? new BlockStoreReaderOptions();
+        _time = time ?? TimeProvider.System;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+    }
+
+    public IObjectStore Store => _store;
+
+    /// <summary>Forgets the cached listing of a tenant (called after an upload in the same process).</summary>
+    public void Invalidate(string tenantId) => _listings.TryRemove(tenantId, out _);
+
+    private protected override async ValueTask<IReadOnlyList<ProfileSource>> GetSourcesAsync(string tenantId, CancellationToken cancellationToken)
+    {
+        var blocks = await GetBlocksAsync(tenantId, cancellationToken);
+        var sources = new List<ProfileSource>(blocks.Count);
+        foreach (var block in blocks)
+        {
+            sources.Add(new BlockSource(block));
+        }
+        return sources;
+    }
+
+    /// <summary>The live blocks of a tenant: complete, not marked for deletion, not replaced by a compacted block.</summary>
+    internal async ValueTask<IReadOnlyList<BlockHandle>> GetBlocksAsync(string tenantId, CancellationToken cancellationToken)
+    {
+        ValidateTenant(tenantId);
+        var now = _time.GetTimestamp();
+        if (_listings.TryGetValue(tenantId, out var cached) && _time.GetElapsedTime(cached.AtTicks, now) < _options.ListCacheDuration)
+        {
+            return cached.Blocks;
+        }
+        var names = await _store.ListAsync(tenantId + "/", cancellationToken);
+        var candidates = new List<BlockHandle>();
+        foreach (var name in names)
+        {
+            if (!name.EndsWith('/') || !Ulid.TryParse(name.AsSpan(0, name.Length - 1), out _))
+            {
+                continue;
+            }
+            var folder = tenantId + "/" + name;
+            var handle = await GetHandleAsync(tenantId, folder, cancellationToken);
+            if (handle is not null)
+            {
+                candidates.Add(handle);
+            }
+        }
+        var replaced = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var block in candidates)
+        {
+            foreach (var source in block.Meta.Compaction.Sources)
+            {
+                if (source != block.Meta.Ulid)
+                {
+                    replaced.Add(source);
+                }
+            }
+        }
+        var live = new List<BlockHandle>(candidates.Count);
+        foreach (var block in candidates)
+        {
+            if (!replaced.Contains(block.Meta.Ulid) && !await IsMarkedAsync(tenantId, block.Meta.Ulid, cancellationToken))
+            {
+                live.Add(block);
+            }
+        }
+        _listings[tenantId] = (now, live);
+        TrimCaches();
+        return live;
+    }
+
+    private async ValueTask<BlockHandle?> GetHandleAsync(string tenantId, string folder, CancellationToken cancellationToken)
+    {
+        if (_blocks.TryGetValue(folder, out var existing))
+        {
+            return existing;
+        }
+        var metaBytes = await _store.GetAsync(folder + BlockFileNames.Meta, cancellationToken);
+        if (metaBytes is null)
+        {
+            return null; // Upload in progress (meta.json is written last) or a leftover.
+        }
+        BlockMeta meta;
+        try
+        {
+            meta = BlockMeta.Parse(metaBytes);
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidDataException)
+        {
+            _logger.LogWarning(e, "Skipping block {Folder}: unreadable meta.json.", folder);
+            return null;
+        }
+        return _blocks.GetOrAdd(folder, new BlockHandle(_store, tenantId, meta));
+    }
+
+    private async ValueTask<bool> IsMarkedAsync(string tenantId, string ulid, CancellationToken cancellationToken)
+    {
+        var names = await _store.ListAsync(tenantId + "/" + ulid + "/", cancellationToken);
+        foreach (var name in names)
+        {
+            if (name == BlockFileNames.DeletionMark)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void TrimCaches()
+    {
+        long total = 0;
+        foreach (var block in _blocks.Values)
+        {
+            total += block.CachedBytes;
+        }
+        if (total <= _options.CacheBytes)
+        {
+            return;
+        }
+        var byAge = new List<BlockHandle>(_blocks.Values);
+        byAge.Sort(static (a, b) => a.LastUsedTicks.CompareTo(b.LastUsedTicks));
+        foreach (var block in byAge)
+        {
+            if (total <= _options.CacheBytes)
+            {
+                break;
+            }
+            total -= block.CachedBytes;
+            block.DropCaches();
+            total += block.CachedBytes;
+        }
+    }
+
+    internal static void ValidateTenant(string tenantId)
+    {
+        if (string.IsNullOrEmpty(tenantId) || tenantId.Contains('/') || tenantId.Contains('\\') || tenantId is "." or "..")
+        {
+            throw new ArgumentException($"Tenant id '{tenantId}' is not valid for storage.");
+        }
+    }
+}

@@ -1,0 +1,104 @@
+using Pyroscope.Model;
+using Pyroscope.Storage.Blocks;
+using Pyroscope.Storage.Head;
+using Pyroscope.Storage.Query;
+
+namespace Pyroscope.Storage.Reading;
+
+/// <summary>One unit of stored data a query visits: a head (current or being flushed) or a block.</summary>
+internal abstract class ProfileSource
+{
+    /// <summary>The block id this data has, or will have once flushed.</summary>
+    public abstract Ulid Id { get; }
+
+    public abstract long MinTimeMs { get; }
+
+    public abstract long MaxTimeMs { get; }
+
+    /// <summary>Runs <paramref name="read"/> over the source's index (series and profiles).</summary>
+    public abstract ValueTask<T> ReadIndexAsync<T>(Func<SeriesIndex, ProfileTable, T> read, CancellationToken cancellationToken);
+
+    /// <summary>Adds the stacks of matching samples to the sink.</summary>
+    public abstract ValueTask MergeStacksAsync(SelectQuery query, HashSet<ulong>? spanIds, IStackSink sink, CancellationToken cancellationToken);
+
+    public bool Overlaps(TimeRange range) => MinTimeMs <= MaxTimeMs && range.Overlaps(MinTimeMs, MaxTimeMs);
+}
+
+internal sealed class HeadSource(TenantHead head) : ProfileSource
+{
+    public override Ulid Id => head.BlockId;
+
+    public override long MinTimeMs => head.Read(static t => t.MinTimeMs);
+
+    public override long MaxTimeMs => head.Read(static t => t.MaxTimeMs);
+
+    public override ValueTask<T> ReadIndexAsync<T>(Func<SeriesIndex, ProfileTable, T> read, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(head.Read(t => read(t.Index, t.Profiles)));
+
+    public override ValueTask MergeStacksAsync(SelectQuery query, HashSet<ulong>? spanIds, IStackSink sink, CancellationToken cancellationToken)
+    {
+        head.Read(t =>
+        {
+            var series = t.Index.Match(query.Matchers, query.Range);
+            if (series.Count == 0)
+            {
+                return 0;
+            }
+            var nodes = t.Symbols.NodeCount;
+            var perStack = System.Buffers.ArrayPool<long>.Shared.Rent(Math.Max(1, nodes));
+            try
+            {
+                Array.Clear(perStack, 0, nodes);
+                QueryEngine.AccumulateStacks(t.Index, t.Profiles, t, series, query.Range, spanIds, perStack);
+                QueryEngine.EmitStacks(t.Symbols, perStack, nodes, sink);
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<long>.Shared.Return(perStack);
+            }
+            return 0;
+        });
+        return ValueTask.CompletedTask;
+    }
+}
+
+internal sealed class BlockSource(BlockHandle block) : ProfileSource
+{
+    public BlockHandle Block => block;
+
+    public override Ulid Id => block.Meta.Id;
+
+    public override long MinTimeMs => block.Meta.MinTimeMs;
+
+    public override long MaxTimeMs => block.Meta.MaxTimeMs;
+
+    public override async ValueTask<T> ReadIndexAsync<T>(Func<SeriesIndex, ProfileTable, T> read, CancellationToken cancellationToken)
+    {
+        var index = await block.GetIndexAsync(cancellationToken);
+        return read(index.Series, index.Profiles);
+    }
+
+    public override async ValueTask MergeStacksAsync(SelectQuery query, HashSet<ulong>? spanIds, IStackSink sink, CancellationToken cancellationToken)
+    {
+        var index = await block.GetIndexAsync(cancellationToken);
+        var series = index.Series.Match(query.Matchers, query.Range);
+        if (series.Count == 0)
+        {
+            return;
+        }
+        var symbols = await block.GetSymbolsAsync(cancellationToken);
+        var samples = await block.GetSamplesAsync(index, series, cancellationToken);
+        var nodes = symbols.NodeCount;
+        var perStack = System.Buffers.ArrayPool<long>.Shared.Rent(Math.Max(1, nodes));
+        try
+        {
+            Array.Clear(perStack, 0, nodes);
+            QueryEngine.AccumulateStacks(index.Series, index.Profiles, samples, series, query.Range, spanIds, perStack);
+            QueryEngine.EmitStacks(symbols, perStack, nodes, sink);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<long>.Shared.Return(perStack);
+        }
+    }
+}

@@ -1,0 +1,61 @@
+using System.Net;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
+using Pyroscope.Testing;
+
+namespace Pyroscope.AppHost.Tests;
+
+/// <summary>The real AppHost, started by Aspire.Hosting.Testing without Docker: executables and projects only.</summary>
+public class TopologyTests
+{
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(4);
+
+    private static async Task<DistributedApplication> StartAsync(string mode, CancellationToken cancellationToken)
+    {
+        var runId = "test-" + Guid.NewGuid().ToString("N")[..8];
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Pyroscope_AppHost>(
+            [
+                $"PYROSCOPE_MODE={mode}",
+                $"PYROSCOPE_RUN_ID={runId}",
+                $"redis-port={FreePort.Next()}",
+                $"azurite-port={FreePort.Next()}",
+            ],
+            cancellationToken);
+        var app = await builder.BuildAsync(cancellationToken);
+        await app.StartAsync(cancellationToken);
+        return app;
+    }
+
+    [Fact]
+    public async Task Microservices_topology_starts_and_every_component_becomes_healthy()
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        cts.CancelAfter(StartTimeout);
+        await using var app = await StartAsync("microservices", cts.Token);
+
+        foreach (var component in new[] { "ingester", "distributor", "querier" })
+        {
+            await app.ResourceNotifications.WaitForResourceHealthyAsync(component, cts.Token);
+            using var http = app.CreateHttpClient(component, "http");
+            var ready = await http.GetAsync("/ready", cts.Token);
+            Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+            var services = await http.GetStringAsync("/services", cts.Token);
+            Assert.Contains($"{component} Running", services);
+        }
+    }
+
+    [Fact]
+    public async Task Monolith_mode_runs_pyroscope_all()
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        cts.CancelAfter(StartTimeout);
+        await using var app = await StartAsync("monolith", cts.Token);
+
+        await app.ResourceNotifications.WaitForResourceHealthyAsync("pyroscope", cts.Token);
+        using var http = app.CreateHttpClient("pyroscope", "http");
+        var services = await http.GetStringAsync("/services", cts.Token);
+        Assert.Contains("all Running", services);
+        Assert.Contains("ingester Running", services);
+    }
+}

@@ -1,0 +1,139 @@
+using System.Net.Http;
+
+namespace Pyroscope.Testing;
+
+/// <summary>
+/// A real Pyroscope.NET process (Pyroscope.All or a component executable) on free loopback ports with its
+/// own data directories, started for one test and killed after it.
+/// </summary>
+public sealed class PyroscopeProcess : IAsyncDisposable
+{
+    private readonly ExternalProcess _process;
+    private readonly bool _ownsDataDirectory;
+
+    private PyroscopeProcess(ExternalProcess process, int httpPort, int grpcPort, string dataDirectory, bool ownsDataDirectory)
+    {
+        _process = process;
+        HttpPort = httpPort;
+        GrpcPort = grpcPort;
+        DataDirectory = dataDirectory;
+        _ownsDataDirectory = ownsDataDirectory;
+        Http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+    }
+
+    public int HttpPort { get; }
+
+    public int GrpcPort { get; }
+
+    public string DataDirectory { get; }
+
+    public Uri BaseAddress => new($"http://127.0.0.1:{HttpPort}");
+
+    public HttpClient Http { get; }
+
+    public string Output => _process.Output;
+
+    public ExternalProcess Process => _process;
+
+    /// <summary>
+    /// Starts <paramref name="project"/> with <paramref name="arguments"/> plus ports and data paths (unless the
+    /// arguments set them). Pass a <paramref name="dataDirectory"/> to restart on the same data.
+    /// </summary>
+    public static PyroscopeProcess Start(string project = "Pyroscope.All", IEnumerable<string>? arguments = null, string? dataDirectory = null, IReadOnlyDictionary<string, string?>? environment = null, int? httpPort = null, int? grpcPort = null)
+    {
+        var owns = dataDirectory is null;
+        dataDirectory ??= Directory.CreateTempSubdirectory("pyroscope-test-").FullName;
+        var http = httpPort ?? FreePort.Next();
+        var grpc = grpcPort ?? FreePort.Next();
+        var args = new List<string>
+        {
+            RepositoryPaths.ProjectDll(project),
+            $"-server.http-listen-address=127.0.0.1",
+            $"-server.http-listen-port={http}",
+            $"-server.grpc-listen-address=127.0.0.1",
+            $"-server.grpc-listen-port={grpc}",
+            $"-pyroscopedb.data-path={Path.Combine(dataDirectory, "data")}",
+            $"-storage.filesystem.dir={Path.Combine(dataDirectory, "data-shared")}",
+        };
+        if (arguments is not null)
+        {
+            args.AddRange(arguments);
+        }
+        var env = new Dictionary<string, string?>();
+        if (environment is not null)
+        {
+            foreach (var (k, v) in environment)
+            {
+                env[k] = v;
+            }
+        }
+        var process = ExternalProcess.Start("dotnet", args, dataDirectory, env);
+        return new PyroscopeProcess(process, http, grpc, dataDirectory, owns);
+    }
+
+    /// <summary>Polls /ready until it answers 200; fails with the process output if it exits or times out.</summary>
+    public async Task WaitUntilReadyAsync(TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
+        using var probe = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
+        while (DateTime.UtcNow < deadline)
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"process exited with code {_process.ExitCode} before it was ready; output:\n{Output}");
+            }
+            try
+            {
+                using var response = await probe.GetAsync("/ready");
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+            {
+                // Not listening yet.
+            }
+            await Task.Delay(50);
+        }
+        throw new TimeoutException($"not ready within the timeout; output:\n{Output}");
+    }
+
+    public static async Task<PyroscopeProcess> StartReadyAsync(string project = "Pyroscope.All", IEnumerable<string>? arguments = null, string? dataDirectory = null, IReadOnlyDictionary<string, string?>? environment = null)
+    {
+        var process = Start(project, arguments, dataDirectory, environment);
+        try
+        {
+            await process.WaitUntilReadyAsync();
+            return process;
+        }
+        catch
+        {
+            await process.DisposeAsync();
+            throw;
+        }
+    }
+
+    public void Kill() => _process.Kill();
+
+    public void Terminate() => _process.Terminate();
+
+    public Task<int> WaitForExitAsync(TimeSpan timeout) => _process.WaitForExitAsync(timeout);
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        await _process.DisposeAsync();
+        if (_ownsDataDirectory)
+        {
+            try
+            {
+                Directory.Delete(DataDirectory, recursive: true);
+            }
+            catch (IOException)
+            {
+                // Best effort: a temp directory left behind is harmless.
+            }
+        }
+    }
+}
