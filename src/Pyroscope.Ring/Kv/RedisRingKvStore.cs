@@ -64,9 +64,10 @@ public sealed class RedisRingKvStore : IRingKvStore, IAsyncDisposable, IDisposab
         {
             options = ConfigurationOptions.Parse(trimmed);
         }
-        // Start even while Redis is down: lifecyclers and clients retry, they must not crash the host.
+        // Start even while Redis is down: lifecyclers and clients retry, they must not crash the host, and a
+        // short connect timeout keeps a host that starts during an outage from stalling its startup.
         options.AbortOnConnectFail = false;
-        options.ConnectTimeout = Math.Min(options.ConnectTimeout, 5000);
+        options.ConnectTimeout = Math.Min(options.ConnectTimeout, 2000);
         // Reconnect quickly after an outage, and fail commands at once while disconnected (our callers retry on
         // their own schedule) instead of queueing them behind a dead connection.
         options.ReconnectRetryPolicy = new LinearRetry(500);
