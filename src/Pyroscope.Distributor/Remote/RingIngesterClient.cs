@@ -43,7 +43,7 @@ public sealed class RingIngesterClient(IRing ring, IngesterChannelPool channels,
             for (var s = 0; s < seriesCount; s++)
             {
                 var series = request.Series[s];
-                var token = RingTokens.FromFingerprint(series.Fingerprint);
+                var token = RingTokens.FromFingerprint(series.Fingerprint != 0 ? series.Fingerprint : FingerprintOf(series));
                 var found = snapshot.GetReplicas(token, replicationFactor, RingOperation.Write, now, ring.HeartbeatTimeout, replicas.AsSpan(0, replicationFactor));
                 if (found < minSuccess)
                 {
@@ -104,6 +104,17 @@ public sealed class RingIngesterClient(IRing ring, IngesterChannelPool channels,
             logger.LogDebug(e, "Push to ingester {Instance} ({Address}) failed", instance.Id, instance.GrpcAddr);
         }
         batch.Report(seriesIndexes, failure, request);
+    }
+
+    /// <summary>Fallback for callers that did not fill in the fingerprint: the same one the head index uses.</summary>
+    private static ulong FingerprintOf(ProfileSeries series)
+    {
+        var labels = new Label[series.Labels.Count];
+        for (var i = 0; i < labels.Length; i++)
+        {
+            labels[i] = new Label(series.Labels[i].Name, series.Labels[i].Value);
+        }
+        return LabelSet.From(labels).Fingerprint;
     }
 
     internal static string Describe(ProfileSeries series)

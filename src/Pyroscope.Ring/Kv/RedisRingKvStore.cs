@@ -138,9 +138,10 @@ public sealed class RedisRingKvStore : IRingKvStore, IAsyncDisposable, IDisposab
         _connectLock.Dispose();
     }
 
-    private RedisKey DataKey(string key) => _keyPrefix + key;
+    // Hash tags ({…}) put the hash and its channel name in one cluster slot, so the script is valid on Redis Cluster too.
+    private RedisKey DataKey(string key) => _keyPrefix + "{" + key + "}";
 
-    private string ChannelName(string key) => _keyPrefix + "changed:" + key;
+    private string ChannelName(string key) => _keyPrefix + "changed:{" + key + "}";
 
     private async Task<ChangeSignal> SubscribeAsync(string key, CancellationToken cancellationToken)
     {
