@@ -1,3 +1,4 @@
+using Pyroscope.Distributor.Remote;
 using Pyroscope.Hosting;
 using Pyroscope.Hosting.Modules;
 
@@ -10,5 +11,9 @@ public static class DistributorModule
 
     private static void Init(ModuleContext context)
     {
+        context.Services.AddDistributor(context.Configuration);
+        // Ingesters over gRPC, chosen by the ring; an in-process ingester's local client replaces this.
+        context.Services.AddRemoteIngesterClient(context.Configuration);
+        context.MapEndpoints(app => app.MapDistributor());
     }
 }

@@ -1,7 +1,10 @@
 using Grpc.AspNetCore.Web;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Pyroscope.Api;
 using Pyroscope.Hosting.Modules;
+using Pyroscope.Ring;
+using Pyroscope.Storage;
 
 namespace Pyroscope.Hosting;
 
@@ -19,6 +22,7 @@ public static class PyroscopeModules
             .Register(ModuleDefinition.Target(ModuleNames.Distributor, ComponentInit(ModuleNames.Distributor, components)))
             .Register(ModuleDefinition.Target(ModuleNames.Ingester, ComponentInit(ModuleNames.Ingester, components)))
             .Register(ModuleDefinition.Target(ModuleNames.Querier, ComponentInit(ModuleNames.Querier, components)))
+            .Register(ModuleDefinition.Target(ModuleNames.Compactor, InitCompactor))
             .Register(ModuleDefinition.Target(ModuleNames.All, init: null));
 
         registry
@@ -27,7 +31,8 @@ public static class PyroscopeModules
             .DependsOn(ModuleNames.Distributor, ModuleNames.Api, ModuleNames.Overrides, ModuleNames.Ring)
             .DependsOn(ModuleNames.Ingester, ModuleNames.Api, ModuleNames.Overrides, ModuleNames.Ring, ModuleNames.Storage)
             .DependsOn(ModuleNames.Querier, ModuleNames.Api, ModuleNames.Overrides, ModuleNames.Ring, ModuleNames.Storage)
-            .DependsOn(ModuleNames.All, ModuleNames.Distributor, ModuleNames.Ingester, ModuleNames.Querier);
+            .DependsOn(ModuleNames.Compactor, ModuleNames.Api, ModuleNames.Overrides, ModuleNames.Storage)
+            .DependsOn(ModuleNames.All, ModuleNames.Distributor, ModuleNames.Ingester, ModuleNames.Querier, ModuleNames.Compactor);
         return registry;
     }
 
@@ -72,26 +77,31 @@ public static class PyroscopeModules
     private static void InitServer(ModuleContext context)
     {
         context.Services.AddGrpc(options => options.EnableDetailedErrors = false);
+        SelfProfiling.Register(context);
         context.MapEndpoints(app =>
             // gRPC-Web on every gRPC service, so browsers and Connect-web clients reach them on the HTTP port.
             app.UseGrpcWeb(new GrpcWebOptions { DefaultEnabled = true }));
     }
 
-    private static void InitApi(ModuleContext context) =>
-        context.MapEndpoints(app => app.MapPyroscopeApiEndpoints());
-
-    private static void InitOverrides(ModuleContext context)
+    private static void InitApi(ModuleContext context)
     {
-        // Per-tenant limits arrive with the write path (Pyroscope.Api's TenantLimits).
+        context.Services.AddPyroscopeApi(context.Configuration);
+        context.MapEndpoints(app => app.MapPyroscopeApiEndpoints());
     }
+
+    private static void InitOverrides(ModuleContext context) =>
+        context.Services.AddTenantLimits(context.Configuration);
 
     private static void InitRing(ModuleContext context)
     {
-        // The in-process ring is implicit until Pyroscope.Ring lands.
+        // In the monolith the KV is in memory; with ring.store=redis every process shares one ring.
+        context.Services.AddRing(context.Configuration);
+        context.MapEndpoints(app => app.MapRingStatus());
     }
 
-    private static void InitStorage(ModuleContext context)
-    {
-        // Object storage arrives with Pyroscope.Storage.
-    }
+    private static void InitStorage(ModuleContext context) =>
+        context.Services.AddObjectStore(context.Configuration);
+
+    private static void InitCompactor(ModuleContext context) =>
+        context.Services.AddCompactor(context.Configuration);
 }

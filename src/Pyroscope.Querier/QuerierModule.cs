@@ -1,5 +1,6 @@
 using Pyroscope.Hosting;
 using Pyroscope.Hosting.Modules;
+using Pyroscope.Storage;
 
 namespace Pyroscope.Querier;
 
@@ -10,5 +11,12 @@ public static class QuerierModule
 
     private static void Init(ModuleContext context)
     {
+        context.Services.AddQuerier(context.Configuration);
+        if (!context.ActiveModules.Contains(ModuleNames.Ingester))
+        {
+            // No ingester in this process: read the blocks every ingester uploads to the shared store.
+            context.Services.AddBlockStoreReader(context.Configuration);
+        }
+        context.MapEndpoints(app => app.MapQuerier());
     }
 }

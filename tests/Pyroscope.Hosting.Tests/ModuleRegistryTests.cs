@@ -88,20 +88,20 @@ public class ModuleRegistryTests
     public void Modules_listing_is_the_user_visible_modules_sorted_with_stars_for_all()
     {
         var text = PyroscopeProgram.DescribeModules(Table());
-        Assert.Equal("all\ndistributor *\ningester *\nquerier *\n\nModules marked with * are included in target All.\n", text);
+        Assert.Equal("all\ncompactor *\ndistributor *\ningester *\nquerier *\n\nModules marked with * are included in target All.\n", text);
     }
 
     [Fact]
     public void A_new_module_appears_in_the_listing_driven_by_the_table()
     {
         var registry = Table()
-            .Register(ModuleDefinition.Target("compactor", null))
+            .Register(ModuleDefinition.Target("store-gateway", null))
             .Register(ModuleDefinition.Target("admin", null))
-            .DependsOn("compactor", ModuleNames.Storage)
-            .DependsOn(ModuleNames.All, "compactor");
+            .DependsOn("store-gateway", ModuleNames.Storage)
+            .DependsOn(ModuleNames.All, "store-gateway");
         var lines = PyroscopeProgram.DescribeModules(registry).Split('\n');
-        Assert.Contains("compactor *", lines);
+        Assert.Contains("store-gateway *", lines);
         Assert.Contains("admin", lines);
-        Assert.Equal(["admin", "all", "compactor *", "distributor *", "ingester *", "querier *"], lines.TakeWhile(l => l.Length > 0));
+        Assert.Equal(["admin", "all", "compactor *", "distributor *", "ingester *", "querier *", "store-gateway *"], lines.TakeWhile(l => l.Length > 0));
     }
 }

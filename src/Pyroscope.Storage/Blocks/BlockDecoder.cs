@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using Pyroscope.Model;
-using Pyroscope.Storage.Encoding;
+using Pyroscope.Storage.Codec;
 using Pyroscope.Storage.Head;
 using Pyroscope.Storage.Symbols;
 

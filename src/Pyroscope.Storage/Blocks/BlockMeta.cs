@@ -17,6 +17,9 @@ public sealed class BlockMeta
     [JsonPropertyName("compaction")] public BlockCompaction Compaction { get; set; } = new();
     [JsonPropertyName("files")] public List<BlockFile> Files { get; set; } = [];
 
+    /// <summary>Ingester-local: the WAL segment whose closing produced this block (0 for compacted blocks).</summary>
+    [JsonPropertyName("walSegment")] public long WalSegment { get; set; }
+
     public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, JsonOptions);
 
     public static BlockMeta Parse(ReadOnlySpan<byte> json) =>

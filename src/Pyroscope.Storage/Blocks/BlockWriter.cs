@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using Pyroscope.Storage.Encoding;
+using Pyroscope.Storage.Codec;
 using Pyroscope.Storage.Head;
 using Pyroscope.Storage.Symbols;
 

@@ -29,31 +29,39 @@ internal sealed class ProfileAppender
         _functions.Reset(profile.Function.Count, MaxId(profile.Function));
         _locations.Reset(profile.Location.Count, MaxId(profile.Location));
 
-        foreach (var m in profile.Mapping)
+        // Some clients (the .NET profiler) send id 0 everywhere; ids are then positional (index + 1).
+        var positionalMappings = HasZeroId(profile.Mapping);
+        var positionalFunctions = HasZeroId(profile.Function);
+        var positionalLocations = HasZeroId(profile.Location);
+        for (var i = 0; i < profile.Mapping.Count; i++)
         {
+            var m = profile.Mapping[i];
             var id = symbols.InternMapping(m.MemoryStart, m.MemoryLimit, m.FileOffset, String(symbols, stringTable, m.Filename), String(symbols, stringTable, m.BuildId));
-            _mappings.Set(m.Id, id);
+            _mappings.Set(positionalMappings ? (ulong)i + 1 : m.Id, id);
         }
-        foreach (var f in profile.Function)
+        for (var i = 0; i < profile.Function.Count; i++)
         {
+            var f = profile.Function[i];
             var id = symbols.InternFunction(String(symbols, stringTable, f.Name), String(symbols, stringTable, f.SystemName), String(symbols, stringTable, f.Filename), f.StartLine);
-            _functions.Set(f.Id, id);
+            _functions.Set(positionalFunctions ? (ulong)i + 1 : f.Id, id);
         }
-        foreach (var loc in profile.Location)
+        for (var i = 0; i < profile.Location.Count; i++)
         {
+            var loc = profile.Location[i];
+            var locId = positionalLocations ? (ulong)i + 1 : loc.Id;
             var lineStart = symbols.StageLineStart;
             foreach (var line in loc.Line)
             {
                 var fn = _functions.Get(line.FunctionId);
                 if (fn < 0)
                 {
-                    throw new InvalidDataException($"pprof location {loc.Id} refers to unknown function id {line.FunctionId}.");
+                    throw new InvalidDataException($"pprof location {locId} refers to unknown function id {line.FunctionId}.");
                 }
                 symbols.AddStagedLine(fn, line.Line_);
             }
             var mapping = loc.MappingId == 0 ? -1 : _mappings.Get(loc.MappingId);
             var id = symbols.InternLocation(mapping, loc.Address, lineStart);
-            _locations.Set(loc.Id, id);
+            _locations.Set(locId, id);
         }
 
         var spanKey = FindString(stringTable, "span_id");
@@ -167,9 +175,45 @@ internal sealed class ProfileAppender
         return 0;
     }
 
+    private static bool HasZeroId(Google.Protobuf.Collections.RepeatedField<Mapping> items)
+    {
+        foreach (var item in items)
+        {
+            if (item.Id == 0)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static bool HasZeroId(Google.Protobuf.Collections.RepeatedField<Function> items)
+    {
+        foreach (var item in items)
+        {
+            if (item.Id == 0)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static bool HasZeroId(Google.Protobuf.Collections.RepeatedField<Location> items)
+    {
+        foreach (var item in items)
+        {
+            if (item.Id == 0)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private static ulong MaxId(Google.Protobuf.Collections.RepeatedField<Mapping> items)
     {
-        ulong max = 0;
+        ulong max = (ulong)items.Count;
         foreach (var item in items)
         {
             max = Math.Max(max, item.Id);
@@ -179,7 +223,7 @@ internal sealed class ProfileAppender
 
     private static ulong MaxId(Google.Protobuf.Collections.RepeatedField<Function> items)
     {
-        ulong max = 0;
+        ulong max = (ulong)items.Count;
         foreach (var item in items)
         {
             max = Math.Max(max, item.Id);
@@ -189,7 +233,7 @@ internal sealed class ProfileAppender
 
     private static ulong MaxId(Google.Protobuf.Collections.RepeatedField<Location> items)
     {
-        ulong max = 0;
+        ulong max = (ulong)items.Count;
         foreach (var item in items)
         {
             max = Math.Max(max, item.Id);

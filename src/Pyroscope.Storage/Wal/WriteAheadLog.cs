@@ -60,7 +60,7 @@ public sealed class WriteAheadLog : IAsyncDisposable
         }
         var next = Math.Max(checkpoint, segments.Count == 0 ? 0 : segments[^1]) + 1;
         segmentsToReplay = replay;
-        return new WriteAheadLog(directory, fsync, logger, next);
+        return new WriteAheadLog(directory, fsync, logger, next) { LastCheckpoint = checkpoint };
     }
 
     /// <summary>Reads the records of one segment. A torn or corrupt tail ends the segment with a warning.</summary>
@@ -102,6 +102,9 @@ public sealed class WriteAheadLog : IAsyncDisposable
         }
     }
 
+    /// <summary>Segments up to this number are in durable blocks.</summary>
+    public long LastCheckpoint { get; private set; }
+
     /// <summary>Queues a record; the task completes once it is written (and synced, with fsync on).</summary>
     public Task AppendAsync(ReadOnlyMemory<byte> payload)
     {
@@ -140,6 +143,7 @@ public sealed class WriteAheadLog : IAsyncDisposable
             file.Flush(flushToDisk: true);
         }
         File.Move(temp, Path.Combine(_directory, CheckpointFile), overwrite: true);
+        LastCheckpoint = segment;
         foreach (var existing in ListSegments(_directory))
         {
             if (existing <= segment)

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Text;
 
-namespace Pyroscope.Storage.Encoding;
+namespace Pyroscope.Storage.Codec;
 
 /// <summary>A growable little-endian/varint writer over a pooled buffer, used by block and WAL encoders.</summary>
 internal sealed class ByteWriter : IDisposable

@@ -1,0 +1,49 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Pyroscope.Model;
+using Pyroscope.Storage;
+using Pyroscope.Storage.Ingestion;
+using Pyroscope.Storage.ObjectStore;
+using Pyroscope.Storage.Reading;
+
+namespace Pyroscope.Ingester;
+
+public static class IngesterExtensions
+{
+    /// <summary>
+    /// Registers the ingester: the storage engine (head, WAL, flush and upload loop), a local
+    /// <see cref="IIngesterClient"/> (AddSingleton, so it wins over a distributor's TryAdd of a remote one),
+    /// and an <see cref="IProfileReader"/> that is the complete view (head + local blocks + object storage,
+    /// each profile once) for a querier in the same process. Config: <c>pyroscopedb</c> and <c>storage</c>.
+    /// </summary>
+    public static IServiceCollection AddIngester(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddObjectStore(configuration);
+        services.AddBlockStoreReader(configuration);
+        services.TryAddSingleton(_ => IngesterOptions.From(configuration));
+        services.TryAddSingleton(sp =>
+        {
+            var engine = IngesterEngine.OpenAsync(sp.GetRequiredService<IngesterOptions>(), sp.GetRequiredService<IObjectStore>(),
+                sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("Pyroscope.Ingester")).GetAwaiter().GetResult();
+            var store = sp.GetRequiredService<BlockStoreReader>();
+            engine.BlockUploaded += (tenant, _) => store.Invalidate(tenant);
+            return engine;
+        });
+        services.TryAddSingleton(sp => new IngesterReader(sp.GetRequiredService<IngesterEngine>()));
+        services.TryAddSingleton(sp => new CombinedReader(sp.GetRequiredService<IngesterEngine>(), sp.GetRequiredService<BlockStoreReader>()));
+        services.RemoveAll<IProfileReader>();
+        services.AddSingleton<IProfileReader>(sp => sp.GetRequiredService<CombinedReader>());
+        services.AddSingleton<IIngesterClient, LocalIngesterClient>();
+        services.AddGrpc();
+        services.AddHostedService<IngesterFlushService>();
+        return services;
+    }
+
+    /// <summary>Maps the internal gRPC <c>ingester.v1.IngesterService</c> (Push) used by remote distributors.</summary>
+    public static IEndpointRouteBuilder MapIngester(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapGrpcService<IngesterGrpcService>();
+        return endpoints;
+    }
+}

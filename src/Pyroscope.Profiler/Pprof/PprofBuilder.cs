@@ -1,0 +1,72 @@
+using Pyroscope.Contracts.Google.V1;
+using ValueType = Pyroscope.Contracts.Google.V1.ValueType;
+
+namespace Pyroscope.Profiler.Pprof;
+
+/// <summary>
+/// Builds one single-sample-type pprof profile from frame-name stacks. Locations and functions
+/// are one-to-one (managed frames carry a name, not a useful address), deduplicated by name.
+/// </summary>
+internal sealed class PprofBuilder
+{
+    private readonly Profile _profile = new();
+    private readonly Dictionary<string, long> _strings = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ulong> _locationByName = new(StringComparer.Ordinal);
+
+    public PprofBuilder(string sampleType, string sampleUnit, string periodType, string periodUnit, long period)
+    {
+        Intern(string.Empty); // pprof requires string_table[0] == ""
+        _profile.SampleType.Add(new ValueType { Type = Intern(sampleType), Unit = Intern(sampleUnit) });
+        _profile.PeriodType = new ValueType { Type = Intern(periodType), Unit = Intern(periodUnit) };
+        _profile.Period = period;
+    }
+
+    public int SampleCount => _profile.Sample.Count;
+
+    /// <summary>The location id of a frame, creating its function and location the first time.</summary>
+    public ulong Location(string frameName)
+    {
+        if (_locationByName.TryGetValue(frameName, out var id))
+        {
+            return id;
+        }
+        id = (ulong)_profile.Location.Count + 1;
+        var name = Intern(frameName);
+        _profile.Function.Add(new Function { Id = id, Name = name, SystemName = name });
+        var location = new Location { Id = id };
+        location.Line.Add(new Line { FunctionId = id });
+        _profile.Location.Add(location);
+        _locationByName.Add(frameName, id);
+        return id;
+    }
+
+    /// <summary>Adds a sample; <paramref name="leafFirstLocations"/> is ordered leaf → root as pprof wants.</summary>
+    public void AddSample(ReadOnlySpan<ulong> leafFirstLocations, long value)
+    {
+        var sample = new Sample();
+        foreach (var location in leafFirstLocations)
+        {
+            sample.LocationId.Add(location);
+        }
+        sample.Value.Add(value);
+        _profile.Sample.Add(sample);
+    }
+
+    public Profile Build(long timeNanos, long durationNanos)
+    {
+        _profile.TimeNanos = timeNanos;
+        _profile.DurationNanos = durationNanos;
+        return _profile;
+    }
+
+    private long Intern(string value)
+    {
+        if (!_strings.TryGetValue(value, out var index))
+        {
+            index = _profile.StringTable.Count;
+            _profile.StringTable.Add(value);
+            _strings.Add(value, index);
+        }
+        return index;
+    }
+}

@@ -1,0 +1,68 @@
+using Pyroscope.Profiler.Export;
+
+namespace Pyroscope.Profiler;
+
+/// <summary>Settings of the in-process .NET profiler.</summary>
+public sealed class ProfilerOptions
+{
+    /// <summary>The <c>service_name</c> profiles are stored under (the <c>name</c> of <c>/ingest</c>).</summary>
+    public string ApplicationName { get; set; } = string.Empty;
+
+    /// <summary>Base address of the Pyroscope server, e.g. <c>http://localhost:4040</c>.</summary>
+    public string ServerAddress { get; set; } = "http://localhost:4040";
+
+    /// <summary>Static labels added to every profile (keys: letters, digits, <c>_</c> and <c>.</c>).</summary>
+    public IDictionary<string, string> Tags { get; set; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>How much time one pushed profile covers.</summary>
+    public TimeSpan UploadInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Sent as <c>X-Scope-OrgID</c> when set (multi-tenant servers).</summary>
+    public string? TenantId { get; set; }
+
+    public string? BasicAuthUser { get; set; }
+
+    public string? BasicAuthPassword { get; set; }
+
+    /// <summary>False turns the profiler into a no-op (handy to switch it off by configuration).</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Also sample allocations (GC AllocationTick, about one per 100 KB allocated).</summary>
+    public bool CollectAllocations { get; set; } = true;
+
+    /// <summary>Profiles waiting for upload beyond this many windows are dropped, oldest first.</summary>
+    public int MaxPendingUploads { get; set; } = 12;
+
+    /// <summary>A window that could not be pushed for this long is given up.</summary>
+    public TimeSpan MaxUploadAge { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Where profiles go; by default <see cref="PyroscopeIngestExporter"/> over an own HttpClient.</summary>
+    public IProfileExporter? Exporter { get; set; }
+
+    internal void Validate()
+    {
+        if (!IngestName.IsValidApplicationName(ApplicationName))
+        {
+            throw new ArgumentException($"ApplicationName '{ApplicationName}' is invalid: use letters, digits and _ . / - only.", nameof(ApplicationName));
+        }
+        foreach (var key in Tags.Keys)
+        {
+            if (!IngestName.IsValidTagKey(key))
+            {
+                throw new ArgumentException($"Tag key '{key}' is invalid: use letters, digits, _ and . only.", nameof(Tags));
+            }
+        }
+        if (UploadInterval < TimeSpan.FromMilliseconds(100))
+        {
+            throw new ArgumentException("UploadInterval must be at least 100 ms.", nameof(UploadInterval));
+        }
+        if (MaxPendingUploads < 1)
+        {
+            throw new ArgumentException("MaxPendingUploads must be at least 1.", nameof(MaxPendingUploads));
+        }
+        if (Exporter is null && !Uri.TryCreate(ServerAddress, UriKind.Absolute, out _))
+        {
+            throw new ArgumentException($"ServerAddress '{ServerAddress}' is not an absolute URI.", nameof(ServerAddress));
+        }
+    }
+}

@@ -1,0 +1,68 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Pyroscope.Profiler.Collection;
+using Pyroscope.Profiler.Export;
+
+namespace Pyroscope.Profiler;
+
+/// <summary>
+/// Entry point of the in-process profiler: samples this process through EventPipe (no native
+/// agent) and pushes cpu, wall and allocation profiles to a Pyroscope server every
+/// <see cref="ProfilerOptions.UploadInterval"/>. Dispose the handle to flush and stop.
+/// </summary>
+public static class PyroscopeProfiler
+{
+    /// <summary>
+    /// Starts profiling. Invalid options throw <see cref="ArgumentException"/>; a runtime that
+    /// refuses the session (diagnostics disabled, …) is logged and gives a handle that does nothing,
+    /// so profiling never takes the host down.
+    /// </summary>
+    /// <param name="httpClient">Sends to <see cref="ProfilerOptions.ServerAddress"/> when no exporter is set; not disposed by the profiler.</param>
+    public static IAsyncDisposable Start(ProfilerOptions options, ILogger? logger = null, HttpClient? httpClient = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        logger ??= NullLogger.Instance;
+        if (!options.Enabled)
+        {
+            return NoopHandle.Instance;
+        }
+        HttpClient? ownedClient = null;
+        var exporter = options.Exporter;
+        if (exporter is null)
+        {
+            httpClient ??= ownedClient = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+            exporter = new PyroscopeIngestExporter(httpClient, options);
+        }
+        var queue = new UploadQueue(exporter, options.MaxPendingUploads, options.MaxUploadAge, logger);
+        try
+        {
+            var profiler = ContinuousProfiler.Start(options, queue, logger);
+            logger.LogInformation("Pyroscope profiler started for {Application}, pushing every {Interval}.", options.ApplicationName, options.UploadInterval);
+            return new Handle(profiler, ownedClient);
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "Pyroscope profiler could not start an EventPipe session on its own process; profiling is off.");
+            _ = queue.DisposeAsync().AsTask();
+            ownedClient?.Dispose();
+            return NoopHandle.Instance;
+        }
+    }
+
+    private sealed class Handle(ContinuousProfiler profiler, HttpClient? ownedClient) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await profiler.DisposeAsync().ConfigureAwait(false);
+            ownedClient?.Dispose();
+        }
+    }
+
+    private sealed class NoopHandle : IAsyncDisposable
+    {
+        public static readonly NoopHandle Instance = new();
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+}

@@ -1,0 +1,74 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Pyroscope.Model;
+using Pyroscope.Storage.Compaction;
+using Pyroscope.Storage.ObjectStore;
+using Pyroscope.Storage.Reading;
+
+namespace Pyroscope.Storage;
+
+public static class StorageServiceCollectionExtensions
+{
+    /// <summary>The <c>storage</c> module: one <see cref="IObjectStore"/> from the <c>storage</c> config section.</summary>
+    public static IServiceCollection AddObjectStore(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(_ => StorageOptions.From(configuration));
+        services.TryAddSingleton<IObjectStore>(sp => sp.GetRequiredService<StorageOptions>().CreateStore());
+        return services;
+    }
+
+    /// <summary>
+    /// A reader over object storage only (a querier process without a local ingester). Registers
+    /// <see cref="BlockStoreReader"/> and, unless one exists already, <see cref="IProfileReader"/>.
+    /// </summary>
+    public static IServiceCollection AddBlockStoreReader(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddObjectStore(configuration);
+        services.TryAddSingleton(sp => new BlockStoreReader(
+            sp.GetRequiredService<IObjectStore>(), new BlockStoreReaderOptions(), sp.GetRequiredService<TimeProvider>(),
+            sp.GetService<ILogger<BlockStoreReader>>()));
+        services.TryAddSingleton<IProfileReader>(sp => sp.GetRequiredService<BlockStoreReader>());
+        return services;
+    }
+
+    /// <summary>The <c>compactor</c> module: compaction, replica de-duplication and retention in a background service.</summary>
+    public static IServiceCollection AddCompactor(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddObjectStore(configuration);
+        services.TryAddSingleton(_ => CompactorOptions.From(configuration));
+        services.TryAddSingleton(sp => new Compactor(sp.GetRequiredService<IObjectStore>(), sp.GetRequiredService<CompactorOptions>(),
+            sp.GetRequiredService<TimeProvider>(), sp.GetService<ILogger<Compactor>>()));
+        services.AddHostedService<CompactorService>();
+        return services;
+    }
+}
+
+internal sealed class CompactorService(Compactor compactor, CompactorOptions options, TimeProvider time, ILogger<CompactorService> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await compactor.RunOnceAsync(stoppingToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                logger.LogError(e, "Compaction round failed.");
+            }
+            try
+            {
+                await Task.Delay(options.Interval, time, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,152 @@
+using System.Net;
+using System.Net.Http.Headers;
+using Pyroscope.Testing;
+
+namespace Pyroscope.IntegrationTests;
+
+/// <summary>
+/// Every real profile from ../shared/fixtures goes in through the protocol its profiler uses and comes out of
+/// the query API with the same value for every stack, for every sample type.
+/// </summary>
+public class RoundTripTests(MonolithFixture monolith) : IClassFixture<MonolithFixture>
+{
+    public static TheoryData<string> PprofFixtures => new()
+    {
+        "go/go-cpu.pb.gz",
+        "go/go-heap.pb.gz",
+        "go/go-goroutine.pb.gz",
+        "datadog/ddpprof-wall-cpu.pb.gz",
+        "datadog/ddpprof-heap.pb",
+        "upstream/og_convert_pprof__cpu.pb.gz",
+        "upstream/og_convert_pprof__heap.pb.gz",
+        "upstream/og_convert_pprof__nodejs-wall.pb.gz",
+        "upstream/og_convert_pprof__nodejs-heap.pb.gz",
+        "upstream/og_convert_pprof__pyspy-1.pb.gz",
+        "upstream/og_convert_pprof__dotnet-pprof-3.pb.gz",
+        "upstream/pprof__go.cpu.labels.pprof",
+        "upstream/pprof__profile_java",
+        "upstream/pprof__profile_python",
+        "upstream/pprof__profile_ruby",
+    };
+
+    private HttpClient Http => monolith.Server.Http;
+
+    [Theory]
+    [MemberData(nameof(PprofFixtures))]
+    public async Task Pprof_pushed_to_ingest_comes_back_with_equal_totals_per_stack_and_type(string fixture)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var bytes = await File.ReadAllBytesAsync(RepositoryPaths.Fixture(fixture), ct);
+        var profile = ExpectedStacks.ParsePprof(bytes);
+        var service = "rt-" + Path.GetFileName(fixture).Replace('.', '-').Replace('_', '-');
+
+        using var content = new ByteArrayContent(bytes);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        var response = await Http.PostAsync($"/ingest?name={service}&format=pprof&spyName=gospy", content, ct);
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"ingest answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(ct)}");
+
+        await AssertStoredEqualsInputAsync(profile, service, ct);
+    }
+
+    [Theory]
+    [InlineData("go/go-cpu.pb.gz")]
+    [InlineData("go/go-heap.pb.gz")]
+    public async Task Pprof_in_a_multipart_form_as_the_go_sdk_sends_it(string fixture)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var bytes = await File.ReadAllBytesAsync(RepositoryPaths.Fixture(fixture), ct);
+        var service = "form-" + Path.GetFileName(fixture).Replace('.', '-');
+        using var form = new MultipartFormDataContent();
+        var file = new ByteArrayContent(bytes);
+        file.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        form.Add(file, "profile", "profile.pprof");
+        var response = await Http.PostAsync($"/ingest?name={service}{{env=test}}&spyName=gospy", form, ct);
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"ingest answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(ct)}");
+
+        await AssertStoredEqualsInputAsync(ExpectedStacks.ParsePprof(bytes), service, ct);
+    }
+
+    [Fact]
+    public async Task Folded_stacks_come_back_unchanged()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var text = await File.ReadAllTextAsync(RepositoryPaths.Fixture("folded/go-cpu-nanoseconds.folded"), ct);
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        const string service = "folded-go-cpu";
+        var response = await Http.PostAsync($"/ingest?name={service}.cpu&from={now - 10}&until={now}&units=nanoseconds&sampleRate=100&spyName=gospy",
+            new StringContent(text), ct);
+        Assert.True(response.StatusCode == HttpStatusCode.OK, await response.Content.ReadAsStringAsync(ct));
+
+        var expected = ExpectedStacks.FromFolded(text);
+        var startMs = (now - 3600) * 1000;
+        var endMs = (now + 60) * 1000;
+        var types = await Query.ProfileTypesAsync(Http, service, startMs, endMs, ct);
+        var type = Assert.Single(types);
+        var actual = await Query.MergedStacksAsync(Http, type.ID, $"{{service_name=\"{service}\"}}", startMs, endMs, ct);
+        // Legacy folded input is scaled like upstream: a sample at sampleRate=100 is 10 ms of CPU.
+        var scale = actual.Values.Sum() / (double)expected.Values.Sum();
+        Assert.Equal(expected.Keys.OrderBy(k => k), actual.Keys.OrderBy(k => k));
+        foreach (var (stack, value) in expected)
+        {
+            Assert.Equal(value * scale, actual[stack], 3);
+        }
+    }
+
+    [Fact]
+    public async Task Nodejs_client_requests_replayed_with_their_own_urls_and_headers()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        foreach (var requestFile in Directory.GetFiles(RepositoryPaths.Fixture("nodejs"), "*.request.json").Order())
+        {
+            using var json = System.Text.Json.JsonDocument.Parse(await File.ReadAllTextAsync(requestFile, ct));
+            var url = new Uri(new Uri("http://x"), json.RootElement.GetProperty("url").GetString());
+            var body = await File.ReadAllBytesAsync(requestFile.Replace(".request.json", ".pb.gz"), ct);
+            var service = "node-" + Path.GetFileName(requestFile)[..10];
+            var query = System.Web.HttpUtility.ParseQueryString(url.Query);
+            query["name"] = service;
+            query.Remove("from");
+            query.Remove("until");
+            using var content = new ByteArrayContent(body);
+            content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+            var response = await Http.PostAsync(url.AbsolutePath + "?" + query, content, ct);
+            Assert.True(response.StatusCode == HttpStatusCode.OK, $"{requestFile}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(ct)}");
+            await AssertStoredEqualsInputAsync(ExpectedStacks.ParsePprof(body), service, ct);
+        }
+    }
+
+    private async Task AssertStoredEqualsInputAsync(Contracts.Google.V1.Profile profile, string service, CancellationToken ct)
+    {
+        var timeMs = profile.TimeNanos > 0 ? profile.TimeNanos / 1_000_000 : DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var startMs = Math.Min(timeMs, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()) - 3_600_000;
+        var endMs = Math.Max(timeMs, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()) + 3_600_000;
+        if (endMs - startMs > 20 * 3_600_000L)
+        {
+            startMs = timeMs - 3_600_000;
+            endMs = timeMs + 3_600_000;
+        }
+
+        var types = await Query.ProfileTypesAsync(Http, service, startMs, endMs, ct);
+        var checkedTypes = 0;
+        for (var i = 0; i < profile.SampleType.Count; i++)
+        {
+            var expected = ExpectedStacks.FromPprof(profile, i);
+            if (expected.Count == 0)
+            {
+                continue; // upstream drops all-zero sample types
+            }
+            var sampleType = ExpectedStacks.SampleType(profile, i);
+            var type = types.SingleOrDefault(t => t.SampleType + ":" + t.SampleUnit == sampleType);
+            Assert.True(type is not null, $"no stored profile type for {sampleType}; stored: {string.Join(", ", types.Select(t => t.ID))}");
+            var actual = await Query.MergedStacksAsync(Http, type.ID, $"{{service_name=\"{service}\"}}", startMs, endMs, ct);
+            Assert.Equal(expected.Values.Sum(), actual.Values.Sum());
+            foreach (var (stack, value) in expected)
+            {
+                Assert.True(actual.TryGetValue(stack, out var got), $"{sampleType}: stack missing: {stack}");
+                Assert.Equal(value, got);
+            }
+            Assert.Equal(expected.Count, actual.Count);
+            checkedTypes++;
+        }
+        Assert.True(checkedTypes > 0);
+    }
+}

@@ -1,0 +1,91 @@
+using System.Web;
+
+namespace Pyroscope.Profiler.Tests;
+
+/// <summary>
+/// Component test: the workload runs with the profiler and pushes to a local capture of
+/// <c>POST /ingest</c>; the pushed pprofs are decoded here independently.
+/// </summary>
+public sealed class LiveProfilerTests
+{
+    [Fact]
+    public async Task Workload_pushes_cpu_wall_and_allocation_profiles_with_the_hot_method_on_top()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var server = await IngestCaptureServer.StartAsync();
+        await using (var workload = await WorkloadProcess.StartAsync($"--server {server.Address} --app workload-app --seconds 4 --interval-ms 1000", ct))
+        {
+            Assert.Equal(0, await workload.WaitForExitAsync(ct));
+        }
+
+        var pushes = server.Pushes.ToList();
+        Assert.NotEmpty(pushes);
+        foreach (var push in pushes)
+        {
+            Assert.Equal("workload-app{workload=test}", push.Query["name"]);
+            Assert.Equal("dotnetspy", push.Query["spyName"]);
+            Assert.True(long.Parse(push.Query["from"]) <= long.Parse(push.Query["until"]));
+            Assert.StartsWith("multipart/form-data", push.ContentType);
+            Assert.Equal(0x1f, push.Profile[0]); // gzipped pprof, as upstream's .NET SDK sends it
+        }
+        var decoded = pushes.Select(p => PprofStacks.Decode(p.Profile)).ToList();
+        // One sample type per push: upstream names a multipart pprof's series after its sample types.
+        var cpu = PprofStacks.Merge(decoded.Where(p => p.SampleType == "cpu"));
+        var wall = PprofStacks.Merge(decoded.Where(p => p.SampleType == "wall"));
+        var allocSpace = PprofStacks.Merge(decoded.Where(p => p.SampleType == "alloc_space"));
+        var allocObjects = PprofStacks.Merge(decoded.Where(p => p.SampleType == "alloc_objects"));
+        Assert.Equal(("nanoseconds", "cpu"), (cpu.SampleUnit, cpu.PeriodType));
+        Assert.Equal(("nanoseconds", "wall"), (wall.SampleUnit, wall.PeriodType));
+        Assert.Equal(("bytes", "space"), (allocSpace.SampleUnit, allocSpace.PeriodType));
+        Assert.Equal(("count", "space"), (allocObjects.SampleUnit, allocObjects.PeriodType));
+
+        WorkloadAssertions.HotMethodDominates(cpu);
+        Assert.True(wall.Total >= cpu.Total);
+        // Only LightMethod allocates in the workload loop.
+        var allocating = allocSpace.ChildTotals("Workload.Run");
+        Assert.Equal(WorkloadAssertions.Light, allocating.MaxBy(c => c.Value).Key);
+        Assert.True(allocObjects.TotalOf(WorkloadAssertions.Light) > 0);
+    }
+
+    [Fact]
+    public async Task Profiles_the_test_process_itself_through_a_custom_exporter()
+    {
+        var exporter = new CapturingExporter();
+        var options = new ProfilerOptions
+        {
+            ApplicationName = "self-test",
+            UploadInterval = TimeSpan.FromMilliseconds(300),
+            Exporter = exporter,
+        };
+        using var burn = new CancellationTokenSource();
+        var burner = Task.Run(() => BurnUntil(burn.Token), TestContext.Current.CancellationToken);
+        await using (PyroscopeProfiler.Start(options))
+        {
+            await exporter.WaitForAsync(b => b.Profiles.Any(p => p.Type == DotNetProfileTypes.Cpu), TimeSpan.FromSeconds(20));
+        }
+        await burn.CancelAsync();
+        await burner;
+
+        var batch = exporter.Batches.First(b => b.Profiles.Any(p => p.Type == DotNetProfileTypes.Cpu));
+        Assert.True(batch.From < batch.Until);
+        var cpu = PprofStacks.From(batch.Profiles.Single(p => p.Type == DotNetProfileTypes.Cpu).Profile);
+        Assert.True(cpu.Total > 0);
+        Assert.Contains(batch.Profiles, p => p.Type == DotNetProfileTypes.Wall);
+        // Managed frames carry Namespace.Type.Method names, no signatures.
+        Assert.Contains(cpu.Samples, s => s.RootFirst.Any(f => f.StartsWith("System.Threading.", StringComparison.Ordinal)));
+        Assert.DoesNotContain(cpu.Samples, s => s.RootFirst.Any(f => f.Contains('(')));
+    }
+
+    private static double BurnUntil(CancellationToken stop)
+    {
+        var x = 0.0;
+        while (!stop.IsCancellationRequested)
+        {
+            for (var i = 0; i < 10_000; i++)
+            {
+                x += Math.Sqrt(i);
+            }
+        }
+        return x;
+    }
+}

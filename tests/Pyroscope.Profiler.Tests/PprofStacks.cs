@@ -1,0 +1,78 @@
+using System.IO.Compression;
+using Pyroscope.Contracts.Google.V1;
+
+namespace Pyroscope.Profiler.Tests;
+
+/// <summary>A pprof decoded the plain way (gzip → protobuf → string table), as stacks root → leaf.</summary>
+internal sealed class PprofStacks
+{
+    public required string SampleType { get; init; }
+    public required string SampleUnit { get; init; }
+    public required string PeriodType { get; init; }
+    public required List<(string[] RootFirst, long Value)> Samples { get; init; }
+
+    public long Total => Samples.Sum(s => s.Value);
+
+    public static PprofStacks Decode(byte[] maybeGzipped)
+    {
+        var raw = maybeGzipped;
+        if (raw.Length > 2 && raw[0] == 0x1f && raw[1] == 0x8b)
+        {
+            using var gzip = new GZipStream(new MemoryStream(raw), CompressionMode.Decompress);
+            using var plain = new MemoryStream();
+            gzip.CopyTo(plain);
+            raw = plain.ToArray();
+        }
+        return From(Profile.Parser.ParseFrom(raw));
+    }
+
+    public static PprofStacks From(Profile profile)
+    {
+        Assert.Equal("", profile.StringTable[0]);
+        Assert.Single(profile.SampleType);
+        var functions = profile.Function.ToDictionary(f => f.Id, f => profile.StringTable[(int)f.Name]);
+        var locations = profile.Location.ToDictionary(l => l.Id, l => functions[l.Line.Single().FunctionId]);
+        var samples = profile.Sample
+            .Select(s => (s.LocationId.Reverse().Select(id => locations[id]).ToArray(), s.Value.Single()))
+            .ToList();
+        return new PprofStacks
+        {
+            SampleType = profile.StringTable[(int)profile.SampleType[0].Type],
+            SampleUnit = profile.StringTable[(int)profile.SampleType[0].Unit],
+            PeriodType = profile.StringTable[(int)profile.PeriodType.Type],
+            Samples = samples,
+        };
+    }
+
+    /// <summary>Sum of the samples whose stack contains <paramref name="function"/> (its "total").</summary>
+    public long TotalOf(string function) =>
+        Samples.Where(s => s.RootFirst.Contains(function)).Sum(s => s.Value);
+
+    /// <summary>Totals of the functions called directly by <paramref name="parent"/>.</summary>
+    public Dictionary<string, long> ChildTotals(string parent)
+    {
+        var totals = new Dictionary<string, long>();
+        foreach (var (stack, value) in Samples)
+        {
+            var index = Array.IndexOf(stack, parent);
+            if (index >= 0 && index + 1 < stack.Length)
+            {
+                totals[stack[index + 1]] = totals.GetValueOrDefault(stack[index + 1]) + value;
+            }
+        }
+        return totals;
+    }
+
+    public static PprofStacks Merge(IEnumerable<PprofStacks> profiles)
+    {
+        var list = profiles.ToList();
+        Assert.NotEmpty(list);
+        return new PprofStacks
+        {
+            SampleType = list[0].SampleType,
+            SampleUnit = list[0].SampleUnit,
+            PeriodType = list[0].PeriodType,
+            Samples = list.SelectMany(p => p.Samples).ToList(),
+        };
+    }
+}

@@ -1,0 +1,2 @@
+global using MatchType = Pyroscope.Model.MatchType;
+global using Label = Pyroscope.Model.Label;
