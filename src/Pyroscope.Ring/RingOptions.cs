@@ -20,6 +20,7 @@ public enum RingStore
 /// <item><term>ring:heartbeat_period</term><description>lifecycler heartbeat period (default 5s)</description></item>
 /// <item><term>ring:heartbeat_timeout</term><description>a member whose heartbeat is older is unhealthy (default 1m)</description></item>
 /// <item><term>ring:poll_interval</term><description>how often clients re-read the ring besides change notifications (default 1s)</description></item>
+/// <item><term>ring:auto_forget_unhealthy_periods</term><description>a lifecycler removes members unhealthy for this many heartbeat timeouts (default 10, 0 = never)</description></item>
 /// <item><term>ring:num_tokens</term><description>tokens per instance (default 128)</description></item>
 /// <item><term>ring:instance_id</term><description>member id (default hostname-grpcport)</description></item>
 /// <item><term>ring:instance_addr</term><description>host or IP other components reach this instance at (default hostname); a host:port here also sets the gRPC port</description></item>
@@ -46,6 +47,9 @@ public sealed class RingOptions
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     public int NumTokens { get; set; } = 128;
+
+    /// <summary>Members whose heartbeat is older than this many timeouts are removed by live lifecyclers (0: never), as upstream's auto-forget.</summary>
+    public int AutoForgetUnhealthyPeriods { get; set; } = 10;
 
     public int ReplicationFactor { get; set; } = 1;
 
@@ -80,6 +84,7 @@ public sealed class RingOptions
         options.HeartbeatTimeout = Duration(ring, "heartbeat_timeout", options.HeartbeatTimeout);
         options.PollInterval = Duration(ring, "poll_interval", options.PollInterval);
         options.NumTokens = Integer(ring, "num_tokens", options.NumTokens, min: 1);
+        options.AutoForgetUnhealthyPeriods = Integer(ring, "auto_forget_unhealthy_periods", options.AutoForgetUnhealthyPeriods, min: 0);
         options.InstanceId = NonEmpty(ring["instance_id"]);
         options.InstanceAddr = NonEmpty(ring["instance_addr"]);
         var server = configuration.GetSection("server");

@@ -174,6 +174,26 @@ public sealed class InMemoryLifecyclerTests
     }
 
     [Fact]
+    public async Task Members_dead_for_many_heartbeat_timeouts_are_forgotten()
+    {
+        var kv = new InMemoryRingKvStore();
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        await kv.CasRingAsync(Options.Key, ring =>
+        {
+            // Options: timeout 10s, forget after 10 timeouts = 100s.
+            ring.Instances["long-dead"] = TestRings.Instance("long-dead", [1], now - 101_000);
+            ring.Instances["recently-dead"] = TestRings.Instance("recently-dead", [2], now - 60_000);
+            return true;
+        }, Ct);
+        var lifecycler = Lifecycler(kv, "live");
+        await lifecycler.StartAsync(Ct);
+        await Poll.UntilAsync(async () => !(await kv.GetRingAsync(Options.Key, Ct)).Descriptor.Instances.ContainsKey("long-dead"), "the long-dead member is forgotten");
+        var (_, ring) = await kv.GetRingAsync(Options.Key, Ct);
+        Assert.Equal(["live", "recently-dead"], ring.Instances.Keys.Order());
+        await lifecycler.StopAsync(Ct);
+    }
+
+    [Fact]
     public async Task Ring_client_follows_changes_without_polling_delay()
     {
         var kv = new InMemoryRingKvStore();

@@ -173,6 +173,19 @@ public sealed class RingIngesterClientTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Channels_to_members_that_left_the_ring_are_closed()
+    {
+        var (client, ring) = await ClientAsync(3);
+        await client.PushAsync("tenant-d", Request("before"), Ct);
+        Assert.Equal(_servers.Select(s => s.GrpcAddress).Order(), _channels.Addresses.Order());
+
+        await _kv.CasRingAsync(RingOptions.DefaultKey, r => r.Instances.Remove(_servers[2].Id), Ct);
+        await ring.RefreshAsync(Ct);
+        await client.PushAsync("tenant-d", Request("after"), Ct);
+        Assert.Equal(_servers.Take(2).Select(s => s.GrpcAddress).Order(), _channels.Addresses.Order());
+    }
+
+    [Fact]
     public void A_local_ingester_client_wins_over_the_remote_one_in_either_order()
     {
         var configuration = new ConfigurationBuilder().Build();

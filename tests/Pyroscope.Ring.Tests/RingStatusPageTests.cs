@@ -31,6 +31,7 @@ public sealed class RingStatusPageTests : IAsyncLifetime
             ["ring:instance_id"] = "self",
             ["ring:instance_addr"] = "127.0.0.1",
             ["ring:num_tokens"] = "32",
+            ["ring:auto_forget_unhealthy_periods"] = "0", // keep the dead member below listed
         });
         builder.Services.AddRingLifecycler(builder.Configuration);
         _app = builder.Build();
