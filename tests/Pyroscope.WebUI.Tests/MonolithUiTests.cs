@@ -11,7 +11,6 @@ public sealed class MonolithUiTests(UiFixture ui, MonolithFixture monolith) : IC
 
     private async Task<IPage> OpenCpuViewAsync(string extra = "")
     {
-        monolith.SkipUnlessReady();
         var page = await ui.NewPageAsync(monolith.Url);
         page.PageError += (_, e) => throw new InvalidOperationException("page error: " + e);
         await page.GotoAsync($"/?query={Q($"{TestApiHost.CpuType}{{service_name=\"{MonolithFixture.Service}\"}}")}&from=now-1h&until=now{extra}");
