@@ -19,8 +19,9 @@ public sealed record ProfileTypeId(string Name, string SampleType, string Sample
         {
             return false;
         }
+        // Upstream accepts empty period parts: old agents send pprof without a period type.
         var parts = id.Split(':');
-        if (parts.Length != 5 || Array.Exists(parts, static p => p.Length == 0))
+        if (parts.Length != 5 || parts[0].Length == 0 || parts[1].Length == 0)
         {
             return false;
         }

@@ -43,6 +43,35 @@ public class TopologyTests
             var services = await http.GetStringAsync("/services", cts.Token);
             Assert.Contains($"{component} Running", services);
         }
+
+        // They see each other: the distributor and the querier find the ingester in the shared Redis ring.
+        foreach (var component in new[] { "distributor", "querier" })
+        {
+            using var http = app.CreateHttpClient(component, "http");
+            await WaitForActiveIngesterAsync(http, cts.Token);
+        }
+    }
+
+    private static async Task WaitForActiveIngesterAsync(HttpClient http, CancellationToken cancellationToken)
+    {
+        string body = string.Empty;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/ring");
+            request.Headers.Accept.ParseAdd("application/json");
+            using var response = await http.SendAsync(request, cancellationToken);
+            body = await response.Content.ReadAsStringAsync(cancellationToken);
+            using var json = System.Text.Json.JsonDocument.Parse(body);
+            foreach (var shard in json.RootElement.GetProperty("shards").EnumerateArray())
+            {
+                if (shard.GetProperty("state").GetString() == "ACTIVE" && shard.GetProperty("healthy").GetBoolean())
+                {
+                    return;
+                }
+            }
+            await Task.Delay(200, cancellationToken);
+        }
+        Assert.Fail("no healthy ACTIVE ingester in the ring: " + body);
     }
 
     [Fact]

@@ -22,7 +22,6 @@ public class RoundTripTests(MonolithFixture monolith) : IClassFixture<MonolithFi
         "upstream/og_convert_pprof__nodejs-wall.pb.gz",
         "upstream/og_convert_pprof__nodejs-heap.pb.gz",
         "upstream/og_convert_pprof__pyspy-1.pb.gz",
-        "upstream/og_convert_pprof__dotnet-pprof-3.pb.gz",
         "upstream/pprof__go.cpu.labels.pprof",
         "upstream/pprof__profile_java",
         "upstream/pprof__profile_python",
@@ -67,6 +66,44 @@ public class RoundTripTests(MonolithFixture monolith) : IClassFixture<MonolithFi
     }
 
     [Fact]
+    public async Task Dotnet_pprof_with_its_sample_type_config_keeps_every_types_total()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var bytes = await File.ReadAllBytesAsync(RepositoryPaths.Fixture("upstream/og_convert_pprof__dotnet-pprof-3.pb.gz"), ct);
+        var config = await File.ReadAllTextAsync(RepositoryPaths.Fixture("upstream/og_convert_pprof__dotnet-pprof-3.st.json"), ct);
+        const string service = "dotnet-st";
+        using var form = new MultipartFormDataContent
+        {
+            { new ByteArrayContent(bytes), "profile", "profile.pprof" },
+            { new ByteArrayContent(System.Text.Encoding.UTF8.GetBytes(config)), "sample_type_config", "sample_type_config.json" },
+        };
+        var response = await Http.PostAsync($"/ingest?name={service}&spyName=dotnetspy", form, ct);
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"ingest answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(ct)}");
+
+        var profile = ExpectedStacks.ParsePprof(bytes);
+        var displayNames = System.Text.Json.JsonDocument.Parse(config).RootElement;
+        var timeMs = profile.TimeNanos > 0 ? profile.TimeNanos / 1_000_000 : DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var types = await Query.ProfileTypesAsync(Http, service, timeMs - 3_600_000, timeMs + 3_600_000, ct);
+        var compared = 0;
+        for (var i = 0; i < profile.SampleType.Count; i++)
+        {
+            var inputTotal = profile.Sample.Sum(s => s.Value[i]);
+            var name = profile.StringTable[(int)profile.SampleType[i].Type];
+            if (inputTotal == 0)
+            {
+                continue; // all-zero types are dropped, as upstream
+            }
+            var display = displayNames.TryGetProperty(name, out var entry) && entry.TryGetProperty("display-name", out var d) ? d.GetString() : name;
+            var type = types.SingleOrDefault(t => t.SampleType == display);
+            Assert.True(type is not null, $"no stored type for {name} as {display}; stored: {string.Join(", ", types.Select(t => t.ID))}");
+            var stacks = await Query.MergedStacksAsync(Http, type.ID, $"{{service_name=\"{service}\"}}", timeMs - 3_600_000, timeMs + 3_600_000, ct);
+            Assert.Equal(inputTotal, stacks.Values.Sum());
+            compared++;
+        }
+        Assert.True(compared >= 1, $"compared {compared} types");
+    }
+
+    [Fact]
     public async Task Folded_stacks_come_back_unchanged()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -99,16 +136,26 @@ public class RoundTripTests(MonolithFixture monolith) : IClassFixture<MonolithFi
         foreach (var requestFile in Directory.GetFiles(RepositoryPaths.Fixture("nodejs"), "*.request.json").Order())
         {
             using var json = System.Text.Json.JsonDocument.Parse(await File.ReadAllTextAsync(requestFile, ct));
-            var url = new Uri(new Uri("http://x"), json.RootElement.GetProperty("url").GetString());
             var body = await File.ReadAllBytesAsync(requestFile.Replace(".request.json", ".pb.gz"), ct);
             var service = "node-" + Path.GetFileName(requestFile)[..10];
-            var query = System.Web.HttpUtility.ParseQueryString(url.Query);
-            query["name"] = service;
-            query.Remove("from");
-            query.Remove("until");
-            using var content = new ByteArrayContent(body);
-            content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-            var response = await Http.PostAsync(url.AbsolutePath + "?" + query, content, ct);
+            // The recorded name is "probe{labels}": keep the labels, rename the app so each replay is its own service.
+            var query = System.Web.HttpUtility.ParseQueryString(json.RootElement.GetProperty("raw_query").GetString()!);
+            var name = query["name"]!;
+            query["name"] = service + name[name.IndexOf('{')..];
+            using var request = new HttpRequestMessage(HttpMethod.Post, json.RootElement.GetProperty("path").GetString() + "?" + query);
+            request.Content = new ByteArrayContent(body);
+            foreach (var header in json.RootElement.GetProperty("headers").EnumerateObject())
+            {
+                if (header.Name.Equals("content-type", StringComparison.OrdinalIgnoreCase))
+                {
+                    request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(header.Value.GetString()!);
+                }
+                else if (!header.Name.Equals("X-Scope-OrgID", StringComparison.OrdinalIgnoreCase))
+                {
+                    request.Headers.TryAddWithoutValidation(header.Name, header.Value.GetString());
+                }
+            }
+            var response = await Http.SendAsync(request, ct);
             Assert.True(response.StatusCode == HttpStatusCode.OK, $"{requestFile}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(ct)}");
             await AssertStoredEqualsInputAsync(ExpectedStacks.ParsePprof(body), service, ct);
         }
@@ -126,6 +173,14 @@ public class RoundTripTests(MonolithFixture monolith) : IClassFixture<MonolithFi
         }
 
         var types = await Query.ProfileTypesAsync(Http, service, startMs, endMs, ct);
+        if (types.Count == 0)
+        {
+            // A client bug (py-spy writes microseconds into time_nanos) makes the stamp implausible; the
+            // distributor then stamps the profile with the receive time, as upstream does.
+            var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            (startMs, endMs) = (now - 3_600_000, now + 3_600_000);
+            types = await Query.ProfileTypesAsync(Http, service, startMs, endMs, ct);
+        }
         var checkedTypes = 0;
         for (var i = 0; i < profile.SampleType.Count; i++)
         {

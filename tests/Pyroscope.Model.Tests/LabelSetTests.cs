@@ -38,6 +38,7 @@ public class LabelSetTests
     [InlineData("memory:inuse_space:bytes:space:bytes", true)]
     [InlineData("process_cpu:cpu", false)]
     [InlineData("a::b:c:d", false)]
+    [InlineData("samples:samples:count::milliseconds", true)]
     public void Profile_type_ids_parse_only_when_complete(string id, bool ok)
     {
         Assert.Equal(ok, ProfileTypeId.TryParse(id, out var type));

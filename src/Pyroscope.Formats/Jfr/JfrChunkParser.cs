@@ -95,7 +95,7 @@ internal static class JfrChunkParser
             var metadata = ReadMetadata(data, offset, chunkEnd, header);
             ReadCheckpoints(data, offset, chunkEnd, metadata, pools);
             sink.OnChunk(header, pools);
-            ReadEvents(data, offset, chunkEnd, Bind(metadata), sink);
+            ReadEvents(data, offset, chunkEnd, Bind(metadata), pools, sink);
             offset = chunkEnd;
         }
     }
@@ -234,7 +234,7 @@ internal static class JfrChunkParser
         return bindings;
     }
 
-    private static void ReadEvents(ReadOnlySpan<byte> data, int chunkStart, int chunkEnd, Dictionary<long, EventBinding> bindings, IJfrEventSink sink)
+    private static void ReadEvents(ReadOnlySpan<byte> data, int chunkStart, int chunkEnd, Dictionary<long, EventBinding> bindings, JfrConstantPools pools, IJfrEventSink sink)
     {
         Span<long> values = stackalloc long[6];
         var position = chunkStart + ChunkHeaderSize;
@@ -248,7 +248,7 @@ internal static class JfrChunkParser
                 reader.Limit = position + size;
                 if (binding.Kind == JfrEventKind.ActiveSetting)
                 {
-                    ReadActiveSetting(ref reader, binding, sink);
+                    ReadActiveSetting(ref reader, binding, pools, sink);
                 }
                 else
                 {
@@ -281,7 +281,7 @@ internal static class JfrChunkParser
         }
     }
 
-    private static void ReadActiveSetting(ref JfrReader reader, EventBinding binding, IJfrEventSink sink)
+    private static void ReadActiveSetting(ref JfrReader reader, EventBinding binding, JfrConstantPools pools, IJfrEventSink sink)
     {
         string? name = null, value = null;
         var fields = binding.Type.Fields;
@@ -290,10 +290,10 @@ internal static class JfrChunkParser
             switch (binding.Slots[i])
             {
                 case SlotSettingName:
-                    name = reader.ReadString("setting name", out _);
+                    name = ReadPooledString(ref reader, pools, "setting name");
                     break;
                 case SlotSettingValue:
-                    value = reader.ReadString("setting value", out _);
+                    value = ReadPooledString(ref reader, pools, "setting value");
                     break;
                 default:
                     JfrValues.SkipValue(ref reader, fields[i], 0);
@@ -301,5 +301,11 @@ internal static class JfrChunkParser
             }
         }
         sink.OnActiveSetting(name, value);
+    }
+
+    private static string? ReadPooledString(ref JfrReader reader, JfrConstantPools pools, string what)
+    {
+        var text = reader.ReadString(what, out var poolRef);
+        return text ?? (poolRef != 0 ? pools.Strings.GetValueOrDefault(poolRef) : null);
     }
 }

@@ -133,6 +133,11 @@ internal sealed class JfrConstantPools : IDisposable
         var methodIndex = frameType.IndexOf("method");
         var lineIndex = frameType.IndexOf("lineNumber");
         var frameFields = frameType.Fields;
+        var allVarints = true;
+        foreach (var field in frameFields)
+        {
+            allVarints &= !field.IsArray && field.Kind is JfrFieldKind.PoolRef or JfrFieldKind.Int or JfrFieldKind.Long or JfrFieldKind.Short or JfrFieldKind.Char;
+        }
         for (var i = 0; i < count; i++)
         {
             var key = reader.ReadVarLong("stack trace id");
@@ -146,6 +151,30 @@ internal sealed class JfrConstantPools : IDisposable
                     continue;
                 }
                 frameCount = reader.ReadCount("stack frame count", 1);
+                if (allVarints)
+                {
+                    // Fast path for the usual frame layout (method, line, bytecode index, frame type: all varints).
+                    for (var j = 0; j < frameCount; j++)
+                    {
+                        long method = 0;
+                        var line = 0;
+                        for (var k = 0; k < frameFields.Length; k++)
+                        {
+                            var value = reader.ReadVarLong("stack frame field");
+                            if (k == methodIndex)
+                            {
+                                method = value;
+                            }
+                            else if (k == lineIndex)
+                            {
+                                line = (int)value;
+                            }
+                        }
+                        _frameMethod.Add(method);
+                        _frameLine.Add(line);
+                    }
+                    continue;
+                }
                 for (var j = 0; j < frameCount; j++)
                 {
                     long method = 0;

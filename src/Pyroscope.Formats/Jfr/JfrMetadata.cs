@@ -43,6 +43,12 @@ internal sealed class JfrClass(long id, string name)
 
     public JfrField[] Fields { get; set; } = [];
 
+    /// <summary>
+    /// False for structs whose encoding is empty (no fields, or only such structs). Skipping treats them as
+    /// no-ops so that crafted metadata nesting many empty structs cannot make skipping cost more than the bytes read.
+    /// </summary>
+    public bool ConsumesBytes { get; set; } = true;
+
     public int IndexOf(string fieldName)
     {
         var fields = Fields;
@@ -181,5 +187,31 @@ internal sealed class JfrMetadata
                 field.StructType = field.Kind == JfrFieldKind.Struct ? type : null;
             }
         }
+        var state = new Dictionary<JfrClass, bool?>();
+        foreach (var cls in _byId.Values)
+        {
+            cls.ConsumesBytes = ConsumesBytes(cls, state);
+        }
+    }
+
+    private static bool ConsumesBytes(JfrClass cls, Dictionary<JfrClass, bool?> state)
+    {
+        if (state.TryGetValue(cls, out var known))
+        {
+            // null = still being visited: a recursive struct; it is depth-limited when read, count it as consuming.
+            return known ?? true;
+        }
+        state[cls] = null;
+        var consumes = false;
+        foreach (var field in cls.Fields)
+        {
+            if (field.IsArray || field.Kind != JfrFieldKind.Struct || ConsumesBytes(field.StructType!, state))
+            {
+                consumes = true;
+                break;
+            }
+        }
+        state[cls] = consumes;
+        return consumes;
     }
 }

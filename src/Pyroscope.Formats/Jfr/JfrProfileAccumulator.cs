@@ -50,6 +50,8 @@ internal sealed class JfrProfileAccumulator : IJfrEventSink, IDisposable
     // Per chunk: constant pool ids are only meaningful inside their chunk.
     private readonly Dictionary<long, int> _functionByMethod = [];
     private readonly Dictionary<long, int> _stackByRef = [];
+    private readonly Dictionary<long, int> _locationByFrame = [];
+    private readonly Dictionary<(long Method, int Line), int> _locationByWideFrame = [];
 
     private readonly List<LabelSet> _labelSets = [LabelSet.Empty];
     private readonly Dictionary<LabelSet, int> _labelSetIndex = new() { [LabelSet.Empty] = 0 };
@@ -71,6 +73,8 @@ internal sealed class JfrProfileAccumulator : IJfrEventSink, IDisposable
         _ticksPerSecond = header.TicksPerSecond;
         _functionByMethod.Clear();
         _stackByRef.Clear();
+        _locationByFrame.Clear();
+        _locationByWideFrame.Clear();
     }
 
     public void OnActiveSetting(string? name, string? value)
@@ -200,25 +204,51 @@ internal sealed class JfrProfileAccumulator : IJfrEventSink, IDisposable
         var start = _stackLocations.Count;
         for (var i = 0; i < methods.Length; i++)
         {
-            var function = FunctionFor(methods[i]);
-            if (function < 0)
+            var location = LocationFor(methods[i], lines[i]);
+            if (location >= 0)
             {
-                continue; // upstream drops frames whose method or class is missing
+                _stackLocations.Add(location);
             }
-            var key = ((long)function << 32) | (uint)lines[i];
-            if (!_locationByKey.TryGetValue(key, out var location))
-            {
-                location = _locationFunction.Count;
-                _locationFunction.Add(function);
-                _locationLine.Add(lines[i]);
-                _locationByKey[key] = location;
-            }
-            _stackLocations.Add(location);
         }
         _stackStart.Add(start);
         _stackLength.Add(_stackLocations.Count - start);
         _stackByRef[stackRef] = stack;
         return stack;
+    }
+
+    /// <summary>The shared location of a frame; -1 when upstream would drop it (method or class missing).</summary>
+    private int LocationFor(long methodRef, int line)
+    {
+        // Method ids are small in practice: pack (method, line) into one long, else fall back to a tuple key.
+        var packable = (ulong)methodRef < (1UL << 40) && (uint)line < (1U << 23);
+        var packed = (methodRef << 23) | (uint)line;
+        int location;
+        if (packable ? _locationByFrame.TryGetValue(packed, out location) : _locationByWideFrame.TryGetValue((methodRef, line), out location))
+        {
+            return location;
+        }
+        location = -1;
+        var function = FunctionFor(methodRef);
+        if (function >= 0)
+        {
+            var key = ((long)function << 32) | (uint)line;
+            if (!_locationByKey.TryGetValue(key, out location))
+            {
+                location = _locationFunction.Count;
+                _locationFunction.Add(function);
+                _locationLine.Add(line);
+                _locationByKey[key] = location;
+            }
+        }
+        if (packable)
+        {
+            _locationByFrame[packed] = location;
+        }
+        else
+        {
+            _locationByWideFrame[(methodRef, line)] = location;
+        }
+        return location;
     }
 
     private int FunctionFor(long methodRef)

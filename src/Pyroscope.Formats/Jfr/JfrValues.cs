@@ -43,7 +43,11 @@ internal static class JfrValues
         var count = 1;
         if (field.IsArray)
         {
-            count = reader.ReadCount(field.Name, 0);
+            count = reader.ReadCount(field.Name, 1);
+        }
+        if (field.Kind == JfrFieldKind.Struct && !field.StructType!.ConsumesBytes)
+        {
+            return;
         }
         for (var i = 0; i < count; i++)
         {
