@@ -17,6 +17,7 @@ internal sealed class ProfileAppender
     private readonly IdMap _mappings = new();
     private readonly IdMap _locations = new();
     private int[] _stackScratch = new int[1024];
+    private int[] _pathScratch = new int[256];
     private long[] _valueScratch = new long[1024];
     private ulong[] _spanScratch = new ulong[1024];
 
@@ -50,8 +51,10 @@ internal sealed class ProfileAppender
             var loc = profile.Location[i];
             var locId = positionalLocations ? (ulong)i + 1 : loc.Id;
             var lineStart = symbols.StageLineStart;
-            foreach (var line in loc.Line)
+            var lines = loc.Line;
+            for (var li = 0; li < lines.Count; li++)
             {
+                var line = lines[li];
                 var fn = _functions.Get(line.FunctionId);
                 if (fn < 0)
                 {
@@ -68,28 +71,37 @@ internal sealed class ProfileAppender
         var n = 0;
         var anySpan = false;
         EnsureScratch(profile.Sample.Count);
-        foreach (var sample in profile.Sample)
+        var profileSamples = profile.Sample;
+        for (var si = 0; si < profileSamples.Count; si++)
         {
+            var sample = profileSamples[si];
             if (sample.Value.Count == 0 || sample.Value[0] == 0 || sample.LocationId.Count == 0)
             {
                 continue;
             }
-            var node = -1;
             var locationIds = sample.LocationId;
-            for (var i = locationIds.Count - 1; i >= 0; i--)
+            var depth = locationIds.Count;
+            if (_pathScratch.Length < depth)
             {
-                var loc = _locations.Get(locationIds[i]);
+                _pathScratch = new int[Math.Max(depth, _pathScratch.Length * 2)];
+            }
+            for (var i = 0; i < depth; i++)
+            {
+                var loc = _locations.Get(locationIds[depth - 1 - i]);
                 if (loc < 0)
                 {
-                    throw new InvalidDataException($"pprof sample refers to unknown location id {locationIds[i]}.");
+                    throw new InvalidDataException($"pprof sample refers to unknown location id {locationIds[depth - 1 - i]}.");
                 }
-                node = symbols.InternNode(node, loc);
+                _pathScratch[i] = loc;
             }
+            var node = symbols.InternStack(_pathScratch.AsSpan(0, depth));
             ulong span = 0;
             if (spanKey > 0)
             {
-                foreach (var label in sample.Label)
+                var sampleLabels = sample.Label;
+                for (var l = 0; l < sampleLabels.Count; l++)
                 {
+                    var label = sampleLabels[l];
                     if (label.Key == spanKey && label.Str > 0 && label.Str < stringTable.Count)
                     {
                         ulong.TryParse(stringTable[(int)label.Str], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out span);
@@ -177,8 +189,9 @@ internal sealed class ProfileAppender
 
     private static bool HasZeroId(Google.Protobuf.Collections.RepeatedField<Mapping> items)
     {
-        foreach (var item in items)
+        for (var i = 0; i < items.Count; i++)
         {
+            var item = items[i];
             if (item.Id == 0)
             {
                 return true;
@@ -189,8 +202,9 @@ internal sealed class ProfileAppender
 
     private static bool HasZeroId(Google.Protobuf.Collections.RepeatedField<Function> items)
     {
-        foreach (var item in items)
+        for (var i = 0; i < items.Count; i++)
         {
+            var item = items[i];
             if (item.Id == 0)
             {
                 return true;
@@ -201,8 +215,9 @@ internal sealed class ProfileAppender
 
     private static bool HasZeroId(Google.Protobuf.Collections.RepeatedField<Location> items)
     {
-        foreach (var item in items)
+        for (var i = 0; i < items.Count; i++)
         {
+            var item = items[i];
             if (item.Id == 0)
             {
                 return true;
@@ -214,8 +229,9 @@ internal sealed class ProfileAppender
     private static ulong MaxId(Google.Protobuf.Collections.RepeatedField<Mapping> items)
     {
         ulong max = (ulong)items.Count;
-        foreach (var item in items)
+        for (var i = 0; i < items.Count; i++)
         {
+            var item = items[i];
             max = Math.Max(max, item.Id);
         }
         return max;
@@ -224,8 +240,9 @@ internal sealed class ProfileAppender
     private static ulong MaxId(Google.Protobuf.Collections.RepeatedField<Function> items)
     {
         ulong max = (ulong)items.Count;
-        foreach (var item in items)
+        for (var i = 0; i < items.Count; i++)
         {
+            var item = items[i];
             max = Math.Max(max, item.Id);
         }
         return max;
@@ -234,8 +251,9 @@ internal sealed class ProfileAppender
     private static ulong MaxId(Google.Protobuf.Collections.RepeatedField<Location> items)
     {
         ulong max = (ulong)items.Count;
-        foreach (var item in items)
+        for (var i = 0; i < items.Count; i++)
         {
+            var item = items[i];
             max = Math.Max(max, item.Id);
         }
         return max;

@@ -73,7 +73,7 @@ public sealed class IngesterEngine : IAsyncDisposable
                     var (tenant, request) = DecodeRecord(record);
                     profiles += AppendToHead(tenant, request);
                 }
-                catch (Exception e) when (e is InvalidDataException or ArgumentException or Google.Protobuf.InvalidProtocolBufferException)
+                catch (Exception e) when (e is InvalidDataException or ArgumentException or Google.Protobuf.InvalidProtocolBufferException or ZstdSharp.ZstdException)
                 {
                     _logger.LogWarning(e, "Skipping an unreadable WAL record in segment {Segment}.", segment);
                 }
@@ -397,11 +397,22 @@ public sealed class IngesterEngine : IAsyncDisposable
         await store.PutAsync(folder + BlockFileNames.Meta, block.Meta.ToJson(), cancellationToken);
     }
 
+    [ThreadStatic]
+    private static ZstdSharp.Compressor? t_walCompressor;
+
+    // Record payload: string tenant | byte codec (1 = zstd level 1) | PushRequest bytes (compressed).
+    // zstd-1 shrinks raw pprof several times at hundreds of MB/s, so the WAL writes and fsyncs less.
+    private const byte CodecZstd = 1;
+
     private static byte[] EncodeRecord(string tenantId, PushRequest request)
     {
-        using var writer = new ByteWriter(request.CalculateSize() + tenantId.Length * 3 + 16);
+        var raw = Google.Protobuf.MessageExtensions.ToByteArray(request);
+        var compressor = t_walCompressor ??= new ZstdSharp.Compressor(1);
+        var compressed = compressor.Wrap(raw);
+        using var writer = new ByteWriter(compressed.Length + tenantId.Length * 3 + 16);
         writer.WriteString(tenantId);
-        writer.WriteBytes(Google.Protobuf.MessageExtensions.ToByteArray(request));
+        writer.WriteByte(CodecZstd);
+        writer.WriteBytes(compressed);
         return writer.WrittenSpan.ToArray();
     }
 
@@ -409,7 +420,12 @@ public sealed class IngesterEngine : IAsyncDisposable
     {
         var reader = new ByteReader(record);
         var tenant = reader.ReadString();
-        var request = PushRequest.Parser.ParseFrom(record.AsSpan(reader.Position));
+        var codec = reader.ReadByte();
+        if (codec != CodecZstd)
+        {
+            throw new InvalidDataException($"WAL record uses unknown codec {codec}.");
+        }
+        var request = PushRequest.Parser.ParseFrom(Zstd.Decompress(record.AsSpan(reader.Position)));
         return (tenant, request);
     }
 

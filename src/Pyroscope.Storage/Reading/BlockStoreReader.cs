@@ -28,6 +28,7 @@ public sealed class BlockStoreReader : SourceSetReader
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, BlockHandle> _blocks = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, (long AtTicks, IReadOnlyList<BlockHandle> Blocks)> _listings = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, bool> _marked = new(StringComparer.Ordinal);
 
     public BlockStoreReader(IObjectStore store, BlockStoreReaderOptions? options = null, TimeProvider? time = null, ILogger<BlockStoreReader>? logger = null)
     {
@@ -127,11 +128,19 @@ public sealed class BlockStoreReader : SourceSetReader
 
     private async ValueTask<bool> IsMarkedAsync(string tenantId, string ulid, CancellationToken cancellationToken)
     {
-        var names = await _store.ListAsync(tenantId + "/" + ulid + "/", cancellationToken);
+        // A deletion mark is never removed while the block exists, so a positive answer is cached.
+        var folder = tenantId + "/" + ulid + "/";
+        if (_marked.ContainsKey(folder))
+        {
+            return true;
+        }
+        var names = await _store.ListAsync(folder, cancellationToken);
         foreach (var name in names)
         {
             if (name == BlockFileNames.DeletionMark)
             {
+                _marked.TryAdd(folder, true);
+                _blocks.TryRemove(folder, out _);
                 return true;
             }
         }

@@ -41,6 +41,7 @@ internal sealed class SymbolTable
     private Dictionary<int, int>? _mappingIds;
     private Dictionary<int, int>? _locationIds;
     private Dictionary<long, int>? _nodeIds;
+    private Dictionary<ulong, int>? _stackByHash;
 
     public static SymbolTable CreateWritable()
     {
@@ -178,6 +179,42 @@ internal sealed class SymbolTable
         return slot;
     }
 
+    /// <summary>
+    /// Interns a whole stack (locations root first) and returns its leaf node. A hash of the location
+    /// sequence finds stacks seen before without a dictionary lookup per frame; the hit is verified
+    /// by walking the parent chain, so a hash collision only costs the slow path.
+    /// </summary>
+    public int InternStack(ReadOnlySpan<int> rootToLeaf)
+    {
+        _stackByHash ??= new Dictionary<ulong, int>(1024);
+        var hash = System.IO.Hashing.XxHash3.HashToUInt64(MemoryMarshal.AsBytes(rootToLeaf));
+        if (_stackByHash.TryGetValue(hash, out var cached) && IsStack(cached, rootToLeaf))
+        {
+            return cached;
+        }
+        var node = -1;
+        foreach (var location in rootToLeaf)
+        {
+            node = InternNode(node, location);
+        }
+        _stackByHash[hash] = node;
+        return node;
+    }
+
+    private bool IsStack(int leaf, ReadOnlySpan<int> rootToLeaf)
+    {
+        var node = leaf;
+        for (var i = rootToLeaf.Length - 1; i >= 0; i--)
+        {
+            if (node < 0 || NodeLocation[node] != rootToLeaf[i])
+            {
+                return false;
+            }
+            node = NodeParent[node];
+        }
+        return node == -1;
+    }
+
     private static long NodeKey(int parent, int location) => ((long)(parent + 1) << 32) | (uint)location;
 
     public long EstimatedBytes()
@@ -192,7 +229,7 @@ internal sealed class SymbolTable
         if (_nodeIds is not null)
         {
             // Dictionaries cost roughly 24 bytes per entry.
-            bytes += (_nodeIds.Count + LocationMapping.Count + FunctionName.Count + Strings.Count) * 24L;
+            bytes += (_nodeIds.Count + (_stackByHash?.Count ?? 0) + LocationMapping.Count + FunctionName.Count + Strings.Count) * 24L;
         }
         return bytes;
     }
