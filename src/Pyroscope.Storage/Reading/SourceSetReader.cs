@@ -77,11 +77,13 @@ public abstract class SourceSetReader : IProfileReader
     public async ValueTask MergeStacksAsync(string tenantId, SelectQuery query, IStackSink sink, CancellationToken cancellationToken)
     {
         var spans = QueryEngine.ParseSpanIds(query.SpanIds);
-        foreach (var source in await GetSourcesAsync(tenantId, cancellationToken))
+        var sources = await GetSourcesAsync(tenantId, cancellationToken);
+        var seen = SeenSet(sources, query.Range);
+        foreach (var source in sources)
         {
             if (source.Overlaps(query.Range))
             {
-                await source.MergeStacksAsync(query, spans, sink, cancellationToken);
+                await source.MergeStacksAsync(query, spans, seen, sink, cancellationToken);
             }
         }
     }
@@ -89,13 +91,15 @@ public abstract class SourceSetReader : IProfileReader
     public async ValueTask<IReadOnlyList<ProfileTotal>> ProfileTotalsAsync(string tenantId, SelectQuery query, CancellationToken cancellationToken)
     {
         var totals = new List<ProfileTotal>();
-        foreach (var source in await GetSourcesAsync(tenantId, cancellationToken))
+        var sources = await GetSourcesAsync(tenantId, cancellationToken);
+        var seen = SeenSet(sources, query.Range);
+        foreach (var source in sources)
         {
             if (source.Overlaps(query.Range))
             {
                 await source.ReadIndexAsync((index, profiles) =>
                 {
-                    QueryEngine.CollectTotals(index, profiles, index.Match(query.Matchers, query.Range), query.Range, totals);
+                    QueryEngine.CollectTotals(index, profiles, index.Match(query.Matchers, query.Range), query.Range, seen, totals);
                     return 0;
                 }, cancellationToken);
             }
@@ -118,6 +122,23 @@ public abstract class SourceSetReader : IProfileReader
             }
         }
         return oldest == long.MaxValue ? new ProfileStats(false, 0, 0) : new ProfileStats(true, oldest, newest);
+    }
+
+    /// <summary>
+    /// Profile ids counted so far in this query, so a profile stored by several replicas (until the
+    /// compactor merges their blocks) counts once. Only needed when sources overlap in time.
+    /// </summary>
+    private static HashSet<string>? SeenSet(IReadOnlyList<ProfileSource> sources, TimeRange range)
+    {
+        var overlapping = 0;
+        foreach (var source in sources)
+        {
+            if (source.Overlaps(range) && ++overlapping > 1)
+            {
+                return new HashSet<string>(StringComparer.Ordinal);
+            }
+        }
+        return null;
     }
 
     private static List<string> Sorted(HashSet<string> set)
