@@ -78,12 +78,13 @@ public abstract class SourceSetReader : IProfileReader
     {
         var spans = QueryEngine.ParseSpanIds(query.SpanIds);
         var sources = await GetSourcesAsync(tenantId, cancellationToken);
-        var seen = SeenSet(sources, query.Range);
-        foreach (var source in sources)
+        var dedupe = NeedsDedupe(sources, query.Range);
+        var seen = dedupe is null ? null : new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < sources.Count; i++)
         {
-            if (source.Overlaps(query.Range))
+            if (sources[i].Overlaps(query.Range))
             {
-                await source.MergeStacksAsync(query, spans, seen, sink, cancellationToken);
+                await sources[i].MergeStacksAsync(query, spans, dedupe?[i] == true ? seen : null, sink, cancellationToken);
             }
         }
     }
@@ -92,14 +93,17 @@ public abstract class SourceSetReader : IProfileReader
     {
         var totals = new List<ProfileTotal>();
         var sources = await GetSourcesAsync(tenantId, cancellationToken);
-        var seen = SeenSet(sources, query.Range);
-        foreach (var source in sources)
+        var dedupe = NeedsDedupe(sources, query.Range);
+        var seen = dedupe is null ? null : new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < sources.Count; i++)
         {
+            var source = sources[i];
+            var sourceSeen = dedupe?[i] == true ? seen : null;
             if (source.Overlaps(query.Range))
             {
                 await source.ReadIndexAsync((index, profiles) =>
                 {
-                    QueryEngine.CollectTotals(index, profiles, index.Match(query.Matchers, query.Range), query.Range, seen, totals);
+                    QueryEngine.CollectTotals(index, profiles, index.Match(query.Matchers, query.Range), query.Range, sourceSeen, totals);
                     return 0;
                 }, cancellationToken);
             }
@@ -125,20 +129,37 @@ public abstract class SourceSetReader : IProfileReader
     }
 
     /// <summary>
-    /// Profile ids counted so far in this query, so a profile stored by several replicas (until the
-    /// compactor merges their blocks) counts once. Only needed when sources overlap in time.
+    /// Which sources need profile-id de-duplication: those whose time span overlaps another
+    /// source's (replicas write the same profiles into different blocks until the compactor merges
+    /// them). Sources that overlap nothing skip the per-profile set lookup. Null when none overlap.
     /// </summary>
-    private static HashSet<string>? SeenSet(IReadOnlyList<ProfileSource> sources, TimeRange range)
+    private static bool[]? NeedsDedupe(IReadOnlyList<ProfileSource> sources, TimeRange range)
     {
-        var overlapping = 0;
-        foreach (var source in sources)
+        bool[]? result = null;
+        var min = new long[sources.Count];
+        var max = new long[sources.Count];
+        for (var i = 0; i < sources.Count; i++)
         {
-            if (source.Overlaps(range) && ++overlapping > 1)
+            min[i] = sources[i].MinTimeMs;
+            max[i] = sources[i].MaxTimeMs;
+        }
+        for (var i = 0; i < sources.Count; i++)
+        {
+            if (min[i] > max[i] || !range.Overlaps(min[i], max[i]))
             {
-                return new HashSet<string>(StringComparer.Ordinal);
+                continue;
+            }
+            for (var j = i + 1; j < sources.Count; j++)
+            {
+                if (min[j] <= max[j] && min[i] <= max[j] && min[j] <= max[i] && range.Overlaps(min[j], max[j]))
+                {
+                    result ??= new bool[sources.Count];
+                    result[i] = true;
+                    result[j] = true;
+                }
             }
         }
-        return null;
+        return result;
     }
 
     private static List<string> Sorted(HashSet<string> set)
