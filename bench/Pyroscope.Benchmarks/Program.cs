@@ -6,4 +6,10 @@ if (args is ["storage-size", ..])
     Pyroscope.Benchmarks.Storage.StorageSizeReport.Run();
     return;
 }
+if (args.Length > 0 && args[0] == "--quick")
+{
+    // A few timed runs without BenchmarkDotNet, for a fast look on a busy machine.
+    Pyroscope.Benchmarks.Query.QuickRun.Run();
+    return;
+}
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -31,6 +32,7 @@ public static class DistributorExtensions
         services.TryAddSingleton<PushHandler>();
         services.TryAddSingleton<IngestEndpoint>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Formats.Ingest.IExternalProfileConverter, Formats.Ingest.JfrIngestConverter>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Formats.Ingest.IExternalProfileConverter, NetTraceIngestConverter>());
         return services;
     }
 
@@ -40,16 +42,17 @@ public static class DistributorExtensions
     /// </summary>
     public static IEndpointRouteBuilder MapDistributor(this IEndpointRouteBuilder endpoints)
     {
-        var ingest = endpoints.ServiceProvider.GetRequiredService<IngestEndpoint>();
-        endpoints.MapPost("/ingest", ingest.HandleAsync);
-        endpoints.MapPost("/pyroscope/ingest", ingest.HandleAsync);
+        // Services are resolved per request so mapping never forces the ingester client into existence early.
+        endpoints.MapPost("/ingest", static (HttpContext http) => http.RequestServices.GetRequiredService<IngestEndpoint>().HandleAsync(http));
+        endpoints.MapPost("/pyroscope/ingest", static (HttpContext http) => http.RequestServices.GetRequiredService<IngestEndpoint>().HandleAsync(http));
 
-        var handler = endpoints.ServiceProvider.GetRequiredService<PushHandler>();
-        var limits = endpoints.ServiceProvider.GetRequiredService<ITenantLimitsProvider>();
         endpoints.MapConnectUnary<PushRequest, PushResponse>(
             "/push.v1.PusherService/Push",
-            (request, call, ct) => handler.PushAsync(call.TenantId, request, call.RequestBytes, ct),
-            new ConnectUnaryOptions { MaxRequestBytesFor = call => limits.For(call.TenantId).IngestionBodyLimitBytes });
+            static (request, call, ct) => call.HttpContext.RequestServices.GetRequiredService<PushHandler>().PushAsync(call.TenantId, request, call.RequestBytes, ct),
+            new ConnectUnaryOptions
+            {
+                MaxRequestBytesFor = static call => call.HttpContext.RequestServices.GetRequiredService<ITenantLimitsProvider>().For(call.TenantId).IngestionBodyLimitBytes,
+            });
         endpoints.MapConnectUnary<GetFeatureFlagsRequest, GetFeatureFlagsResponse>(
             "/push.v1.PusherService/GetFeatureFlags",
             (_, call, _) =>

@@ -18,13 +18,18 @@ public static class IngesterModule
         context.MapEndpoints(app => app.MapIngester());
     }
 
+    /// <summary>
+    /// The ring's defaults, except that an ingester listening on one specific address (127.0.0.1 in a local
+    /// AppHost run) advertises that address rather than its host name.
+    /// </summary>
     private static RingInstanceInfo InstanceInfo(IConfiguration configuration, RingOptions ring)
     {
-        var grpcPort = configuration["server:grpc_listen_port"] ?? "9095";
-        var httpPort = configuration["server:http_listen_port"] ?? "4040";
+        var defaults = ring.DefaultInstanceInfo();
         var listen = configuration["server:grpc_listen_address"];
-        var host = ring.InstanceAddr
-            ?? (IPAddress.TryParse(listen, out var ip) && !ip.Equals(IPAddress.Any) && !ip.Equals(IPAddress.IPv6Any) ? listen : Dns.GetHostName());
-        return new RingInstanceInfo(ring.InstanceId ?? $"{Dns.GetHostName()}-{grpcPort}", $"{host}:{httpPort}", $"{host}:{grpcPort}", ring.InstanceZone);
+        if (ring.InstanceAddr is not null || !IPAddress.TryParse(listen, out var ip) || ip.Equals(IPAddress.Any) || ip.Equals(IPAddress.IPv6Any))
+        {
+            return defaults;
+        }
+        return defaults with { Addr = $"{listen}:{ring.InstanceHttpPort}", GrpcAddr = $"{listen}:{ring.InstancePort}" };
     }
 }

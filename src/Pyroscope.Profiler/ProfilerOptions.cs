@@ -27,8 +27,11 @@ public sealed class ProfilerOptions
     /// <summary>False turns the profiler into a no-op (handy to switch it off by configuration).</summary>
     public bool Enabled { get; set; } = true;
 
-    /// <summary>Also sample allocations (GC AllocationTick, about one per 100 KB allocated).</summary>
-    public bool CollectAllocations { get; set; } = true;
+    /// <summary>
+    /// Also sample allocations (GC AllocationTick, about one stack walk per 100 KB allocated). Off by
+    /// default, as in upstream's .NET agent: on allocation-heavy code it costs several % of CPU.
+    /// </summary>
+    public bool CollectAllocations { get; set; }
 
     /// <summary>Profiles waiting for upload beyond this many windows are dropped, oldest first.</summary>
     public int MaxPendingUploads { get; set; } = 12;

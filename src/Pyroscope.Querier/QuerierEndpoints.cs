@@ -26,7 +26,6 @@ public static class QuerierEndpoints
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<QueryEngine>();
         services.AddGrpc();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.AspNetCore.Routing.MatcherPolicy, ProtocolMatcherPolicy>());
         return services;
     }
 
@@ -38,41 +37,30 @@ public static class QuerierEndpoints
     {
         var engine = endpoints.ServiceProvider.GetRequiredService<QueryEngine>();
         endpoints.MapConnectUnary<ProfileTypesRequest, ProfileTypesResponse>(ServicePath + "ProfileTypes",
-            (r, c, ct) => engine.ProfileTypesAsync(c.TenantId, r, ct))
-            .WithMetadata(ConnectProtocolMetadata.Instance);
+            (r, c, ct) => engine.ProfileTypesAsync(c.TenantId, r, ct));
         endpoints.MapConnectUnary<TypesV1.LabelValuesRequest, TypesV1.LabelValuesResponse>(ServicePath + "LabelValues",
-            (r, c, ct) => engine.LabelValuesAsync(c.TenantId, r, ct))
-            .WithMetadata(ConnectProtocolMetadata.Instance);
+            (r, c, ct) => engine.LabelValuesAsync(c.TenantId, r, ct));
         endpoints.MapConnectUnary<TypesV1.LabelNamesRequest, TypesV1.LabelNamesResponse>(ServicePath + "LabelNames",
-            (r, c, ct) => engine.LabelNamesAsync(c.TenantId, r, ct))
-            .WithMetadata(ConnectProtocolMetadata.Instance);
+            (r, c, ct) => engine.LabelNamesAsync(c.TenantId, r, ct));
         endpoints.MapConnectUnary<SeriesRequest, SeriesResponse>(ServicePath + "Series",
-            (r, c, ct) => engine.SeriesAsync(c.TenantId, r, ct))
-            .WithMetadata(ConnectProtocolMetadata.Instance);
+            (r, c, ct) => engine.SeriesAsync(c.TenantId, r, ct));
         endpoints.MapConnectUnary<SelectMergeStacktracesRequest, SelectMergeStacktracesResponse>(ServicePath + "SelectMergeStacktraces",
-            (r, c, ct) => engine.SelectMergeStacktracesAsync(c.TenantId, r, ct))
-            .WithMetadata(ConnectProtocolMetadata.Instance);
+            (r, c, ct) => engine.SelectMergeStacktracesAsync(c.TenantId, r, ct));
         endpoints.MapConnectUnary<SelectMergeSpanProfileRequest, SelectMergeSpanProfileResponse>(ServicePath + "SelectMergeSpanProfile",
-            (r, c, ct) => engine.SelectMergeSpanProfileAsync(c.TenantId, r, ct))
-            .WithMetadata(ConnectProtocolMetadata.Instance);
+            (r, c, ct) => engine.SelectMergeSpanProfileAsync(c.TenantId, r, ct));
         endpoints.MapConnectUnary<SelectMergeProfileRequest, Pprof.Profile>(ServicePath + "SelectMergeProfile",
-            (r, c, ct) => engine.SelectMergeProfileAsync(c.TenantId, r, ct))
-            .WithMetadata(ConnectProtocolMetadata.Instance);
+            (r, c, ct) => engine.SelectMergeProfileAsync(c.TenantId, r, ct));
         endpoints.MapConnectUnary<SelectSeriesRequest, SelectSeriesResponse>(ServicePath + "SelectSeries",
-            (r, c, ct) => engine.SelectSeriesAsync(c.TenantId, r, ct))
-            .WithMetadata(ConnectProtocolMetadata.Instance);
+            (r, c, ct) => engine.SelectSeriesAsync(c.TenantId, r, ct));
         endpoints.MapConnectUnary<DiffRequest, DiffResponse>(ServicePath + "Diff",
-            (r, c, ct) => engine.DiffAsync(c.TenantId, r, ct))
-            .WithMetadata(ConnectProtocolMetadata.Instance);
+            (r, c, ct) => engine.DiffAsync(c.TenantId, r, ct));
         endpoints.MapConnectUnary<TypesV1.GetProfileStatsRequest, TypesV1.GetProfileStatsResponse>(ServicePath + "GetProfileStats",
-            (r, c, ct) => engine.GetProfileStatsAsync(c.TenantId, ct))
-            .WithMetadata(ConnectProtocolMetadata.Instance);
+            (r, c, ct) => engine.GetProfileStatsAsync(c.TenantId, ct));
         endpoints.MapConnectUnary<AnalyzeQueryRequest, AnalyzeQueryResponse>(ServicePath + "AnalyzeQuery",
-            (r, c, ct) => engine.AnalyzeQueryAsync(c.TenantId, r, ct))
-            .WithMetadata(ConnectProtocolMetadata.Instance);
+            (r, c, ct) => engine.AnalyzeQueryAsync(c.TenantId, r, ct));
         endpoints.MapPost(ServicePath + "SelectHeatmap", (HttpContext http) =>
             ApiErrors.WriteAsync(http, ConnectCode.Unimplemented, "SelectHeatmap is not implemented"))
-            .WithMetadata(ConnectProtocolMetadata.Instance);
+            .WithMetadata(ConnectEndpointMetadata.Instance);
 
         endpoints.MapGrpcService<QuerierGrpcService>().EnableGrpcWeb();
         endpoints.MapLegacyRender(engine);

@@ -1,6 +1,7 @@
 using Pyroscope.Hosting;
 using Pyroscope.Hosting.Modules;
 using Pyroscope.Storage;
+using Pyroscope.WebUI;
 
 namespace Pyroscope.Querier;
 
@@ -17,6 +18,7 @@ public static class QuerierModule
             // No ingester in this process: read the blocks every ingester uploads to the shared store.
             context.Services.AddBlockStoreReader(context.Configuration);
         }
-        context.MapEndpoints(app => app.MapQuerier());
+        // The web UI ships with the querier (as upstream serves it from the querier's HTTP port).
+        context.MapEndpoints(app => app.MapQuerier().MapPyroscopeWebUI());
     }
 }

@@ -160,13 +160,44 @@ public sealed class RingLifecycler(
     }
 
     private Task HeartbeatAsync(CancellationToken cancellationToken) =>
-        UpdateSelfAsync(_ => { }, cancellationToken);
+        UpdateSelfAsync(_ => { }, cancellationToken, forgetDead: true);
+
+    /// <summary>Removes members that stopped heartbeating long ago (crashed and never coming back under that id).</summary>
+    private void ForgetDeadMembers(RingDescriptor ring, long nowMs)
+    {
+        if (options.AutoForgetUnhealthyPeriods <= 0)
+        {
+            return;
+        }
+        var forgetAfter = options.HeartbeatTimeout * options.AutoForgetUnhealthyPeriods;
+        List<string>? dead = null;
+        foreach (var (id, desc) in ring.Instances)
+        {
+            if (id != instance.Id && !desc.IsHeartbeatFresh(nowMs, forgetAfter))
+            {
+                (dead ??= []).Add(id);
+            }
+        }
+        if (dead is null)
+        {
+            return;
+        }
+        foreach (var id in dead)
+        {
+            ring.Instances.Remove(id);
+            logger.LogWarning("Ring lifecycler {Instance}: forgot {Dead}, unhealthy for more than {After}", instance.Id, id, forgetAfter);
+        }
+    }
 
     /// <summary>Refreshes this instance's entry (re-adding it if it vanished) and applies <paramref name="change"/>.</summary>
-    private Task UpdateSelfAsync(Action<InstanceDesc> change, CancellationToken cancellationToken) =>
+    private Task UpdateSelfAsync(Action<InstanceDesc> change, CancellationToken cancellationToken, bool forgetDead = false) =>
         kv.CasRingAsync(options.Key, ring =>
         {
             var now = NowMs;
+            if (forgetDead)
+            {
+                ForgetDeadMembers(ring, now);
+            }
             if (!ring.Instances.TryGetValue(instance.Id, out var desc))
             {
                 logger.LogWarning("Ring lifecycler {Instance}: entry missing from the ring, re-adding it", instance.Id);

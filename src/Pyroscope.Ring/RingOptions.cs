@@ -20,11 +20,12 @@ public enum RingStore
 /// <item><term>ring:heartbeat_period</term><description>lifecycler heartbeat period (default 5s)</description></item>
 /// <item><term>ring:heartbeat_timeout</term><description>a member whose heartbeat is older is unhealthy (default 1m)</description></item>
 /// <item><term>ring:poll_interval</term><description>how often clients re-read the ring besides change notifications (default 1s)</description></item>
+/// <item><term>ring:auto_forget_unhealthy_periods</term><description>a lifecycler removes members unhealthy for this many heartbeat timeouts (default 10, 0 = never)</description></item>
 /// <item><term>ring:num_tokens</term><description>tokens per instance (default 128)</description></item>
 /// <item><term>ring:instance_id</term><description>member id (default hostname-grpcport)</description></item>
-/// <item><term>ring:instance_addr</term><description>host or IP other components reach this instance at (default hostname)</description></item>
-/// <item><term>ring:instance_port</term><description>gRPC port advertised in the ring (default 9095)</description></item>
-/// <item><term>ring:instance_http_port</term><description>HTTP port advertised in the ring (default 4040)</description></item>
+/// <item><term>ring:instance_addr</term><description>host or IP other components reach this instance at (default hostname); a host:port here also sets the gRPC port</description></item>
+/// <item><term>ring:instance_port</term><description>gRPC port advertised in the ring (default server:grpc_listen_port, else 9095)</description></item>
+/// <item><term>ring:instance_http_port</term><description>HTTP port advertised in the ring (default server:http_listen_port, else 4040)</description></item>
 /// <item><term>ring:instance_availability_zone</term><description>zone for zone-aware replication (default none)</description></item>
 /// <item><term>distributor:replication_factor</term><description>replicas per series (default 1)</description></item>
 /// </list>
@@ -46,6 +47,9 @@ public sealed class RingOptions
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     public int NumTokens { get; set; } = 128;
+
+    /// <summary>Members whose heartbeat is older than this many timeouts are removed by live lifecyclers (0: never), as upstream's auto-forget.</summary>
+    public int AutoForgetUnhealthyPeriods { get; set; } = 10;
 
     public int ReplicationFactor { get; set; } = 1;
 
@@ -80,10 +84,17 @@ public sealed class RingOptions
         options.HeartbeatTimeout = Duration(ring, "heartbeat_timeout", options.HeartbeatTimeout);
         options.PollInterval = Duration(ring, "poll_interval", options.PollInterval);
         options.NumTokens = Integer(ring, "num_tokens", options.NumTokens, min: 1);
+        options.AutoForgetUnhealthyPeriods = Integer(ring, "auto_forget_unhealthy_periods", options.AutoForgetUnhealthyPeriods, min: 0);
         options.InstanceId = NonEmpty(ring["instance_id"]);
         options.InstanceAddr = NonEmpty(ring["instance_addr"]);
-        options.InstancePort = Integer(ring, "instance_port", options.InstancePort, min: 1);
-        options.InstanceHttpPort = Integer(ring, "instance_http_port", options.InstanceHttpPort, min: 1);
+        var server = configuration.GetSection("server");
+        options.InstancePort = Integer(ring, "instance_port", Integer(server, "grpc_listen_port", options.InstancePort, min: 1), min: 1);
+        options.InstanceHttpPort = Integer(ring, "instance_http_port", Integer(server, "http_listen_port", options.InstanceHttpPort, min: 1), min: 1);
+        if (options.InstanceAddr is { } addr && SplitHostPort(addr) is ({ } host, { } port))
+        {
+            options.InstanceAddr = host;
+            options.InstancePort = port;
+        }
         options.InstanceZone = NonEmpty(ring["instance_availability_zone"]);
         options.ReplicationFactor = Integer(configuration.GetSection("distributor"), "replication_factor", options.ReplicationFactor, min: 1);
         if (options.Store == RingStore.Redis && options.RedisAddress is null)
@@ -102,6 +113,21 @@ public sealed class RingOptions
             $"{host}:{InstanceHttpPort}",
             $"{host}:{InstancePort}",
             InstanceZone);
+    }
+
+    /// <summary>"host:port" or "[v6]:port" → parts; a bare host or IPv6 address → null.</summary>
+    private static (string Host, int Port)? SplitHostPort(string address)
+    {
+        var colon = address.LastIndexOf(':');
+        if (colon <= 0 || (address.IndexOf(':') != colon && !address.StartsWith('[')))
+        {
+            return null;
+        }
+        if (!int.TryParse(address.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
+        {
+            return null;
+        }
+        return (address[..colon], port);
     }
 
     private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();

@@ -13,7 +13,7 @@ public sealed class LiveProfilerTests
     {
         var ct = TestContext.Current.CancellationToken;
         await using var server = await IngestCaptureServer.StartAsync();
-        await using (var workload = await WorkloadProcess.StartAsync($"--server {server.Address} --app workload-app --seconds 4 --interval-ms 1000", ct))
+        await using (var workload = await WorkloadProcess.StartAsync($"--server {server.Address} --app workload-app --seconds 4 --interval-ms 1000 --alloc", ct))
         {
             Assert.Equal(0, await workload.WaitForExitAsync(ct));
         }

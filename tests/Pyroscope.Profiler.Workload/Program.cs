@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Pyroscope.Profiler;
 
-// Usage: Pyroscope.Profiler.Workload [--server URL] [--app NAME] [--seconds N] [--interval-ms M]
+// Usage: Pyroscope.Profiler.Workload [--server URL] [--app NAME] [--seconds N] [--interval-ms M] [--alloc]
 // Without --server it runs unprofiled (for dotnet-trace). It prints "ready <pid>" once working
 // and exits after --seconds or when its standard input closes.
 var server = Arg("--server");
@@ -17,6 +17,7 @@ await using var profiler = server is null
         ApplicationName = app,
         ServerAddress = server,
         UploadInterval = TimeSpan.FromMilliseconds(intervalMs),
+        CollectAllocations = args.Contains("--alloc"),
         Tags = { ["workload"] = "test" },
     });
 

@@ -13,7 +13,8 @@ public sealed class RedisLifecyclerTests(RedisServerFixture redis) : IClassFixtu
         Store = RingStore.Redis,
         Key = "test/" + Guid.NewGuid().ToString("N"),
         HeartbeatPeriod = TimeSpan.FromMilliseconds(100),
-        HeartbeatTimeout = TimeSpan.FromSeconds(1),
+        // Generous against the period so a loaded CI machine does not expire live members.
+        HeartbeatTimeout = TimeSpan.FromSeconds(3),
         PollInterval = TimeSpan.FromMilliseconds(100),
         NumTokens = 128,
         ReplicationFactor = 3,
@@ -70,14 +71,15 @@ public sealed class RedisLifecyclerTests(RedisServerFixture redis) : IClassFixtu
         await lifecyclers[0].DisposeAsync();
         await Poll.UntilAsync(() => !client.GetAllHealthy().Any(i => i.Id == "ingester-a"), "ingester-a's heartbeat expires");
         Assert.Contains(client.Current.Instances, i => i.Id == "ingester-a");
-        var set = client.GetReplicationSet(12345, 3);
-        Assert.Equal(["ingester-b", "ingester-c"], set.Instances.Select(i => i.Id).Order());
-        Assert.Equal(2, set.MinSuccess);
+        await Poll.UntilAsync(
+            () => client.GetReplicationSet(12345, 3).Instances.Select(i => i.Id).Order().SequenceEqual(["ingester-b", "ingester-c"]),
+            "the replication set is the two live members");
+        Assert.Equal(2, client.GetReplicationSet(12345, 3).MinSuccess);
 
         // A graceful stop removes the member.
         await lifecyclers[1].StopAsync(Ct);
         await Poll.UntilAsync(() => client.Current.Instances.All(i => i.Id != "ingester-b"), "ingester-b is removed");
-        Assert.Equal(["ingester-c"], client.GetAllHealthy().Select(i => i.Id));
+        await Poll.UntilAsync(() => client.GetAllHealthy().Select(i => i.Id).SequenceEqual(["ingester-c"]), "only ingester-c is healthy");
         Assert.Throws<RingUnavailableException>(() => client.GetReplicationSet(12345, 3));
 
         await lifecyclers[2].StopAsync(Ct);
@@ -169,6 +171,26 @@ public sealed class InMemoryLifecyclerTests
         Assert.Equal(tokens, ring.Instances["ingester-0"].Tokens);
         Assert.Equal("zone-a", ring.Instances["ingester-0"].Zone);
         await second.StopAsync(Ct);
+    }
+
+    [Fact]
+    public async Task Members_dead_for_many_heartbeat_timeouts_are_forgotten()
+    {
+        var kv = new InMemoryRingKvStore();
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        await kv.CasRingAsync(Options.Key, ring =>
+        {
+            // Options: timeout 10s, forget after 10 timeouts = 100s.
+            ring.Instances["long-dead"] = TestRings.Instance("long-dead", [1], now - 101_000);
+            ring.Instances["recently-dead"] = TestRings.Instance("recently-dead", [2], now - 60_000);
+            return true;
+        }, Ct);
+        var lifecycler = Lifecycler(kv, "live");
+        await lifecycler.StartAsync(Ct);
+        await Poll.UntilAsync(async () => !(await kv.GetRingAsync(Options.Key, Ct)).Descriptor.Instances.ContainsKey("long-dead"), "the long-dead member is forgotten");
+        var (_, ring) = await kv.GetRingAsync(Options.Key, Ct);
+        Assert.Equal(["live", "recently-dead"], ring.Instances.Keys.Order());
+        await lifecycler.StopAsync(Ct);
     }
 
     [Fact]

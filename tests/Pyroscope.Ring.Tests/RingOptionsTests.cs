@@ -61,6 +61,21 @@ public sealed class RingOptionsTests
     }
 
     [Fact]
+    public void Instance_ports_fall_back_to_the_server_listen_ports_and_addr_may_carry_one()
+    {
+        var fromServer = RingOptions.FromConfiguration(Config(("server:grpc_listen_port", "9195"), ("server:http_listen_port", "4140"), ("ring:instance_addr", "ingester-2")));
+        Assert.Equal("ingester-2:9195", fromServer.DefaultInstanceInfo().GrpcAddr);
+        Assert.Equal("ingester-2:4140", fromServer.DefaultInstanceInfo().Addr);
+
+        var withPort = RingOptions.FromConfiguration(Config(("ring:instance_addr", "10.1.2.3:9300")));
+        Assert.Equal("10.1.2.3:9300", withPort.DefaultInstanceInfo().GrpcAddr);
+        Assert.Equal("10.1.2.3:4040", withPort.DefaultInstanceInfo().Addr);
+
+        var ipv6 = RingOptions.FromConfiguration(Config(("ring:instance_addr", "[::1]:9301")));
+        Assert.Equal("[::1]:9301", ipv6.DefaultInstanceInfo().GrpcAddr);
+    }
+
+    [Fact]
     public void Redis_store_without_an_address_is_rejected()
     {
         var error = Assert.Throws<InvalidOperationException>(() => RingOptions.FromConfiguration(Config(("ring:store", "redis"))));

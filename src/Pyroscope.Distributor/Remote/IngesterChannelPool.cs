@@ -27,7 +27,8 @@ public sealed class IngesterChannelPool : IDisposable
         }
     }
 
-    public IReadOnlyCollection<string> Addresses => (IReadOnlyCollection<string>)_channels.Keys;
+    /// <summary>A snapshot of the addresses with a channel.</summary>
+    public IReadOnlyCollection<string> Addresses => [.. _channels.Keys];
 
     public void Dispose()
     {

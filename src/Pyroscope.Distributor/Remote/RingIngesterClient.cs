@@ -18,6 +18,8 @@ public sealed class RingIngesterClient(IRing ring, IngesterChannelPool channels,
 {
     public const string TenantHeader = "x-scope-orgid";
 
+    private long _channelsCheckedAtVersion = -1;
+
     /// <summary>Deadline of one push to one ingester.</summary>
     public TimeSpan RemoteTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
@@ -30,6 +32,7 @@ public sealed class RingIngesterClient(IRing ring, IngesterChannelPool channels,
             return;
         }
         var snapshot = ring.Current;
+        EvictDepartedChannels(snapshot);
         var replicationFactor = ring.ReplicationFactor;
         var minSuccess = RingClient.QuorumFor(replicationFactor, snapshot.Instances.Count);
         var now = ring.NowMs;
@@ -43,7 +46,7 @@ public sealed class RingIngesterClient(IRing ring, IngesterChannelPool channels,
             for (var s = 0; s < seriesCount; s++)
             {
                 var series = request.Series[s];
-                var token = RingTokens.FromFingerprint(series.Fingerprint);
+                var token = RingTokens.FromFingerprint(series.Fingerprint != 0 ? series.Fingerprint : FingerprintOf(series));
                 var found = snapshot.GetReplicas(token, replicationFactor, RingOperation.Write, now, ring.HeartbeatTimeout, replicas.AsSpan(0, replicationFactor));
                 if (found < minSuccess)
                 {
@@ -104,6 +107,43 @@ public sealed class RingIngesterClient(IRing ring, IngesterChannelPool channels,
             logger.LogDebug(e, "Push to ingester {Instance} ({Address}) failed", instance.Id, instance.GrpcAddr);
         }
         batch.Report(seriesIndexes, failure, request);
+    }
+
+    /// <summary>Closes channels to addresses no longer in the ring, once per ring version.</summary>
+    private void EvictDepartedChannels(RingSnapshot snapshot)
+    {
+        var checkedAt = Interlocked.Read(ref _channelsCheckedAtVersion);
+        if (checkedAt == snapshot.Version || Interlocked.CompareExchange(ref _channelsCheckedAtVersion, snapshot.Version, checkedAt) != checkedAt)
+        {
+            return;
+        }
+        foreach (var address in channels.Addresses)
+        {
+            var present = false;
+            foreach (var instance in snapshot.Instances)
+            {
+                if (instance.GrpcAddr == address)
+                {
+                    present = true;
+                    break;
+                }
+            }
+            if (!present)
+            {
+                channels.Evict(address);
+            }
+        }
+    }
+
+    /// <summary>Fallback for callers that did not fill in the fingerprint: the same one the head index uses.</summary>
+    private static ulong FingerprintOf(ProfileSeries series)
+    {
+        var labels = new Label[series.Labels.Count];
+        for (var i = 0; i < labels.Length; i++)
+        {
+            labels[i] = new Label(series.Labels[i].Name, series.Labels[i].Value);
+        }
+        return LabelSet.From(labels).Fingerprint;
     }
 
     internal static string Describe(ProfileSeries series)

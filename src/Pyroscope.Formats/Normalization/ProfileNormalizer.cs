@@ -154,16 +154,18 @@ public static class ProfileNormalizer
             _ = Str(profile.StringTable, sampleType.Unit);
         }
         var locationIds = new HashSet<ulong>();
-        foreach (var location in profile.Location)
+        for (var locationIndex = 0; locationIndex < profile.Location.Count; locationIndex++)
         {
+            var location = profile.Location[locationIndex];
             if (location.Id == 0)
             {
                 throw Malformed("location id is 0");
             }
             locationIds.Add(location.Id);
         }
-        foreach (var function in profile.Function)
+        for (var functionIndex = 0; functionIndex < profile.Function.Count; functionIndex++)
         {
+            var function = profile.Function[functionIndex];
             if (function.Id == 0)
             {
                 throw Malformed("function id is 0");
@@ -171,8 +173,9 @@ public static class ProfileNormalizer
             _ = Str(profile.StringTable, function.Name);
         }
         var valueCount = profile.SampleType.Count;
-        foreach (var sample in profile.Sample)
+        for (var sampleIndex = 0; sampleIndex < profile.Sample.Count; sampleIndex++)
         {
+            var sample = profile.Sample[sampleIndex];
             if (limits.MaxProfileStacktraceSampleLabels > 0 && sample.Label.Count > limits.MaxProfileStacktraceSampleLabels)
             {
                 throw new ProfileValidationException(DiscardReasons.SampleLabelsLimit,
@@ -182,15 +185,17 @@ public static class ProfileNormalizer
             {
                 throw Malformed($"a sample has {sample.Value.Count} values but the profile declares {valueCount} sample types");
             }
-            foreach (var id in sample.LocationId)
+            for (var idIndex = 0; idIndex < sample.LocationId.Count; idIndex++)
             {
+                var id = sample.LocationId[idIndex];
                 if (!locationIds.Contains(id))
                 {
                     throw Malformed($"a sample references unknown location id {id}");
                 }
             }
-            foreach (var label in sample.Label)
+            for (var labelIndex = 0; labelIndex < sample.Label.Count; labelIndex++)
             {
+                var label = sample.Label[labelIndex];
                 _ = Str(profile.StringTable, label.Key);
                 _ = Str(profile.StringTable, label.Str);
             }
@@ -234,8 +239,9 @@ public static class ProfileNormalizer
         var strings = profile.StringTable;
         long spanKey = -1, traceKey = -1, profileIdKey = -1;
         var anyLabels = false;
-        foreach (var sample in profile.Sample)
+        for (var sampleIndex = 0; sampleIndex < profile.Sample.Count; sampleIndex++)
         {
+            var sample = profile.Sample[sampleIndex];
             if (sample.Label.Count > 0)
             {
                 anyLabels = true;
@@ -265,10 +271,12 @@ public static class ProfileNormalizer
                 spanKey = strings.Count;
                 strings.Add(LabelNames.SpanId);
             }
-            foreach (var sample in profile.Sample)
+            for (var sampleIndex = 0; sampleIndex < profile.Sample.Count; sampleIndex++)
             {
-                foreach (var label in sample.Label)
+                var sample = profile.Sample[sampleIndex];
+                for (var labelIndex = 0; labelIndex < sample.Label.Count; labelIndex++)
                 {
+                    var label = sample.Label[labelIndex];
                     if (label.Key == profileIdKey)
                     {
                         label.Key = spanKey;
@@ -281,11 +289,13 @@ public static class ProfileNormalizer
         var byKey = new Dictionary<string, SampleGroup>(StringComparer.Ordinal);
         var pairs = new List<KeyValuePair<string, string>>(8);
         var key = new System.Text.StringBuilder();
-        foreach (var sample in profile.Sample)
+        for (var sampleIndex = 0; sampleIndex < profile.Sample.Count; sampleIndex++)
         {
+            var sample = profile.Sample[sampleIndex];
             pairs.Clear();
-            foreach (var label in sample.Label)
+            for (var labelIndex = 0; labelIndex < sample.Label.Count; labelIndex++)
             {
+                var label = sample.Label[labelIndex];
                 if (label.Str <= 0 || label.Key == spanKey || label.Key == traceKey)
                 {
                     continue; // numeric labels are not series labels; span/trace ids stay on the sample
@@ -337,8 +347,9 @@ public static class ProfileNormalizer
     {
         var merged = new Dictionary<Sample, Sample>(SampleStackComparer.Instance);
         var output = new Profile();
-        foreach (var sample in samples)
+        for (var sampleIndex = 0; sampleIndex < samples.Count; sampleIndex++)
         {
+            var sample = samples[sampleIndex];
             var value = sample.Value[typeIndex];
             if (value == 0)
             {
@@ -347,13 +358,15 @@ public static class ProfileNormalizer
             var projected = new Sample();
             var ids = sample.LocationId;
             var skip = maxDepth > 0 && ids.Count > maxDepth ? ids.Count - maxDepth : 0;
+            projected.LocationId.Capacity = ids.Count - skip;
             for (var i = skip; i < ids.Count; i++)
             {
                 // LocationId[0] is the leaf: dropping the first entries keeps the root-most frames.
                 projected.LocationId.Add(ids[i]);
             }
-            foreach (var label in sample.Label)
+            for (var labelIndex = 0; labelIndex < sample.Label.Count; labelIndex++)
             {
+                var label = sample.Label[labelIndex];
                 if (label.Str > 0 && IsSampleLevelLabel(source.StringTable[(int)label.Key]))
                 {
                     projected.Label.Add(label);
@@ -422,12 +435,14 @@ public static class ProfileNormalizer
         public int GetHashCode(Sample obj)
         {
             var hash = new HashCode();
-            foreach (var id in obj.LocationId)
+            for (var idIndex = 0; idIndex < obj.LocationId.Count; idIndex++)
             {
+                var id = obj.LocationId[idIndex];
                 hash.Add(id);
             }
-            foreach (var label in obj.Label)
+            for (var labelIndex = 0; labelIndex < obj.Label.Count; labelIndex++)
             {
+                var label = obj.Label[labelIndex];
                 hash.Add(label.Str);
             }
             return hash.ToHashCode();

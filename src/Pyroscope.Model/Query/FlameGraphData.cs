@@ -3,7 +3,7 @@ using System.Buffers;
 namespace Pyroscope.Model.Query;
 
 /// <summary>
-/// A flame graph as upstream's querier.v1.FlameGraphData lays it out: <c>Levels[d]</c> holds, per node
+/// A flame graph as upstream's querier.v1.FlameGraph lays it out: <c>Levels[d]</c> holds, per node
 /// of depth d from left to right, <c>[x_delta, total, self, name_index]</c>, where x_delta is
 /// relative to the end of the previous node of the row. Row 0 is the root, named "total".
 /// </summary>

@@ -30,6 +30,23 @@ public sealed class StackTree : IStackSink
     private int[] _slotNodes;
     private int _slotMask;
 
+    // Whole-stack cache: samples repeat the same stacks across profiles, so a stack is hashed once
+    // (XxHash3 over its frame ids) and its leaf found without walking the tree. A 64-bit hash plus
+    // the length identify a stack; a false match needs a collision among ~2^32 distinct stacks.
+    private StackEntry[] _cache = new StackEntry[1024];
+    private int _cacheMask = 1023;
+    private int _cacheCount;
+
+    private struct StackEntry
+    {
+        public ulong Hash;
+        public int Leaf;
+        public int Length;
+    }
+
+    // Totals are derived from self values on demand (one pass), so adding a sample touches one node.
+    private bool _totalsDirty;
+
     // Children sorted by name, built on demand for renderers; dropped whenever the tree changes.
     private int[]? _childStart;
     private int[]? _childList;
@@ -52,7 +69,14 @@ public sealed class StackTree : IStackSink
     }
 
     /// <summary>Sum of all sample values.</summary>
-    public long Total => _total[Root];
+    public long Total
+    {
+        get
+        {
+            EnsureTotals();
+            return _total[Root];
+        }
+    }
 
     /// <summary>Number of nodes, not counting the virtual root.</summary>
     public int NodeCount => _count - 1;
@@ -69,7 +93,14 @@ public sealed class StackTree : IStackSink
 
     public long SelfOf(int node) => _self[node];
 
-    public long TotalOf(int node) => _total[node];
+    public long TotalOf(int node)
+    {
+        if (_totalsDirty)
+        {
+            EnsureTotals();
+        }
+        return _total[node];
+    }
 
     public string NodeName(int node) => node == Root ? string.Empty : _names[_name[node]];
 
@@ -98,8 +129,21 @@ public sealed class StackTree : IStackSink
         {
             return;
         }
+        _totalsDirty = true;
+        var hash = System.IO.Hashing.XxHash3.HashToUInt64(System.Runtime.InteropServices.MemoryMarshal.AsBytes(rootToLeaf));
+        var slot = (int)hash & _cacheMask;
+        ref var entry = ref _cache[slot];
+        while (entry.Leaf != 0)
+        {
+            if (entry.Hash == hash && entry.Length == rootToLeaf.Length)
+            {
+                _self[entry.Leaf] += value;
+                return;
+            }
+            slot = (slot + 1) & _cacheMask;
+            entry = ref _cache[slot];
+        }
         var node = Root;
-        _total[Root] += value;
         foreach (var nameId in rootToLeaf)
         {
             if ((uint)nameId >= (uint)_nameCount)
@@ -107,9 +151,50 @@ public sealed class StackTree : IStackSink
                 throw new ArgumentOutOfRangeException(nameof(rootToLeaf), $"frame id {nameId} was not interned");
             }
             node = GetOrAddChild(node, nameId);
-            _total[node] += value;
         }
         _self[node] += value;
+        entry = new StackEntry { Hash = hash, Leaf = node, Length = rootToLeaf.Length };
+        if (++_cacheCount * 2 > _cache.Length)
+        {
+            GrowCache();
+        }
+    }
+
+    private void GrowCache()
+    {
+        var size = _cache.Length * 2;
+        var entries = new StackEntry[size];
+        var mask = size - 1;
+        foreach (var e in _cache)
+        {
+            if (e.Leaf == 0)
+            {
+                continue;
+            }
+            var slot = (int)e.Hash & mask;
+            while (entries[slot].Leaf != 0)
+            {
+                slot = (slot + 1) & mask;
+            }
+            entries[slot] = e;
+        }
+        _cache = entries;
+        _cacheMask = mask;
+    }
+
+    /// <summary>Recomputes every node's total from self values: children always follow their parent in index order.</summary>
+    private void EnsureTotals()
+    {
+        if (!_totalsDirty)
+        {
+            return;
+        }
+        Array.Copy(_self, _total, _count);
+        for (var n = _count - 1; n > 0; n--)
+        {
+            _total[_parent[n]] += _total[n];
+        }
+        _totalsDirty = false;
     }
 
     /// <summary>Adds a stack given as names (tests, small inputs).</summary>
@@ -135,14 +220,13 @@ public sealed class StackTree : IStackSink
                 nameMap[i] = Intern(other._names[i]);
             }
             nodeMap[Root] = Root;
-            _total[Root] += other._total[Root];
+            _totalsDirty = true;
             _self[Root] += other._self[Root];
             // A node's index is always greater than its parent's, so one pass in index order works.
             for (var n = 1; n < other._count; n++)
             {
                 var mine = GetOrAddChild(nodeMap[other._parent[n]], nameMap[other._name[n]]);
                 nodeMap[n] = mine;
-                _total[mine] += other._total[n];
                 _self[mine] += other._self[n];
             }
         }
@@ -166,6 +250,7 @@ public sealed class StackTree : IStackSink
     /// </summary>
     public long MinValue(long maxNodes)
     {
+        EnsureTotals();
         var n = _count - 1;
         if (maxNodes < 1 || n <= maxNodes)
         {
@@ -297,6 +382,7 @@ public sealed class StackTree : IStackSink
 
     private void EnsureChildren()
     {
+        EnsureTotals();
         if (_childStart is not null)
         {
             return;

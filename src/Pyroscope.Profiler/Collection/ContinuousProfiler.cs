@@ -20,6 +20,7 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
     // TraceLog interns every distinct stack for the life of the session; past this many it is
     // trimmed right after a window was drained (nothing references the old indexes then).
     private const int MaxInternedCallStacks = 200_000;
+    private const int MaxTrackedThreads = 4096;
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
 
     private readonly ProfilerOptions _options;
@@ -123,6 +124,7 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
             {
                 _source.TraceLog.TrimLiveSessionState();
             }
+            _collector.ForgetThreadsBeyond(MaxTrackedThreads);
         }
         catch (Exception e)
         {

@@ -140,8 +140,17 @@ internal sealed class EventPipeSampleCollector
         return result;
     }
 
-    /// <summary>Forgets per-thread timing after TraceLog's live tables were trimmed.</summary>
-    public void ForgetThreads() => _lastSampleMSecByThread.Clear();
+    /// <summary>
+    /// Forgets per-thread timing once it tracks this many threads: ids of exited threads would
+    /// otherwise pile up in long-lived processes. Costs one nominal-weight sample per live thread.
+    /// </summary>
+    public void ForgetThreadsBeyond(int maxThreads)
+    {
+        if (_lastSampleMSecByThread.Count > maxThreads)
+        {
+            _lastSampleMSecByThread.Clear();
+        }
+    }
 
     private static PprofBuilder Builder(ProfileTypeId type, long period) =>
         new(type.SampleType, type.SampleUnit, type.PeriodType, type.PeriodUnit, period);

@@ -64,9 +64,10 @@ public sealed class RedisRingKvStore : IRingKvStore, IAsyncDisposable, IDisposab
         {
             options = ConfigurationOptions.Parse(trimmed);
         }
-        // Start even while Redis is down: lifecyclers and clients retry, they must not crash the host.
+        // Start even while Redis is down: lifecyclers and clients retry, they must not crash the host, and a
+        // short connect timeout keeps a host that starts during an outage from stalling its startup.
         options.AbortOnConnectFail = false;
-        options.ConnectTimeout = Math.Min(options.ConnectTimeout, 5000);
+        options.ConnectTimeout = Math.Min(options.ConnectTimeout, 2000);
         // Reconnect quickly after an outage, and fail commands at once while disconnected (our callers retry on
         // their own schedule) instead of queueing them behind a dead connection.
         options.ReconnectRetryPolicy = new LinearRetry(500);
@@ -137,9 +138,10 @@ public sealed class RedisRingKvStore : IRingKvStore, IAsyncDisposable, IDisposab
         _connectLock.Dispose();
     }
 
-    private RedisKey DataKey(string key) => _keyPrefix + key;
+    // Hash tags ({…}) put the hash and its channel name in one cluster slot, so the script is valid on Redis Cluster too.
+    private RedisKey DataKey(string key) => _keyPrefix + "{" + key + "}";
 
-    private string ChannelName(string key) => _keyPrefix + "changed:" + key;
+    private string ChannelName(string key) => _keyPrefix + "changed:{" + key + "}";
 
     private async Task<ChangeSignal> SubscribeAsync(string key, CancellationToken cancellationToken)
     {

@@ -1,0 +1,279 @@
+using System.Collections.Concurrent;
+using System.IO.Compression;
+using System.Net;
+using Grpc.Core;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Pyroscope.Contracts.Google.V1;
+using Pyroscope.Contracts.Ingester.V1;
+using Pyroscope.Contracts.Types.V1;
+using Pyroscope.Distributor.Remote;
+using Pyroscope.Model;
+using Pyroscope.Ring;
+using Pyroscope.Ring.Kv;
+using Label = Pyroscope.Model.Label;
+
+namespace Pyroscope.Ring.Tests;
+
+/// <summary>The distributor's ring client against three real gRPC ingesters (Kestrel, HTTP/2 cleartext, free ports).</summary>
+public sealed class RingIngesterClientTests : IAsyncLifetime
+{
+    private const int SeriesCount = 60;
+    private readonly List<TestIngesterServer> _servers = [];
+    private readonly InMemoryRingKvStore _kv = new();
+    private readonly IngesterChannelPool _channels = new();
+    private Profile _profile = null!;
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public async ValueTask InitializeAsync()
+    {
+        _profile = LoadFixtureProfile();
+        for (var i = 0; i < 3; i++)
+        {
+            _servers.Add(await TestIngesterServer.StartAsync($"ingester-{i}"));
+        }
+        var taken = new HashSet<uint>();
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        await _kv.CasRingAsync(RingOptions.DefaultKey, ring =>
+        {
+            foreach (var server in _servers)
+            {
+                var tokens = RingTokens.Generate(128, taken);
+                taken.UnionWith(tokens);
+                ring.Instances[server.Id] = new InstanceDesc
+                {
+                    Id = server.Id,
+                    GrpcAddr = server.GrpcAddress,
+                    State = InstanceState.Active,
+                    Tokens = tokens,
+                    HeartbeatTimestampMs = now,
+                    RegisteredTimestampMs = now,
+                };
+            }
+            return true;
+        }, Ct);
+    }
+
+    private static Profile LoadFixtureProfile()
+    {
+        var path = Path.Combine(AppContext.BaseDirectory, "../../../../../../shared/fixtures/go/go-cpu.pb.gz");
+        using var gzip = new GZipStream(File.OpenRead(path), CompressionMode.Decompress);
+        return Profile.Parser.ParseFrom(gzip);
+    }
+
+    private async Task<(RingIngesterClient Client, RingClient Ring)> ClientAsync(int replicationFactor)
+    {
+        var options = new RingOptions { ReplicationFactor = replicationFactor };
+        var ring = new RingClient(_kv, options, TimeProvider.System, NullLogger<RingClient>.Instance);
+        await ring.RefreshAsync(Ct);
+        return (new RingIngesterClient(ring, _channels, NullLogger<RingIngesterClient>.Instance) { RemoteTimeout = TimeSpan.FromSeconds(30) }, ring);
+    }
+
+    private PushRequest Request(string batch)
+    {
+        var request = new PushRequest();
+        for (var i = 0; i < SeriesCount; i++)
+        {
+            var labels = LabelSet.From(
+                new Label("service_name", $"app-{i % 7}"),
+                new Label("pod", $"pod-{i}"),
+                new Label("__name__", "process_cpu"));
+            var series = new ProfileSeries { Profile = _profile, Id = $"{batch}-{i}", Fingerprint = labels.Fingerprint };
+            foreach (var label in labels.Labels)
+            {
+                series.Labels.Add(new LabelPair { Name = label.Name, Value = label.Value });
+            }
+            request.Series.Add(series);
+        }
+        return request;
+    }
+
+    private static string[] Ids(PushRequest request) => [.. request.Series.Select(s => s.Id).Order()];
+
+    [Fact]
+    public async Task With_rf3_writes_succeed_with_one_replica_down_and_fail_with_two_down()
+    {
+        var (client, _) = await ClientAsync(3);
+
+        var first = Request("all-up");
+        await client.PushAsync("tenant-a", first, Ct);
+        foreach (var server in _servers)
+        {
+            // The push returns at quorum (2 of 3); the third replica completes in the background.
+            await Poll.UntilAsync(() => server.Ids("tenant-a").Intersect(Ids(first)).Count() == SeriesCount, $"{server.Id} has every series");
+        }
+        var received = _servers[0].Received.First().Series;
+        Assert.Equal(_profile.Sample.Count, received.Profile.Sample.Count);
+        Assert.Equal(_profile, received.Profile);
+
+        await _servers[0].StopAsync();
+        var second = Request("one-down");
+        await client.PushAsync("tenant-a", second, Ct);
+        foreach (var server in _servers.Skip(1))
+        {
+            await Poll.UntilAsync(() => server.Ids("tenant-a").Intersect(Ids(second)).Count() == SeriesCount, $"{server.Id} has every series");
+        }
+
+        await _servers[1].StopAsync();
+        var error = await Assert.ThrowsAsync<IngesterQuorumException>(() => client.PushAsync("tenant-a", Request("two-down"), Ct));
+        Assert.Contains(_servers[0].GrpcAddress, error.Message);
+        Assert.Contains(_servers[1].GrpcAddress, error.Message);
+        Assert.Equal(["ingester-0", "ingester-1"], error.Failures.Select(f => f.InstanceId).Distinct().Order());
+        // Unavailable (connection refused) or Internal (a GOAWAY racing the shutdown): a gRPC status either way.
+        Assert.All(error.Failures, f => Assert.True(f.StatusCode is StatusCode.Unavailable or StatusCode.Internal, $"{f.StatusCode}"));
+    }
+
+    [Fact]
+    public async Task Every_series_reaches_exactly_its_replication_set()
+    {
+        var (client, ring) = await ClientAsync(2);
+        var request = Request("rf2");
+        var fingerprints = request.Series.ToDictionary(s => s.Id, s => s.Fingerprint);
+        // Series without a fingerprint are placed by the fingerprint of their labels.
+        foreach (var series in request.Series.Where((_, i) => i % 2 == 1))
+        {
+            series.Fingerprint = 0;
+        }
+        await client.PushAsync("tenant-b", request, Ct);
+
+        // RF=2 with all replicas healthy means a quorum of 2: both replicas have acknowledged on return.
+        foreach (var series in request.Series)
+        {
+            var expected = ring.GetReplicationSet(RingTokens.FromFingerprint(fingerprints[series.Id]), 2).Instances.Select(i => i.Id).Order().ToArray();
+            var actual = _servers.Where(s => s.Ids("tenant-b").Contains(series.Id)).Select(s => s.Id).Order().ToArray();
+            Assert.Equal(expected, actual);
+        }
+        // Each ingester got its series in one batched Push, not one call per series.
+        Assert.All(_servers, s => Assert.Single(s.Received.Where(r => r.Tenant == "tenant-b").Select(r => r.Call).Distinct()));
+    }
+
+    [Fact]
+    public async Task A_ring_without_enough_healthy_members_fails_before_pushing()
+    {
+        await _kv.CasRingAsync(RingOptions.DefaultKey, ring =>
+        {
+            foreach (var instance in ring.Instances.Values)
+            {
+                instance.HeartbeatTimestampMs = 0; // long expired
+            }
+            return true;
+        }, Ct);
+        var (client, _) = await ClientAsync(3);
+        var error = await Assert.ThrowsAsync<RingUnavailableException>(() => client.PushAsync("tenant-c", Request("stale"), Ct));
+        Assert.Contains("at least 2 live replicas required, could only find 0", error.Message);
+        Assert.All(_servers, s => Assert.Empty(s.Received));
+    }
+
+    [Fact]
+    public async Task Channels_to_members_that_left_the_ring_are_closed()
+    {
+        var (client, ring) = await ClientAsync(3);
+        await client.PushAsync("tenant-d", Request("before"), Ct);
+        Assert.Equal(_servers.Select(s => s.GrpcAddress).Order(), _channels.Addresses.Order());
+
+        await _kv.CasRingAsync(RingOptions.DefaultKey, r => r.Instances.Remove(_servers[2].Id), Ct);
+        await ring.RefreshAsync(Ct);
+        await client.PushAsync("tenant-d", Request("after"), Ct);
+        Assert.Equal(_servers.Take(2).Select(s => s.GrpcAddress).Order(), _channels.Addresses.Order());
+    }
+
+    [Fact]
+    public void A_local_ingester_client_wins_over_the_remote_one_in_either_order()
+    {
+        var configuration = new ConfigurationBuilder().Build();
+        var local = new LocalClient();
+
+        var before = new ServiceCollection().AddLogging().AddSingleton<IIngesterClient>(local).AddRemoteIngesterClient(configuration);
+        var after = new ServiceCollection().AddLogging().AddRemoteIngesterClient(configuration).AddSingleton<IIngesterClient>(local);
+        var remoteOnly = new ServiceCollection().AddLogging().AddRemoteIngesterClient(configuration);
+
+        using var p1 = before.BuildServiceProvider();
+        using var p2 = after.BuildServiceProvider();
+        using var p3 = remoteOnly.BuildServiceProvider();
+        Assert.Same(local, p1.GetRequiredService<IIngesterClient>());
+        Assert.Same(local, p2.GetRequiredService<IIngesterClient>());
+        Assert.IsType<RingIngesterClient>(p3.GetRequiredService<IIngesterClient>());
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _channels.Dispose();
+        foreach (var server in _servers)
+        {
+            await server.StopAsync();
+        }
+    }
+
+    private sealed class LocalClient : IIngesterClient
+    {
+        public Task PushAsync(string tenantId, PushRequest request, CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}
+
+/// <summary>A real gRPC ingester endpoint that records what it was sent.</summary>
+internal sealed class TestIngesterServer
+{
+    private WebApplication? _app;
+
+    private TestIngesterServer(string id) => Id = id;
+
+    public string Id { get; }
+
+    public string GrpcAddress { get; private set; } = "";
+
+    public ConcurrentQueue<(string Tenant, ProfileSeries Series, int Call)> Received { get; } = new();
+
+    private int _calls;
+
+    public IEnumerable<string> Ids(string tenant) => Received.Where(r => r.Tenant == tenant).Select(r => r.Series.Id);
+
+    public static async Task<TestIngesterServer> StartAsync(string id)
+    {
+        var server = new TestIngesterServer(id);
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2));
+        builder.Services.AddGrpc();
+        builder.Services.AddSingleton(server);
+        var app = builder.Build();
+        app.MapGrpcService<RecordingIngesterService>();
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        server.GrpcAddress = new Uri(address).Authority;
+        server._app = app;
+        return server;
+    }
+
+    public async Task StopAsync()
+    {
+        if (_app is { } app)
+        {
+            _app = null;
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+    }
+
+    private sealed class RecordingIngesterService(TestIngesterServer server) : IngesterService.IngesterServiceBase
+    {
+        public override Task<PushResponse> Push(PushRequest request, ServerCallContext context)
+        {
+            var tenant = context.RequestHeaders.GetValue(RingIngesterClient.TenantHeader)
+                ?? throw new RpcException(new Status(StatusCode.InvalidArgument, "no tenant"));
+            var call = Interlocked.Increment(ref server._calls);
+            foreach (var series in request.Series)
+            {
+                server.Received.Enqueue((tenant, series, call));
+            }
+            return Task.FromResult(new PushResponse());
+        }
+    }
+}

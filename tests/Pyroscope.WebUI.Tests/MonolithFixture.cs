@@ -1,0 +1,71 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using Google.Protobuf;
+using Pyroscope.Testing;
+
+namespace Pyroscope.WebUI.Tests;
+
+/// <summary>
+/// The real monolith (Pyroscope.All) on free ports with a temp data dir, with go-cpu.pb.gz ingested through
+/// POST /ingest. Anything missing (no start, no UI at /, no querier API) fails the tests that use it.
+/// </summary>
+public sealed class MonolithFixture : IAsyncLifetime
+{
+    public const string Service = "webui-go-app";
+    public PyroscopeProcess? Process { get; private set; }
+    public string Url => Process!.BaseAddress.ToString().TrimEnd('/');
+
+    public async ValueTask InitializeAsync()
+    {
+        // The fixture was recorded days ago: switch off the ingestion window and query look-back, as the
+        // integration tests do (their enforcement is tested elsewhere).
+        var environment = new Dictionary<string, string?> { ["limits__reject_older_than"] = "0", ["limits__max_query_lookback"] = "0" };
+        Process = await PyroscopeProcess.StartReadyAsync("Pyroscope.All", ["-self-profiling.disable-push=true"], environment: environment);
+        var http = Process.Http;
+
+        using (var index = await http.GetAsync("/"))
+        {
+            var body = await index.Content.ReadAsStringAsync();
+            if (index.StatusCode != HttpStatusCode.OK || !body.Contains("assets/app.js", StringComparison.Ordinal))
+            {
+                throw new InvalidOperationException($"the monolith does not serve the web UI at / (HTTP {(int)index.StatusCode})");
+            }
+        }
+
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        // The fixture keeps its samples; only its timestamp moves to now, so the UI's default "last hour" shows it.
+        var profile = FixtureProfiles.Read("go/go-cpu.pb.gz");
+        profile.TimeNanos = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000 - 5_000_000_000;
+        var fromS = DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 10;
+        using var content = new ByteArrayContent(Gzip(profile.ToByteArray()));
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        using var ingest = await http.PostAsync($"/ingest?name={Service}&from={fromS}&until={fromS + 10}&format=pprof&spyName=gospy&sampleRate=100", content);
+        if (!ingest.IsSuccessStatusCode)
+            throw new InvalidOperationException($"ingest failed: HTTP {(int)ingest.StatusCode} {await ingest.Content.ReadAsStringAsync()}\n{Process.Output}");
+
+        // Poll until the ingested profile is queryable (no sleeps beyond short polling).
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            using var types = await http.PostAsync("/querier.v1.QuerierService/LabelValues",
+                new StringContent($"{{\"name\":\"service_name\",\"start\":{now - 3_600_000},\"end\":{DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + 60_000}}}", Encoding.UTF8, "application/json"));
+            if ((await types.Content.ReadAsStringAsync()).Contains(Service, StringComparison.Ordinal)) break;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"{Service} never became queryable; output:\n{Process.Output}");
+            await Task.Delay(100);
+        }
+    }
+
+    private static byte[] Gzip(byte[] raw)
+    {
+        using var output = new MemoryStream();
+        using (var gzip = new System.IO.Compression.GZipStream(output, System.IO.Compression.CompressionLevel.Fastest))
+            gzip.Write(raw);
+        return output.ToArray();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Process is not null) await Process.DisposeAsync();
+    }
+}
