@@ -122,8 +122,10 @@ public abstract class StorageSuite
             await replica.ShutdownAsync(CancellationToken.None);
         }
         var reader = Reader(store);
-        // Before compaction both replicas' blocks are live.
-        await TestData.AssertAllExactAsync(reader, Tenant, fixtures, All, copies: 2);
+        // Before compaction both replicas' blocks are live; reads count each profile id once.
+        Assert.Equal(2, (await store.ListAsync(Tenant + "/", CancellationToken.None)).Count);
+        await TestData.AssertAllExactAsync(reader, Tenant, fixtures, All);
+        Assert.Equal(fixtures.Count, (await reader.ProfileTotalsAsync(Tenant, new SelectQuery([], All), CancellationToken.None)).Count);
 
         var compactor = new Compactor(store, new CompactorOptions { DeletionDelay = TimeSpan.FromHours(1) }, clock);
         clock.Advance(TimeSpan.FromMinutes(10));
@@ -136,7 +138,11 @@ public abstract class StorageSuite
 
         clock.Advance(TimeSpan.FromHours(1));
         await compactor.RunOnceAsync(CancellationToken.None);
-        Assert.Single(await store.ListAsync(Tenant + "/", CancellationToken.None));
+        var remaining = Assert.Single(await store.ListAsync(Tenant + "/", CancellationToken.None));
+        var meta = Blocks.BlockMeta.Parse((await store.GetAsync(Tenant + "/" + remaining + "meta.json", CancellationToken.None))!);
+        Assert.Equal(fixtures.Count, meta.Stats.NumProfiles); // duplicates dropped, not just hidden
+        Assert.Equal(2, meta.Compaction.Level);
+        Assert.Equal(2, meta.Compaction.Sources.Count);
         await TestData.AssertAllExactAsync(Reader(Backend.NewInstance()), Tenant, fixtures, All);
     }
 

@@ -53,11 +53,13 @@ public sealed class AzuriteFixture : IStoreBackend, IAsyncLifetime
             UseShellExecute = false,
         };
         _process = Process.Start(start) ?? throw new InvalidOperationException("azurite-blob did not start");
-        _process.OutputDataReceived += (_, _) => { };
-        _process.ErrorDataReceived += (_, _) => { };
+        var log = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        _process.OutputDataReceived += (_, e) => { if (e.Data is not null) log.Enqueue(e.Data); };
+        _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) log.Enqueue(e.Data); };
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
-        var deadline = DateTime.UtcNow.AddSeconds(30);
+        // Node starts slowly on a loaded machine: poll the port for up to two minutes.
+        var deadline = DateTime.UtcNow.AddMinutes(2);
         while (true)
         {
             try
@@ -68,7 +70,11 @@ public sealed class AzuriteFixture : IStoreBackend, IAsyncLifetime
             }
             catch (SocketException) when (DateTime.UtcNow < deadline && !_process.HasExited)
             {
-                await Task.Delay(50);
+                await Task.Delay(100);
+            }
+            catch (SocketException e)
+            {
+                throw new InvalidOperationException($"azurite-blob on port {_port} did not come up (exited: {_process.HasExited}): {string.Join(" | ", log)}", e);
             }
         }
     }

@@ -85,7 +85,7 @@ public class BlockBenchmarks
         var symbols = BlockDecoder.DecodeSymbols(_block.Symbols);
         var samples = BlockDecoder.DecodeSeriesChunk(_block.Samples.AsSpan(0, _index.ChunkLength[0]), _index, 0);
         var perStack = new long[symbols.NodeCount];
-        QueryEngine.AccumulateStacks(_index.Series, _index.Profiles, new OneSeries(samples), [0], new TimeRange(0, long.MaxValue), null, perStack);
+        QueryEngine.AccumulateStacks(_index.Series, _index.Profiles, new OneSeries(samples), [0], new TimeRange(0, long.MaxValue), null, null, perStack);
         var sink = new CountingSink();
         QueryEngine.EmitStacks(symbols, perStack, symbols.NodeCount, sink);
         return sink.Total;

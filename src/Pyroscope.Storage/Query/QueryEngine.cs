@@ -54,7 +54,8 @@ internal static class QueryEngine
         }
     }
 
-    public static void CollectTotals(SeriesIndex index, ProfileTable profiles, List<int> seriesIds, TimeRange range, List<ProfileTotal> into)
+    /// <summary><paramref name="seen"/> holds profile ids already counted by other sources (replicas write the same profile).</summary>
+    public static void CollectTotals(SeriesIndex index, ProfileTable profiles, List<int> seriesIds, TimeRange range, HashSet<string>? seen, List<ProfileTotal> into)
     {
         foreach (var seriesId in seriesIds)
         {
@@ -62,7 +63,7 @@ internal static class QueryEngine
             foreach (var row in index.SeriesProfiles[seriesId].Span)
             {
                 var ts = profiles.TimestampMs[row];
-                if (range.Contains(ts))
+                if (range.Contains(ts) && FirstSighting(seen, profiles.ProfileId[row]))
                 {
                     into.Add(new ProfileTotal(labels, ts, profiles.Total[row], profiles.ProfileId[row]));
                 }
@@ -72,7 +73,7 @@ internal static class QueryEngine
 
     /// <summary>Sums sample values per stack id into <paramref name="perStack"/> (indexed by stack tree node).</summary>
     public static void AccumulateStacks(SeriesIndex index, ProfileTable profiles, ISampleProvider sampleProvider, List<int> seriesIds,
-        TimeRange range, HashSet<ulong>? spanIds, long[] perStack)
+        TimeRange range, HashSet<ulong>? spanIds, HashSet<string>? seen, long[] perStack)
     {
         foreach (var seriesId in seriesIds)
         {
@@ -82,7 +83,7 @@ internal static class QueryEngine
             var spans = samples.SpanId;
             foreach (var row in index.SeriesProfiles[seriesId].Span)
             {
-                if (!range.Contains(profiles.TimestampMs[row]))
+                if (!range.Contains(profiles.TimestampMs[row]) || !FirstSighting(seen, profiles.ProfileId[row]))
                 {
                     continue;
                 }
@@ -184,6 +185,9 @@ internal static class QueryEngine
             ArrayPool<int>.Shared.Return(frames);
         }
     }
+
+    private static bool FirstSighting(HashSet<string>? seen, string profileId) =>
+        seen is null || profileId.Length == 0 || seen.Add(profileId);
 
     public static HashSet<ulong>? ParseSpanIds(IReadOnlySet<string>? spanIds)
     {

@@ -19,7 +19,7 @@ internal abstract class ProfileSource
     public abstract ValueTask<T> ReadIndexAsync<T>(Func<SeriesIndex, ProfileTable, T> read, CancellationToken cancellationToken);
 
     /// <summary>Adds the stacks of matching samples to the sink.</summary>
-    public abstract ValueTask MergeStacksAsync(SelectQuery query, HashSet<ulong>? spanIds, IStackSink sink, CancellationToken cancellationToken);
+    public abstract ValueTask MergeStacksAsync(SelectQuery query, HashSet<ulong>? spanIds, HashSet<string>? seen, IStackSink sink, CancellationToken cancellationToken);
 
     public bool Overlaps(TimeRange range) => MinTimeMs <= MaxTimeMs && range.Overlaps(MinTimeMs, MaxTimeMs);
 }
@@ -35,7 +35,7 @@ internal sealed class HeadSource(TenantHead head) : ProfileSource
     public override ValueTask<T> ReadIndexAsync<T>(Func<SeriesIndex, ProfileTable, T> read, CancellationToken cancellationToken) =>
         ValueTask.FromResult(head.Read(t => read(t.Index, t.Profiles)));
 
-    public override ValueTask MergeStacksAsync(SelectQuery query, HashSet<ulong>? spanIds, IStackSink sink, CancellationToken cancellationToken)
+    public override ValueTask MergeStacksAsync(SelectQuery query, HashSet<ulong>? spanIds, HashSet<string>? seen, IStackSink sink, CancellationToken cancellationToken)
     {
         head.Read(t =>
         {
@@ -49,7 +49,7 @@ internal sealed class HeadSource(TenantHead head) : ProfileSource
             try
             {
                 Array.Clear(perStack, 0, nodes);
-                QueryEngine.AccumulateStacks(t.Index, t.Profiles, t, series, query.Range, spanIds, perStack);
+                QueryEngine.AccumulateStacks(t.Index, t.Profiles, t, series, query.Range, spanIds, seen, perStack);
                 QueryEngine.EmitStacks(t.Symbols, perStack, nodes, sink);
             }
             finally
@@ -78,7 +78,7 @@ internal sealed class BlockSource(BlockHandle block) : ProfileSource
         return read(index.Series, index.Profiles);
     }
 
-    public override async ValueTask MergeStacksAsync(SelectQuery query, HashSet<ulong>? spanIds, IStackSink sink, CancellationToken cancellationToken)
+    public override async ValueTask MergeStacksAsync(SelectQuery query, HashSet<ulong>? spanIds, HashSet<string>? seen, IStackSink sink, CancellationToken cancellationToken)
     {
         var index = await block.GetIndexAsync(cancellationToken);
         var series = index.Series.Match(query.Matchers, query.Range);
@@ -93,7 +93,7 @@ internal sealed class BlockSource(BlockHandle block) : ProfileSource
         try
         {
             Array.Clear(perStack, 0, nodes);
-            QueryEngine.AccumulateStacks(index.Series, index.Profiles, samples, series, query.Range, spanIds, perStack);
+            QueryEngine.AccumulateStacks(index.Series, index.Profiles, samples, series, query.Range, spanIds, seen, perStack);
             QueryEngine.EmitStacks(symbols, perStack, nodes, sink);
         }
         finally

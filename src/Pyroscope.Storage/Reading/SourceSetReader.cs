@@ -77,11 +77,14 @@ public abstract class SourceSetReader : IProfileReader
     public async ValueTask MergeStacksAsync(string tenantId, SelectQuery query, IStackSink sink, CancellationToken cancellationToken)
     {
         var spans = QueryEngine.ParseSpanIds(query.SpanIds);
-        foreach (var source in await GetSourcesAsync(tenantId, cancellationToken))
+        var sources = await GetSourcesAsync(tenantId, cancellationToken);
+        var dedupe = NeedsDedupe(sources, query.Range);
+        var seen = dedupe is null ? null : new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < sources.Count; i++)
         {
-            if (source.Overlaps(query.Range))
+            if (sources[i].Overlaps(query.Range))
             {
-                await source.MergeStacksAsync(query, spans, sink, cancellationToken);
+                await sources[i].MergeStacksAsync(query, spans, dedupe?[i] == true ? seen : null, sink, cancellationToken);
             }
         }
     }
@@ -89,13 +92,18 @@ public abstract class SourceSetReader : IProfileReader
     public async ValueTask<IReadOnlyList<ProfileTotal>> ProfileTotalsAsync(string tenantId, SelectQuery query, CancellationToken cancellationToken)
     {
         var totals = new List<ProfileTotal>();
-        foreach (var source in await GetSourcesAsync(tenantId, cancellationToken))
+        var sources = await GetSourcesAsync(tenantId, cancellationToken);
+        var dedupe = NeedsDedupe(sources, query.Range);
+        var seen = dedupe is null ? null : new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < sources.Count; i++)
         {
+            var source = sources[i];
+            var sourceSeen = dedupe?[i] == true ? seen : null;
             if (source.Overlaps(query.Range))
             {
                 await source.ReadIndexAsync((index, profiles) =>
                 {
-                    QueryEngine.CollectTotals(index, profiles, index.Match(query.Matchers, query.Range), query.Range, totals);
+                    QueryEngine.CollectTotals(index, profiles, index.Match(query.Matchers, query.Range), query.Range, sourceSeen, totals);
                     return 0;
                 }, cancellationToken);
             }
@@ -118,6 +126,40 @@ public abstract class SourceSetReader : IProfileReader
             }
         }
         return oldest == long.MaxValue ? new ProfileStats(false, 0, 0) : new ProfileStats(true, oldest, newest);
+    }
+
+    /// <summary>
+    /// Which sources need profile-id de-duplication: those whose time span overlaps another
+    /// source's (replicas write the same profiles into different blocks until the compactor merges
+    /// them). Sources that overlap nothing skip the per-profile set lookup. Null when none overlap.
+    /// </summary>
+    private static bool[]? NeedsDedupe(IReadOnlyList<ProfileSource> sources, TimeRange range)
+    {
+        bool[]? result = null;
+        var min = new long[sources.Count];
+        var max = new long[sources.Count];
+        for (var i = 0; i < sources.Count; i++)
+        {
+            min[i] = sources[i].MinTimeMs;
+            max[i] = sources[i].MaxTimeMs;
+        }
+        for (var i = 0; i < sources.Count; i++)
+        {
+            if (min[i] > max[i] || !range.Overlaps(min[i], max[i]))
+            {
+                continue;
+            }
+            for (var j = i + 1; j < sources.Count; j++)
+            {
+                if (min[j] <= max[j] && min[i] <= max[j] && min[j] <= max[i] && range.Overlaps(min[j], max[j]))
+                {
+                    result ??= new bool[sources.Count];
+                    result[i] = true;
+                    result[j] = true;
+                }
+            }
+        }
+        return result;
     }
 
     private static List<string> Sorted(HashSet<string> set)
