@@ -102,6 +102,9 @@ public static class PyroscopeModules
     private static void InitStorage(ModuleContext context) =>
         context.Services.AddObjectStore(context.Configuration);
 
-    private static void InitCompactor(ModuleContext context) =>
+    private static void InitCompactor(ModuleContext context)
+    {
         context.Services.AddCompactor(context.Configuration);
+        context.Services.AddModuleService<CompactorRetentionBinding>();
+    }
 }

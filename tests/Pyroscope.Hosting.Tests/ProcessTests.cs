@@ -10,6 +10,7 @@ public class ProcessTests
     {
         { "Pyroscope.All", "all" },
         { "Pyroscope.All", "distributor,querier" },
+        { "Pyroscope.All", "compactor" },
         { "Pyroscope.Distributor", "distributor" },
         { "Pyroscope.Ingester", "ingester" },
         { "Pyroscope.Querier", "querier" },
