@@ -1,8 +1,8 @@
 using Pyroscope.Contracts.Ingester.V1;
 using ProtoLabels = Pyroscope.Contracts.Types.V1.Labels;
 using ProtoLabelPair = Pyroscope.Contracts.Types.V1.LabelPair;
-using ProtoMatcher = Pyroscope.Contracts.Ingester.V1.LabelMatcher;
-using ProtoMatchType = Pyroscope.Contracts.Ingester.V1.MatchType;
+using ProtoMatcher = Pyroscope.Contracts.Ingester.V1.Matcher;
+using ProtoMatchType = Pyroscope.Contracts.Ingester.V1.MatcherType;
 
 namespace Pyroscope.Model.Remote;
 
