@@ -97,13 +97,21 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
     {
         var request = ReadProtocol.ToProto(query);
         var answers = await FanOutAsync(tenantId, (client, options) => client.ProfileTotalsAsync(request, options).ResponseAsync, cancellationToken);
+        return MergeTotals(answers);
+    }
+
+    /// <summary>
+    /// Concatenates the ingesters' totals, keeping one per profile: replicas of a profile share its series and
+    /// the id the distributor assigned. Profiles without an id are all kept.
+    /// </summary>
+    internal static List<ProfileTotal> MergeTotals(IEnumerable<ProfileTotalsResponse> answers)
+    {
         var totals = new List<ProfileTotal>();
         var seen = new HashSet<(ulong, string)>();
         foreach (var answer in answers)
         {
             foreach (var total in ReadProtocol.FromProto(answer))
             {
-                // Replicas of one profile share its id (assigned by the distributor); profiles without one are kept.
                 if (total.ProfileId.Length == 0 || seen.Add((total.Series.Fingerprint, total.ProfileId)))
                 {
                     totals.Add(total);
@@ -173,6 +181,11 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
                 }
             }
             throw;
+        }
+        catch (Exception e) when (cancellationToken.IsCancellationRequested && e is not OperationCanceledException)
+        {
+            // gRPC reports the caller's cancellation as a Cancelled status; callers expect the standard exception.
+            throw new OperationCanceledException("the read from the ingesters was cancelled", e, cancellationToken);
         }
     }
 
