@@ -17,6 +17,11 @@ public static class RequestBody
         {
             throw ApiException.BodyTooLarge(limitBytes);
         }
+        // Kestrel's own cap (30 MB by default) would otherwise cut tenants with a larger limit short.
+        if (request.HttpContext.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
+        {
+            sizeFeature.MaxRequestBodySize = limitBytes == long.MaxValue ? null : limitBytes + 1;
+        }
         var encoding = ContentEncoding(request);
         byte[] raw;
         try

@@ -30,9 +30,13 @@ public sealed class QueryEngine(IProfileReader reader, ITenantLimitsProvider lim
             return response;
         }
         var types = await reader.ProfileTypesAsync(tenant, range.Value, ct).ConfigureAwait(false);
-        var sorted = new List<ProfileTypeId>(types);
-        sorted.Sort(static (a, b) => string.CompareOrdinal(a.Id, b.Id));
-        foreach (var t in sorted)
+        // Sources overlap (head, blocks, replicas): one entry per id, sorted.
+        var unique = new SortedDictionary<string, ProfileTypeId>(StringComparer.Ordinal);
+        foreach (var t in types)
+        {
+            unique.TryAdd(t.Id, t);
+        }
+        foreach (var t in unique.Values)
         {
             response.ProfileTypes.Add(ToProto(t));
         }

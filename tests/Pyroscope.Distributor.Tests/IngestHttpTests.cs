@@ -172,6 +172,18 @@ public sealed class IngestHttpTests
     }
 
     [Fact]
+    public async Task Bodies_above_kestrels_default_cap_are_read_up_to_the_tenant_limit()
+    {
+        await using var host = await DistributorHost.StartAsync();
+        var body = new byte[31 * 1024 * 1024];
+        Array.Fill(body, (byte)0xff);
+        using var response = await host.Client.PostAsync("/ingest?name=app&format=pprof", new ByteArrayContent(body), Ct);
+        var (status, _, message) = await ErrorOf(response);
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains("not a valid pprof", message);
+    }
+
+    [Fact]
     public async Task Gzip_bomb_is_refused_without_exhausting_memory()
     {
         await using var host = await DistributorHost.StartAsync();

@@ -238,6 +238,16 @@ public sealed class BrowserTests(UiFixture ui)
         await page.WaitForModelAsync();
         var box = (await page.Locator(".timeline-canvas").BoundingBoxAsync())!;
         float plotLeft = box.X + 64, plotWidth = box.Width - 64 - 12;
+
+        // Hovering the chart reads out the nearest point: bucket 0 holds every 12th fixture sample.
+        var bucket0 = 0L;
+        for (var i = 0; i < Expected.GoCpu.Count; i += TestApiHost.Buckets) bucket0 += Expected.GoCpu[i].Values[Expected.CpuNs];
+        var range = await page.EvalAsync<double[]>("() => [window.pyroscopeUI.timeline.from, window.pyroscopeUI.timeline.until]");
+        var fraction = (float)((ui.Host.BucketTime(0) - range[0]) / (range[1] - range[0]));
+        await page.Mouse.MoveAsync(plotLeft + plotWidth * fraction, box.Y + 60);
+        var ms = bucket0 / 1e6;
+        await Assertions.Expect(page.Locator(".timeline-tip")).ToContainTextAsync(ms >= 100 ? $"{ms:F0} ms" : $"{ms:F1} ms");
+
         await page.Mouse.MoveAsync(plotLeft + plotWidth * 0.2f, box.Y + 60);
         await page.Mouse.DownAsync();
         await page.Mouse.MoveAsync(plotLeft + plotWidth * 0.6f, box.Y + 60, new() { Steps = 5 });

@@ -8,14 +8,12 @@ namespace Pyroscope.WebUI.Tests;
 
 /// <summary>
 /// The real monolith (Pyroscope.All) on free ports with a temp data dir, with go-cpu.pb.gz ingested through
-/// POST /ingest. While main does not yet serve the UI, the querier API or /ingest, <see cref="SkipReason"/>
-/// says what is missing and the monolith tests skip with it (the fixture-backed tests cover the UI meanwhile).
+/// POST /ingest. Anything missing (no start, no UI at /, no querier API) fails the tests that use it.
 /// </summary>
 public sealed class MonolithFixture : IAsyncLifetime
 {
     public const string Service = "webui-go-app";
     public PyroscopeProcess? Process { get; private set; }
-    public string? SkipReason { get; private set; }
     public string Url => Process!.BaseAddress.ToString().TrimEnd('/');
 
     public async ValueTask InitializeAsync()
@@ -23,18 +21,7 @@ public sealed class MonolithFixture : IAsyncLifetime
         // The fixture was recorded days ago: switch off the ingestion window and query look-back, as the
         // integration tests do (their enforcement is tested elsewhere).
         var environment = new Dictionary<string, string?> { ["limits__reject_older_than"] = "0", ["limits__max_query_lookback"] = "0" };
-        Process = PyroscopeProcess.Start("Pyroscope.All", ["-self-profiling.disable-push=true"], environment: environment);
-        try
-        {
-            await Process.WaitUntilReadyAsync();
-        }
-        catch (Exception e) when (e is InvalidOperationException or TimeoutException)
-        {
-            // Startup itself is covered by the hosting and integration suites; here it only gates the UI checks.
-            var firstLine = Process.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault(l => l.Contains("error", StringComparison.OrdinalIgnoreCase)) ?? e.Message;
-            SkipReason = $"the monolith did not start on this commit: {firstLine.Trim()}";
-            return;
-        }
+        Process = await PyroscopeProcess.StartReadyAsync("Pyroscope.All", ["-self-profiling.disable-push=true"], environment: environment);
         var http = Process.Http;
 
         using (var index = await http.GetAsync("/"))
@@ -42,21 +29,11 @@ public sealed class MonolithFixture : IAsyncLifetime
             var body = await index.Content.ReadAsStringAsync();
             if (index.StatusCode != HttpStatusCode.OK || !body.Contains("assets/app.js", StringComparison.Ordinal))
             {
-                SkipReason = $"the monolith does not serve the web UI at / yet (HTTP {(int)index.StatusCode}); the lead wires MapPyroscopeWebUI";
-                return;
-            }
-        }
-        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        using (var types = await http.PostAsync("/querier.v1.QuerierService/ProfileTypes",
-                   new StringContent($"{{\"start\":{now - 3_600_000},\"end\":{now}}}", Encoding.UTF8, "application/json")))
-        {
-            if (types.StatusCode != HttpStatusCode.OK)
-            {
-                SkipReason = $"the monolith does not answer the querier Connect API yet (ProfileTypes → HTTP {(int)types.StatusCode})";
-                return;
+                throw new InvalidOperationException($"the monolith does not serve the web UI at / (HTTP {(int)index.StatusCode})");
             }
         }
 
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         // The fixture keeps its samples; only its timestamp moves to now, so the UI's default "last hour" shows it.
         var profile = FixtureProfiles.Read("go/go-cpu.pb.gz");
         profile.TimeNanos = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000 - 5_000_000_000;
@@ -64,11 +41,6 @@ public sealed class MonolithFixture : IAsyncLifetime
         using var content = new ByteArrayContent(Gzip(profile.ToByteArray()));
         content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
         using var ingest = await http.PostAsync($"/ingest?name={Service}&from={fromS}&until={fromS + 10}&format=pprof&spyName=gospy&sampleRate=100", content);
-        if (ingest.StatusCode == HttpStatusCode.NotFound)
-        {
-            SkipReason = "the monolith does not accept POST /ingest yet";
-            return;
-        }
         if (!ingest.IsSuccessStatusCode)
             throw new InvalidOperationException($"ingest failed: HTTP {(int)ingest.StatusCode} {await ingest.Content.ReadAsStringAsync()}\n{Process.Output}");
 
@@ -90,11 +62,6 @@ public sealed class MonolithFixture : IAsyncLifetime
         using (var gzip = new System.IO.Compression.GZipStream(output, System.IO.Compression.CompressionLevel.Fastest))
             gzip.Write(raw);
         return output.ToArray();
-    }
-
-    public void SkipUnlessReady()
-    {
-        if (SkipReason is not null) Assert.Skip(SkipReason);
     }
 
     public async ValueTask DisposeAsync()

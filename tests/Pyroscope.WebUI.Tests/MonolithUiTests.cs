@@ -11,7 +11,6 @@ public sealed class MonolithUiTests(UiFixture ui, MonolithFixture monolith) : IC
 
     private async Task<IPage> OpenCpuViewAsync(string extra = "")
     {
-        monolith.SkipUnlessReady();
         var page = await ui.NewPageAsync(monolith.Url);
         page.PageError += (_, e) => throw new InvalidOperationException("page error: " + e);
         await page.GotoAsync($"/?query={Q($"{TestApiHost.CpuType}{{service_name=\"{MonolithFixture.Service}\"}}")}&from=now-1h&until=now{extra}");
@@ -57,6 +56,17 @@ public sealed class MonolithUiTests(UiFixture ui, MonolithFixture monolith) : IC
         using (var doc = JsonDocument.Parse(await File.ReadAllBytesAsync((await json.PathAsync())!, TestContext.Current.CancellationToken)))
             Assert.Equal(total, doc.RootElement.GetProperty("flamebearer").GetProperty("numTicks").GetInt64());
 
+        await page.ClickAsync("#export summary");
+        var pprof = await page.RunAndWaitForDownloadAsync(() => page.ClickAsync("button[data-export=pprof]"));
+        using (var gz = new System.IO.Compression.GZipStream(File.OpenRead((await pprof.PathAsync())!), System.IO.Compression.CompressionMode.Decompress))
+        {
+            var profile = Pyroscope.Contracts.Google.V1.Profile.Parser.ParseFrom(gz);
+            var cpu = Array.IndexOf(FixtureProfiles.SampleTypes(profile), "cpu:nanoseconds");
+            long sum = 0;
+            foreach (var s in profile.Sample) sum += s.Value[cpu];
+            Assert.Equal(total, sum);
+        }
+
         // Same label set on both sides over the whole range: identical sides.
         var range = await page.EvalAsync<long[]>("() => [Date.now() - 3600000, Date.now() + 60000]");
         var q = Q($"{TestApiHost.CpuType}{{service_name=\"{MonolithFixture.Service}\"}}");
@@ -66,5 +76,17 @@ public sealed class MonolithUiTests(UiFixture ui, MonolithFixture monolith) : IC
         Assert.Equal(total, await page.EvalAsync<long>("() => window.pyroscopeUI.model.leftTicks"));
         Assert.Equal(total, await page.EvalAsync<long>("() => window.pyroscopeUI.model.rightTicks"));
         await page.ScreenshotAsync(new() { Path = Shot("diff"), FullPage = true });
+
+        // pprof labels (handler=hash|math) are queryable labels: compare the two label sets.
+        var hash = Expected.Total(s => s.Labels.GetValueOrDefault("handler") == "hash");
+        var math = Expected.Total(s => s.Labels.GetValueOrDefault("handler") == "math");
+        var lq = Q($"{TestApiHost.CpuType}{{service_name=\"{MonolithFixture.Service}\",handler=\"hash\"}}");
+        var rq = Q($"{TestApiHost.CpuType}{{service_name=\"{MonolithFixture.Service}\",handler=\"math\"}}");
+        await page.GotoAsync($"/?view=diff&query={q}&from={range[0]}&until={range[1]}&leftQuery={lq}&rightQuery={rq}" +
+                             $"&leftFrom={range[0]}&leftUntil={range[1]}&rightFrom={range[0]}&rightUntil={range[1]}");
+        await page.WaitForModelAsync();
+        Assert.Equal(hash, await page.EvalAsync<long>("() => window.pyroscopeUI.model.leftTicks"));
+        Assert.Equal(math, await page.EvalAsync<long>("() => window.pyroscopeUI.model.rightTicks"));
+        await page.ScreenshotAsync(new() { Path = Shot("diff-hash-vs-math"), FullPage = true });
     }
 }

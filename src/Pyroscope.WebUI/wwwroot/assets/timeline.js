@@ -1,6 +1,6 @@
 // Timeline of the selected series on canvas. Dragging selects a time range; selections (one in the
 // single view, baseline + comparison in the diff view) are drawn as tinted bands.
-import { formatValue } from './format.js';
+import { formatTime, formatValue } from './format.js';
 
 const PAD = { left: 64, right: 12, top: 10, bottom: 22 };
 
@@ -11,7 +11,12 @@ export class Timeline {
     this.canvas = document.createElement('canvas');
     this.canvas.className = 'timeline-canvas';
     this.canvas.setAttribute('aria-label', 'Timeline: drag to select a time range');
-    host.append(this.canvas);
+    this.tip = document.createElement('div');
+    this.tip.className = 'timeline-tip';
+    this.tip.hidden = true;
+    host.append(this.canvas, this.tip);
+    this.canvas.addEventListener('mousemove', (e) => this.showTip(e));
+    this.canvas.addEventListener('mouseleave', () => { this.tip.hidden = true; });
     this.points = [];
     this.from = 0; this.until = 1;
     this.unit = 'count';
@@ -36,6 +41,20 @@ export class Timeline {
   setData(points, from, until, unit, bands = [], message = '') {
     this.points = points; this.from = from; this.until = until; this.unit = unit; this.bands = bands; this.message = message;
     this.draw();
+  }
+
+  // Nearest point to the cursor: its time and value, so a spike can be read without another tool.
+  showTip(e) {
+    if (this.drag || !this.points.length) { this.tip.hidden = true; return; }
+    const t = this.toTime(e);
+    let best = this.points[0];
+    for (const p of this.points) if (Math.abs(p.timestamp - t) < Math.abs(best.timestamp - t)) best = p;
+    this.tip.textContent = `${formatTime(best.timestamp)} · ${formatValue(best.value, this.unit)}`;
+    this.tip.hidden = false;
+    const rect = this.host.getBoundingClientRect();
+    const x = e.clientX - rect.left;
+    this.tip.style.top = '4px';
+    this.tip.style.left = `${Math.min(x + 12, rect.width - this.tip.offsetWidth - 4)}px`;
   }
 
   toTime(e) {
