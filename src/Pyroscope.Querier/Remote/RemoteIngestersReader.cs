@@ -17,6 +17,8 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
 {
     public const string TenantHeader = "x-scope-orgid";
 
+    private long _channelsCheckedAtVersion = -1;
+
     /// <summary>Deadline of one read from one ingester.</summary>
     public TimeSpan RemoteTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
@@ -152,6 +154,7 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
         CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(tenantId);
+        EvictDepartedChannels(ring.Current);
         var instances = ring.GetAllHealthy(RingOperation.Read);
         if (instances.Count == 0)
         {
@@ -203,6 +206,28 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
         {
             failFast.Cancel();
             throw new IngesterReadException(instance.Id, instance.GrpcAddr, e);
+        }
+    }
+
+    /// <summary>Closes channels to addresses no longer in the ring, once per ring version.</summary>
+    private void EvictDepartedChannels(RingSnapshot snapshot)
+    {
+        var checkedAt = Interlocked.Read(ref _channelsCheckedAtVersion);
+        if (checkedAt == snapshot.Version || Interlocked.CompareExchange(ref _channelsCheckedAtVersion, snapshot.Version, checkedAt) != checkedAt)
+        {
+            return;
+        }
+        var present = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var instance in snapshot.Instances)
+        {
+            present.Add(instance.GrpcAddr);
+        }
+        foreach (var address in channels.Addresses)
+        {
+            if (!present.Contains(address))
+            {
+                channels.Evict(address);
+            }
         }
     }
 
