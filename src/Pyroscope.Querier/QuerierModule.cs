@@ -1,6 +1,6 @@
 using Pyroscope.Hosting;
 using Pyroscope.Hosting.Modules;
-using Pyroscope.Storage;
+using Pyroscope.Querier.Remote;
 using Pyroscope.WebUI;
 
 namespace Pyroscope.Querier;
@@ -15,8 +15,9 @@ public static class QuerierModule
         context.Services.AddQuerier(context.Configuration);
         if (!context.ActiveModules.Contains(ModuleNames.Ingester))
         {
-            // No ingester in this process: read the blocks every ingester uploads to the shared store.
-            context.Services.AddBlockStoreReader(context.Configuration);
+            // No ingester in this process: read the blocks every ingester uploads to the shared store, plus
+            // what the ring's ingesters hold but have not uploaded yet.
+            context.Services.AddStoreAndIngestersReader(context.Configuration);
         }
         // The web UI ships with the querier (as upstream serves it from the querier's HTTP port).
         context.MapEndpoints(app => app.MapQuerier().MapPyroscopeWebUI());

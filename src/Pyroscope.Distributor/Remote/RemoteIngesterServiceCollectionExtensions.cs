@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Pyroscope.Contracts.Ingester.V1;
 using Pyroscope.Model;
 using Pyroscope.Ring;
 

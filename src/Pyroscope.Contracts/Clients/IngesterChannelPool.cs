@@ -1,12 +1,11 @@
 using System.Collections.Concurrent;
 using Grpc.Net.Client;
-using Pyroscope.Contracts.Ingester.V1;
 
-namespace Pyroscope.Distributor.Remote;
+namespace Pyroscope.Contracts.Ingester.V1;
 
 /// <summary>
 /// One gRPC channel per ingester address, created on first use and shared by all pushes (a channel multiplexes
-/// calls over its HTTP/2 connections). Addresses are the ring's host:port gRPC addresses (plain h2c).
+/// calls over its HTTP/2 connections); used by distributors (Push) and queriers (reads). Addresses are the ring's host:port gRPC addresses (plain h2c).
 /// </summary>
 public sealed class IngesterChannelPool : IDisposable
 {

@@ -1,0 +1,249 @@
+using Grpc.Core;
+using Pyroscope.Contracts.Ingester.V1;
+using Pyroscope.Model;
+using Pyroscope.Model.Remote;
+using Pyroscope.Ring;
+
+namespace Pyroscope.Querier.Remote;
+
+/// <summary>
+/// Reads the not-yet-uploaded data of every healthy ingester in the ring (ACTIVE or LEAVING), in parallel.
+/// A failing ingester fails the whole read with <see cref="IngesterReadException"/>: a silently partial answer
+/// would look like missing data. With replication factor &gt; 1 each profile lives on several ingesters:
+/// series, names, values and types are sets (naturally de-duplicated) and profile totals are de-duplicated by
+/// profile id; merged stacks cannot be (they arrive pre-aggregated), so they count each replica.
+/// </summary>
+public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channels) : IProfileReader
+{
+    public const string TenantHeader = "x-scope-orgid";
+
+    private long _channelsCheckedAtVersion = -1;
+
+    /// <summary>Deadline of one read from one ingester.</summary>
+    public TimeSpan RemoteTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    public async ValueTask<IReadOnlyList<ProfileTypeId>> ProfileTypesAsync(string tenantId, TimeRange range, CancellationToken cancellationToken)
+    {
+        var request = new ProfileTypesRequest { Range = ReadProtocol.ToProto(range) };
+        var answers = await FanOutAsync(tenantId, (client, options) => client.ProfileTypesAsync(request, options).ResponseAsync, cancellationToken);
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var answer in answers)
+        {
+            ids.UnionWith(answer.Ids);
+        }
+        var result = new List<ProfileTypeId>(ids.Count);
+        foreach (var id in ids)
+        {
+            if (ProfileTypeId.TryParse(id, out var type))
+            {
+                result.Add(type);
+            }
+        }
+        result.Sort(static (a, b) => string.CompareOrdinal(a.Id, b.Id));
+        return result;
+    }
+
+    public async ValueTask<IReadOnlyList<string>> LabelNamesAsync(string tenantId, IReadOnlyList<LabelMatcher> matchers, TimeRange range, CancellationToken cancellationToken)
+    {
+        var request = new LabelNamesRequest { Range = ReadProtocol.ToProto(range), Matchers = { ReadProtocol.ToProto(matchers) } };
+        var answers = await FanOutAsync(tenantId, (client, options) => client.LabelNamesAsync(request, options).ResponseAsync, cancellationToken);
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var answer in answers)
+        {
+            names.UnionWith(answer.Names);
+        }
+        return Sorted(names);
+    }
+
+    public async ValueTask<IReadOnlyList<string>> LabelValuesAsync(string tenantId, string labelName, IReadOnlyList<LabelMatcher> matchers, TimeRange range, CancellationToken cancellationToken)
+    {
+        var request = new LabelValuesRequest { Name = labelName, Range = ReadProtocol.ToProto(range), Matchers = { ReadProtocol.ToProto(matchers) } };
+        var answers = await FanOutAsync(tenantId, (client, options) => client.LabelValuesAsync(request, options).ResponseAsync, cancellationToken);
+        var values = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var answer in answers)
+        {
+            values.UnionWith(answer.Values);
+        }
+        return Sorted(values);
+    }
+
+    public async ValueTask<IReadOnlyList<LabelSet>> SeriesAsync(string tenantId, IReadOnlyList<LabelMatcher> matchers, TimeRange range, CancellationToken cancellationToken)
+    {
+        var request = new SeriesRequest { Range = ReadProtocol.ToProto(range), Matchers = { ReadProtocol.ToProto(matchers) } };
+        var answers = await FanOutAsync(tenantId, (client, options) => client.SeriesAsync(request, options).ResponseAsync, cancellationToken);
+        var series = new HashSet<LabelSet>();
+        foreach (var answer in answers)
+        {
+            foreach (var labels in answer.Series)
+            {
+                series.Add(ReadProtocol.FromProto(labels));
+            }
+        }
+        var result = new List<LabelSet>(series);
+        result.Sort(static (a, b) => string.CompareOrdinal(a.ToString(), b.ToString()));
+        return result;
+    }
+
+    public async ValueTask MergeStacksAsync(string tenantId, SelectQuery query, IStackSink sink, CancellationToken cancellationToken)
+    {
+        var request = ReadProtocol.ToProto(query);
+        var answers = await FanOutAsync(tenantId, (client, options) => client.MergeStacksAsync(request, options).ResponseAsync, cancellationToken);
+        // Sinks are not thread-safe: replay after all answers arrived.
+        foreach (var answer in answers)
+        {
+            StackSetReader.ReplayInto(answer, sink);
+        }
+    }
+
+    public async ValueTask<IReadOnlyList<ProfileTotal>> ProfileTotalsAsync(string tenantId, SelectQuery query, CancellationToken cancellationToken)
+    {
+        var request = ReadProtocol.ToProto(query);
+        var answers = await FanOutAsync(tenantId, (client, options) => client.ProfileTotalsAsync(request, options).ResponseAsync, cancellationToken);
+        return MergeTotals(answers);
+    }
+
+    /// <summary>
+    /// Concatenates the ingesters' totals, keeping one per profile: replicas of a profile share its series and
+    /// the id the distributor assigned. Profiles without an id are all kept.
+    /// </summary>
+    internal static List<ProfileTotal> MergeTotals(IEnumerable<ProfileTotalsResponse> answers)
+    {
+        var totals = new List<ProfileTotal>();
+        var seen = new HashSet<(ulong, string)>();
+        foreach (var answer in answers)
+        {
+            foreach (var total in ReadProtocol.FromProto(answer))
+            {
+                if (total.ProfileId.Length == 0 || seen.Add((total.Series.Fingerprint, total.ProfileId)))
+                {
+                    totals.Add(total);
+                }
+            }
+        }
+        totals.Sort(static (a, b) => a.TimestampMs.CompareTo(b.TimestampMs));
+        return totals;
+    }
+
+    public async ValueTask<ProfileStats> StatsAsync(string tenantId, CancellationToken cancellationToken)
+    {
+        var answers = await FanOutAsync(tenantId, (client, options) => client.StatsAsync(new StatsRequest(), options).ResponseAsync, cancellationToken);
+        return Combine(answers);
+    }
+
+    internal static ProfileStats Combine(IEnumerable<StatsResponse> answers)
+    {
+        long oldest = long.MaxValue, newest = long.MinValue;
+        foreach (var answer in answers)
+        {
+            if (answer.DataIngested)
+            {
+                oldest = Math.Min(oldest, answer.OldestProfileMs);
+                newest = Math.Max(newest, answer.NewestProfileMs);
+            }
+        }
+        return oldest == long.MaxValue ? new ProfileStats(false, 0, 0) : new ProfileStats(true, oldest, newest);
+    }
+
+    /// <summary>
+    /// Calls every healthy ingester at once. The first failure cancels the other calls and fails the read,
+    /// naming the ingester; the caller's cancellation cancels all calls.
+    /// </summary>
+    private async Task<T[]> FanOutAsync<T>(
+        string tenantId,
+        Func<IngesterService.IngesterServiceClient, CallOptions, Task<T>> call,
+        CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(tenantId);
+        EvictDepartedChannels(ring.Current);
+        var instances = ring.GetAllHealthy(RingOperation.Read);
+        if (instances.Count == 0)
+        {
+            return [];
+        }
+        using var failFast = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var headers = new Metadata { { TenantHeader, tenantId } };
+        var deadline = DateTime.UtcNow + RemoteTimeout;
+        var tasks = new Task<T>[instances.Count];
+        for (var i = 0; i < tasks.Length; i++)
+        {
+            var instance = instances[i];
+            tasks[i] = CallOneAsync(instance, call, new CallOptions(headers, deadline, failFast.Token), failFast);
+        }
+        try
+        {
+            return await Task.WhenAll(tasks).ConfigureAwait(false);
+        }
+        catch when (!cancellationToken.IsCancellationRequested)
+        {
+            // Report the first real failure, not the cancellations it caused in the other calls.
+            foreach (var task in tasks)
+            {
+                if (task.Exception?.InnerException is IngesterReadException failure)
+                {
+                    throw failure;
+                }
+            }
+            throw;
+        }
+        catch (Exception e) when (cancellationToken.IsCancellationRequested && e is not OperationCanceledException)
+        {
+            // gRPC reports the caller's cancellation as a Cancelled status; callers expect the standard exception.
+            throw new OperationCanceledException("the read from the ingesters was cancelled", e, cancellationToken);
+        }
+    }
+
+    private async Task<T> CallOneAsync<T>(
+        InstanceDesc instance,
+        Func<IngesterService.IngesterServiceClient, CallOptions, Task<T>> call,
+        CallOptions options,
+        CancellationTokenSource failFast)
+    {
+        try
+        {
+            return await call(channels.GetClient(instance.GrpcAddr), options).ConfigureAwait(false);
+        }
+        catch (Exception e) when (!failFast.IsCancellationRequested)
+        {
+            failFast.Cancel();
+            throw new IngesterReadException(instance.Id, instance.GrpcAddr, e);
+        }
+    }
+
+    /// <summary>Closes channels to addresses no longer in the ring, once per ring version.</summary>
+    private void EvictDepartedChannels(RingSnapshot snapshot)
+    {
+        var checkedAt = Interlocked.Read(ref _channelsCheckedAtVersion);
+        if (checkedAt == snapshot.Version || Interlocked.CompareExchange(ref _channelsCheckedAtVersion, snapshot.Version, checkedAt) != checkedAt)
+        {
+            return;
+        }
+        var present = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var instance in snapshot.Instances)
+        {
+            present.Add(instance.GrpcAddr);
+        }
+        foreach (var address in channels.Addresses)
+        {
+            if (!present.Contains(address))
+            {
+                channels.Evict(address);
+            }
+        }
+    }
+
+    private static List<string> Sorted(HashSet<string> set)
+    {
+        var list = new List<string>(set);
+        list.Sort(StringComparer.Ordinal);
+        return list;
+    }
+}
+
+/// <summary>A read from one ingester failed, so the whole read fails (a partial answer would hide data).</summary>
+public sealed class IngesterReadException(string instanceId, string address, Exception inner)
+    : Exception($"reading from ingester {instanceId} ({address}) failed: {(inner is RpcException rpc ? $"{rpc.StatusCode} {rpc.Status.Detail}" : inner.Message)}", inner)
+{
+    public string InstanceId { get; } = instanceId;
+
+    public string Address { get; } = address;
+}

@@ -1,0 +1,119 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using Pyroscope.Testing;
+
+namespace Pyroscope.IntegrationTests;
+
+/// <summary>
+/// The three components as separate processes sharing a Redis ring and a filesystem object store: the querier
+/// must see data the ingester has not uploaded yet, and after the ingester's graceful stop (which uploads its
+/// block) the same data exactly once from the store.
+/// </summary>
+public sealed class MicroservicesTests
+{
+    private const string ProfileType = "process_cpu:cpu:nanoseconds:cpu:nanoseconds";
+
+    [Fact]
+    public async Task QuerierReadsRecentDataFromIngestersThenFromTheStore()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var bytes = await File.ReadAllBytesAsync(RepositoryPaths.Fixture("go/go-cpu.pb.gz"), ct);
+        var profile = ExpectedStacks.ParsePprof(bytes);
+        var expected = ExpectedStacks.FromPprof(profile, 1);
+        var timeMs = profile.TimeNanos / 1_000_000;
+        var shared = Directory.CreateTempSubdirectory("pyroscope-microservices-").FullName;
+        await using var redis = await RedisServer.StartAsync();
+        string[] common =
+        [
+            "-self-profiling.disable-push=true", "-ring.store=redis", $"-ring.redis.address={redis.Address}",
+            $"-storage.filesystem.dir={shared}",
+        ];
+        PyroscopeProcess? ingester = null, distributor = null, querier = null;
+        try
+        {
+            ingester = PyroscopeProcess.Start("Pyroscope.Ingester", common, environment: MonolithFixture.AcceptOldProfiles);
+            distributor = PyroscopeProcess.Start("Pyroscope.Distributor", common, environment: MonolithFixture.AcceptOldProfiles);
+            querier = PyroscopeProcess.Start("Pyroscope.Querier", common, environment: MonolithFixture.AcceptOldProfiles);
+            var timeout = TimeSpan.FromSeconds(120); // three processes start at once on a loaded machine
+            await Task.WhenAll(ingester.WaitUntilReadyAsync(timeout), distributor.WaitUntilReadyAsync(timeout), querier.WaitUntilReadyAsync(timeout));
+            await Task.WhenAll(
+                Query.EventuallyAsync(() => HasActiveIngesterAsync(distributor, ct), timeout, "the distributor sees the ingester ACTIVE"),
+                Query.EventuallyAsync(() => HasActiveIngesterAsync(querier, ct), timeout, "the querier sees the ingester ACTIVE"));
+
+            using (var content = new ByteArrayContent(bytes))
+            {
+                var response = await distributor.Http.PostAsync("/ingest?name=remote-read&format=pprof", content, ct);
+                Assert.True(response.StatusCode == HttpStatusCode.OK, $"ingest answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(ct)}");
+            }
+
+            // Right away: the push was durable on the ingester when it returned, and nothing is uploaded yet.
+            Assert.Empty(Directory.GetFiles(shared, "meta.json", SearchOption.AllDirectories));
+            AssertSameStacks(expected, await QueryAsync(querier, timeMs, ct));
+
+            // A graceful stop cuts the head into a block, uploads it and leaves the ring.
+            ingester.Terminate();
+            Assert.Equal(0, await ingester.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+            Assert.NotEmpty(Directory.GetFiles(shared, "meta.json", SearchOption.AllDirectories));
+
+            // The querier's ring and store listing catch up asynchronously; then every stack counts exactly once.
+            Dictionary<string, long> fromStore = [];
+            await Query.EventuallyAsync(async () => (fromStore = await QueryAsync(querier, timeMs, ct)).Count > 0, timeout, "the querier reads the uploaded block");
+            AssertSameStacks(expected, fromStore);
+        }
+        finally
+        {
+            foreach (var process in new[] { querier, distributor, ingester })
+            {
+                if (process is not null)
+                {
+                    await process.DisposeAsync();
+                }
+            }
+            Directory.Delete(shared, recursive: true);
+        }
+    }
+
+    private static Task<Dictionary<string, long>> QueryAsync(PyroscopeProcess querier, long timeMs, CancellationToken ct) =>
+        Query.MergedStacksAsync(querier.Http, ProfileType, "{service_name=\"remote-read\"}", timeMs - 3_600_000, timeMs + 3_600_000, ct);
+
+    private static void AssertSameStacks(Dictionary<string, long> expected, Dictionary<string, long> actual)
+    {
+        Assert.Equal(expected.Values.Sum(), actual.Values.Sum());
+        Assert.Equal(expected.Count, actual.Count);
+        foreach (var (stack, value) in expected)
+        {
+            Assert.Equal(value, actual.GetValueOrDefault(stack));
+        }
+    }
+
+    private static async Task<bool> HasActiveIngesterAsync(PyroscopeProcess process, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/ring");
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+        using var response = await process.Http.SendAsync(request, ct);
+        if (!response.IsSuccessStatusCode)
+        {
+            return false;
+        }
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync(ct));
+        foreach (var property in json.RootElement.EnumerateObject())
+        {
+            if (!property.Name.Equals("shards", StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+            foreach (var shard in property.Value.EnumerateArray())
+            {
+                foreach (var field in shard.EnumerateObject())
+                {
+                    if (field.Name.Equals("state", StringComparison.OrdinalIgnoreCase) && field.Value.GetString() == "ACTIVE")
+                    {
+                        return true;
+                    }
+                }
+            }
+        }
+        return false;
+    }
+}

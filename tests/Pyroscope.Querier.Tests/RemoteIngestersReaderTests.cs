@@ -1,0 +1,93 @@
+using System.Net;
+using System.Net.Sockets;
+using Pyroscope.Contracts.Ingester.V1;
+using Pyroscope.Model;
+using Pyroscope.Model.Remote;
+using Pyroscope.Querier.Remote;
+using Pyroscope.Ring;
+using MatchType = Pyroscope.Model.MatchType;
+
+namespace Pyroscope.Querier.Tests;
+
+public sealed class RemoteIngestersReaderTests
+{
+    private static readonly SelectQuery AnyCpu = new([new LabelMatcher("service_name", MatchType.Equal, "api")], new TimeRange(0, 100));
+
+    [Fact]
+    public async Task AnUnreachableIngesterFailsTheReadNamingIt()
+    {
+        using var channels = new IngesterChannelPool();
+        var reader = new RemoteIngestersReader(new FixedRing(new InstanceDesc { Id = "ingester-7", GrpcAddr = $"127.0.0.1:{ClosedPort()}", State = InstanceState.Active }), channels);
+        var error = await Assert.ThrowsAsync<IngesterReadException>(async () => await reader.ProfileTotalsAsync("tenant", AnyCpu, TestContext.Current.CancellationToken));
+        Assert.Equal("ingester-7", error.InstanceId);
+        Assert.Contains("ingester-7", error.Message);
+    }
+
+    [Fact]
+    public async Task CancellationIsHonoured()
+    {
+        using var channels = new IngesterChannelPool();
+        var reader = new RemoteIngestersReader(new FixedRing(new InstanceDesc { Id = "ingester-1", GrpcAddr = $"127.0.0.1:{ClosedPort()}", State = InstanceState.Active }), channels);
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await reader.StatsAsync("tenant", cancelled.Token));
+    }
+
+    [Fact]
+    public async Task AnEmptyRingHasNothingRecent()
+    {
+        using var channels = new IngesterChannelPool();
+        var reader = new RemoteIngestersReader(new FixedRing(), channels);
+        var ct = TestContext.Current.CancellationToken;
+        Assert.Empty(await reader.ProfileTotalsAsync("tenant", AnyCpu, ct));
+        Assert.Empty(await reader.SeriesAsync("tenant", AnyCpu.Matchers, AnyCpu.Range, ct));
+        Assert.False((await reader.StatsAsync("tenant", ct)).DataIngested);
+    }
+
+    [Fact]
+    public void ReplicasOfAProfileCountOnce()
+    {
+        var api = LabelSet.From(new Label("service_name", "api"));
+        var web = LabelSet.From(new Label("service_name", "web"));
+        // Replication factor 2: ingester A and B both hold p1; p2 only on A, p3 only on B; unidentified profiles stay.
+        var fromA = ReadProtocol.ToProto([new ProfileTotal(api, 1, 10, "p1"), new ProfileTotal(web, 2, 20, "p2"), new ProfileTotal(api, 5, 1, "")]);
+        var fromB = ReadProtocol.ToProto([new ProfileTotal(api, 1, 10, "p1"), new ProfileTotal(api, 3, 30, "p3"), new ProfileTotal(api, 5, 1, "")]);
+        var merged = RemoteIngestersReader.MergeTotals([fromA, fromB]);
+        Assert.Equal(["p1", "p2", "p3", "", ""], merged.Select(t => t.ProfileId));
+        Assert.Equal(10 + 20 + 30 + 1 + 1, merged.Sum(t => t.Value));
+    }
+
+    [Fact]
+    public void StatsSpanAllIngestersWithData()
+    {
+        var stats = RemoteIngestersReader.Combine([
+            new StatsResponse { DataIngested = true, OldestProfileMs = 50, NewestProfileMs = 60 },
+            new StatsResponse(),
+            new StatsResponse { DataIngested = true, OldestProfileMs = 10, NewestProfileMs = 40 },
+        ]);
+        Assert.Equal(new ProfileStats(true, 10, 60), stats);
+    }
+
+    /// <summary>A port nothing listens on: bound then released.</summary>
+    private static int ClosedPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private sealed class FixedRing(params InstanceDesc[] instances) : IRing
+    {
+        public RingSnapshot Current => RingSnapshot.Empty;
+
+        public int ReplicationFactor => 1;
+
+        public TimeSpan HeartbeatTimeout => TimeSpan.FromMinutes(1);
+
+        public long NowMs => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+
+        public ReplicationSet GetReplicationSet(uint token, int replicationFactor, RingOperation operation = RingOperation.Write) => throw new NotSupportedException();
+
+        public IReadOnlyList<InstanceDesc> GetAllHealthy(RingOperation operation = RingOperation.Read) => instances;
+    }
+}
