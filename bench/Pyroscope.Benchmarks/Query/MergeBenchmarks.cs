@@ -66,6 +66,19 @@ public class MergeBenchmarks
         return sum;
     }
 
+    public long HashNamesOnly()
+    {
+        long sum = 0;
+        for (var p = 0; p < _input.StacksPerProfile.Length; p++)
+        {
+            foreach (var name in _input.NamesPerProfile[p])
+            {
+                sum += (long)System.IO.Hashing.XxHash3.HashToUInt64(System.Runtime.InteropServices.MemoryMarshal.AsBytes(name.AsSpan()));
+            }
+        }
+        return sum;
+    }
+
     public long InternOnly()
     {
         var tree = new StackTree();
