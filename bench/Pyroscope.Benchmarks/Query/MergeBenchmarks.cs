@@ -96,6 +96,9 @@ public class MergeBenchmarks
     [Benchmark]
     public long MergeIntoTree() => MergeInto(new StackTree());
 
+    /// <summary>A fresh tree sized for the result up front: what growing the arrays costs.</summary>
+    public long MergeIntoPresizedTree() => MergeInto(new StackTree(capacity: 16_384));
+
     /// <summary>Steady state: the same merge into a tree that already holds every stack.</summary>
     public long MergeIntoWarmTree() => MergeInto(_warm ??= new StackTree());
 

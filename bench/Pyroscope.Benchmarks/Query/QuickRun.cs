@@ -10,6 +10,7 @@ public static class QuickRun
         merge.Setup();
         Time("iterate", () => merge.IterateStacks());
         Time("merge", () => merge.MergeIntoTree());
+        Time("merge presized", () => merge.MergeIntoPresizedTree());
         Time("intern only", () => merge.InternOnly());
         Time("hash only", () => merge.HashOnly());
         Time("hash names only", () => merge.HashNamesOnly());
