@@ -136,10 +136,13 @@ static double Median(List<double> values)
 
 static long Calibrate(TimeSpan target, int threads)
 {
+    // On the work's own CPU time, not wall time: a probe slowed down by other processes would
+    // otherwise make the phases far shorter than asked (and shorter than a profiler window).
     var watch = Stopwatch.StartNew();
-    const long probe = 200;
-    Work.Run(probe, threads);
-    return Math.Max(probe, (long)(probe * target.TotalSeconds / watch.Elapsed.TotalSeconds));
+    const long probe = 400;
+    var cpuPerThread = Work.Run(probe, threads) / threads;
+    var seconds = double.IsNaN(cpuPerThread) || cpuPerThread <= 0 ? watch.Elapsed.TotalSeconds : cpuPerThread;
+    return Math.Max(probe, (long)(probe * target.TotalSeconds / seconds));
 }
 
 int IntArg(string name, int fallback)
