@@ -50,6 +50,25 @@ public class TopologyTests
             using var http = app.CreateHttpClient(component, "http");
             await WaitForActiveIngesterAsync(http, cts.Token);
         }
+
+        // And the data path runs through them: a profile pushed to the distributor is queryable at the querier.
+        using var distributor = app.CreateHttpClient("distributor", "http");
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var push = await distributor.PostAsync($"/ingest?name=apphost-e2e.cpu&from={now - 10}&until={now}", new StringContent("main;work 7\nmain;idle 3\n"), cts.Token);
+        Assert.Equal(HttpStatusCode.OK, push.StatusCode);
+        using var querier = app.CreateHttpClient("querier", "http");
+        string rendered = string.Empty;
+        while (!rendered.Contains("\"work\"", StringComparison.Ordinal))
+        {
+            cts.Token.ThrowIfCancellationRequested();
+            var response = await querier.GetAsync("/pyroscope/render?query=process_cpu:cpu:nanoseconds:cpu:nanoseconds%7Bservice_name%3D%22apphost-e2e%22%7D&from=now-1h&until=now%2B1m&format=json", cts.Token);
+            rendered = await response.Content.ReadAsStringAsync(cts.Token);
+            if (!rendered.Contains("\"work\"", StringComparison.Ordinal))
+            {
+                await Task.Delay(200, cts.Token);
+            }
+        }
+        Assert.Contains("\"idle\"", rendered);
     }
 
     private static async Task WaitForActiveIngesterAsync(HttpClient http, CancellationToken cancellationToken)

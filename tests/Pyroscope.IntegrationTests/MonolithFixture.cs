@@ -58,6 +58,33 @@ public static class Query
         return ExpectedStacks.FromFlameGraph(response.Flamegraph.Names, levels);
     }
 
+    /// <summary>SelectMergeProfile: the merged pprof export, decoded like any input profile.</summary>
+    public static async Task<Dictionary<string, long>> MergedPprofStacksAsync(HttpClient http, string profileTypeId, string selector, long startMs, long endMs, CancellationToken cancellationToken)
+    {
+        var profile = await ConnectAsync(http, "SelectMergeProfile", new SelectMergeProfileRequest
+        {
+            ProfileTypeID = profileTypeId,
+            LabelSelector = selector,
+            Start = startMs,
+            End = endMs,
+        }, Contracts.Google.V1.Profile.Parser, cancellationToken);
+        return profile.SampleType.Count == 0 ? [] : ExpectedStacks.FromPprof(profile, 0);
+    }
+
+    /// <summary>SelectSeries summed over all points, with one step covering the whole range.</summary>
+    public static async Task<double> SeriesTotalAsync(HttpClient http, string profileTypeId, string selector, long startMs, long endMs, CancellationToken cancellationToken)
+    {
+        var response = await ConnectAsync(http, "SelectSeries", new SelectSeriesRequest
+        {
+            ProfileTypeID = profileTypeId,
+            LabelSelector = selector,
+            Start = startMs,
+            End = endMs,
+            Step = (endMs - startMs) / 1000.0,
+        }, SelectSeriesResponse.Parser, cancellationToken);
+        return response.Series.Sum(s => s.Points.Sum(p => p.Value));
+    }
+
     public static async Task<IReadOnlyList<Contracts.Types.V1.ProfileType>> ProfileTypesAsync(HttpClient http, string service, long startMs, long endMs, CancellationToken cancellationToken)
     {
         var all = await ConnectAsync(http, "ProfileTypes", new ProfileTypesRequest { Start = startMs, End = endMs }, ProfileTypesResponse.Parser, cancellationToken);

@@ -200,6 +200,12 @@ public class RoundTripTests(MonolithFixture monolith) : IClassFixture<MonolithFi
                 Assert.Equal(value, got);
             }
             Assert.Equal(expected.Count, actual.Count);
+
+            // The pprof export and the time series tell the same story as the flame graph.
+            var exported = await Query.MergedPprofStacksAsync(Http, type.ID, $"{{service_name=\"{service}\"}}", startMs, endMs, ct);
+            Assert.Equal(expected.OrderBy(e => e.Key), exported.OrderBy(e => e.Key));
+            var seriesTotal = await Query.SeriesTotalAsync(Http, type.ID, $"{{service_name=\"{service}\"}}", startMs, endMs, ct);
+            Assert.Equal(expected.Values.Sum(), seriesTotal, 0.5);
             checkedTypes++;
         }
         Assert.True(checkedTypes > 0);
