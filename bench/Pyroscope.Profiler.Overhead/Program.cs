@@ -12,7 +12,7 @@ using Pyroscope.Profiler;
 // Phases should span several 10 s windows (--phase-seconds 30+): a duty-cycled profiler costs
 // nothing between its sampled seconds. --compare-continuous adds a third phase per round with
 // continuous sampling (SampledDurationPerInterval = UploadInterval, the profiler before duty cycling).
-// Diagnostics: BENCH_RAW=sp (bare SampleProfiler session, events parsed and dropped),
+// Diagnostics: BENCH_SAMPLED_MS=N sets SampledDurationPerInterval; BENCH_RAW=sp (bare SampleProfiler session, events parsed and dropped),
 // BENCH_RAW=clr (plus the runtime provider with GC/Jit/Loader), BENCH_RAW=tracelog (TraceLog
 // real-time processing without the profiler's own code) split the cost into its parts.
 var rounds = IntArg("--rounds", 3);
@@ -103,6 +103,11 @@ static async Task<(double Cpu, double Wall, double Outside)> MeasureAsync(bool p
         if (continuous)
         {
             options.SampledDurationPerInterval = options.UploadInterval;
+        }
+        else if (Environment.GetEnvironmentVariable("BENCH_SAMPLED_MS") is { } sampledMs)
+        {
+            // e.g. 100: what a window costs beyond its sampled time (session start, rundown, upload).
+            options.SampledDurationPerInterval = TimeSpan.FromMilliseconds(int.Parse(sampledMs, CultureInfo.InvariantCulture));
         }
         profiler = PyroscopeProfiler.Start(options, httpClient: http);
         // Steady state only: the start (initial rundown) is a one-off cost.
