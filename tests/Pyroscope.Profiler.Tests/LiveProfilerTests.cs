@@ -76,6 +76,40 @@ public sealed class LiveProfilerTests
         Assert.DoesNotContain(cpu.Samples, s => s.RootFirst.Any(f => f.Contains('(')));
     }
 
+    [Fact]
+    public async Task A_duty_cycled_window_scales_its_samples_to_the_whole_window()
+    {
+        var exporter = new CapturingExporter();
+        var options = new ProfilerOptions
+        {
+            ApplicationName = "duty-cycle-test",
+            UploadInterval = TimeSpan.FromSeconds(1),
+            SampledDurationPerInterval = TimeSpan.FromMilliseconds(250),
+            Exporter = exporter,
+        };
+        using var burn = new CancellationTokenSource();
+        var burner = Task.Factory.StartNew(() => BurnUntil(burn.Token), TaskCreationOptions.LongRunning);
+        await using (PyroscopeProfiler.Start(options))
+        {
+            await exporter.WaitForAsync(b => b.Profiles.Any(p => p.Type == DotNetProfileTypes.Wall && BurnerWall(p.Profile) > 0), TimeSpan.FromSeconds(30));
+        }
+        await burn.CancelAsync();
+        await burner;
+
+        var batch = exporter.Batches.First(b => b.Profiles.Any(p => p.Type == DotNetProfileTypes.Wall && BurnerWall(p.Profile) > 0));
+        var window = batch.Until - batch.From;
+        // The batch covers the whole window, not just the quarter that was sampled...
+        Assert.True(window >= TimeSpan.FromMilliseconds(900), $"window {window}");
+        // ...and the one always-alive burner thread's wall time adds up to about that window
+        // (unscaled it would be about a quarter of it).
+        var wall = BurnerWall(batch.Profiles.Single(p => p.Type == DotNetProfileTypes.Wall).Profile);
+        var ratio = wall / (window.TotalMilliseconds * 1_000_000);
+        Assert.InRange(ratio, 0.6, 1.4);
+    }
+
+    private static double BurnerWall(Contracts.Google.V1.Profile profile) =>
+        PprofStacks.From(profile).Samples.Where(s => s.RootFirst.Any(f => f.EndsWith(".BurnUntil", StringComparison.Ordinal))).Sum(s => (double)s.Value);
+
     private static double BurnUntil(CancellationToken stop)
     {
         var x = 0.0;

@@ -1,19 +1,15 @@
 using System.Diagnostics;
-using System.Diagnostics.Tracing;
-using Microsoft.Diagnostics.NETCore.Client;
-using Microsoft.Diagnostics.Tracing;
-using Microsoft.Diagnostics.Tracing.Etlx;
-using Microsoft.Diagnostics.Tracing.EventPipe;
-using Microsoft.Diagnostics.Tracing.Parsers;
 using Microsoft.Extensions.Logging;
 using Pyroscope.Profiler.Export;
 
 namespace Pyroscope.Profiler.Collection;
 
 /// <summary>
-/// An EventPipe session on the own process, read in real time through TraceLog (whose initial
-/// rundown names methods jitted before the session), cut into windows of
-/// <see cref="ProfilerOptions.UploadInterval"/> on the event thread and handed to the upload queue.
+/// Samples the own process through EventPipe and hands one batch of profiles per
+/// <see cref="ProfilerOptions.UploadInterval"/> to the upload queue. Duty-cycled by default: each
+/// window runs its own session for <see cref="ProfilerOptions.SampledDurationPerInterval"/> at a
+/// random offset and scales its values to the window's length; when that duration covers the whole
+/// window one session runs for the profiler's life and is cut into windows on the event thread.
 /// </summary>
 internal sealed class ContinuousProfiler : IAsyncDisposable
 {
@@ -26,69 +22,115 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
     private readonly ProfilerOptions _options;
     private readonly ILogger _logger;
     private readonly UploadQueue _queue;
-    private readonly EventPipeSession _session;
-    private readonly TraceLogEventSource _source;
-    private readonly EventPipeSampleCollector _collector;
+    private readonly CancellationTokenSource _stopping = new();
     private readonly Task _processing;
     private readonly long _intervalTicks;
+    private SamplingSlice? _current;
     private long _nextCut;
     private DateTimeOffset _windowStart;
     private int _disposed;
 
-    private ContinuousProfiler(ProfilerOptions options, UploadQueue queue, ILogger logger, EventPipeSession session, TraceLogEventSource source)
+    private ContinuousProfiler(ProfilerOptions options, UploadQueue queue, ILogger logger, SamplingSlice first)
     {
         _options = options;
         _logger = logger;
         _queue = queue;
-        _session = session;
-        _source = source;
-        _collector = new EventPipeSampleCollector(source.TraceLog) { AfterThreadSample = OnThreadSample };
-        _collector.Attach(source);
+        _current = first;
         _intervalTicks = (long)(options.UploadInterval.TotalSeconds * Stopwatch.Frequency);
         _windowStart = DateTimeOffset.UtcNow;
         _nextCut = Stopwatch.GetTimestamp() + _intervalTicks;
-        _processing = Task.Factory.StartNew(Process, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        var continuous = options.SampledDurationPerInterval >= options.UploadInterval;
+        _processing = Task.Factory.StartNew(continuous ? () => RunContinuously(first) : () => RunDutyCycled(first),
+            CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
-    public long ThreadSampleCount => _collector.ThreadSampleCount;
+    /// <summary>Starts sampling at once, so a runtime that refuses the session throws here.</summary>
+    public static ContinuousProfiler Start(ProfilerOptions options, UploadQueue queue, ILogger logger) =>
+        new(options, queue, logger, SamplingSlice.Start(options));
 
-    public static ContinuousProfiler Start(ProfilerOptions options, UploadQueue queue, ILogger logger)
+    private void RunContinuously(SamplingSlice slice)
     {
-        var client = new DiagnosticsClient(Environment.ProcessId);
-        var session = client.StartEventPipeSession(Providers(options), requestRundown: false, circularBufferMB: 64);
+        slice.Collector.AfterThreadSample = _ =>
+        {
+            if (Stopwatch.GetTimestamp() >= _nextCut)
+            {
+                Cut(slice, scale: 1);
+            }
+        };
+        ProcessUntilStopped(slice);
+        Cut(slice, scale: 1);
+        slice.Dispose();
+    }
+
+    private void RunDutyCycled(SamplingSlice? slice)
+    {
+        var sampled = _options.SampledDurationPerInterval;
+        var idle = _options.UploadInterval - sampled;
+        var token = _stopping.Token;
+        while (true)
+        {
+            var windowStarted = Stopwatch.GetTimestamp();
+            if (slice is null)
+            {
+                // A random offset: work that recurs with the window's period is not always missed.
+                if (token.WaitHandle.WaitOne(TimeSpan.FromTicks(Random.Shared.NextInt64(idle.Ticks + 1))))
+                {
+                    break;
+                }
+                slice = TryStartSlice();
+            }
+            if (slice is not null)
+            {
+                Volatile.Write(ref _current, slice);
+                if (token.IsCancellationRequested)
+                {
+                    slice.Stop();
+                }
+                using (new Timer(static s => ((SamplingSlice)s!).Stop(), slice, sampled, Timeout.InfiniteTimeSpan))
+                {
+                    ProcessUntilStopped(slice);
+                }
+            }
+            var left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), windowStarted + _intervalTicks);
+            var stopped = token.WaitHandle.WaitOne(left > TimeSpan.Zero ? left : TimeSpan.Zero);
+            if (slice is not null)
+            {
+                var span = slice.Collector.SampledSpan;
+                var window = DateTimeOffset.UtcNow - _windowStart;
+                Cut(slice, span > TimeSpan.Zero ? Math.Max(1, window / span) : 1);
+                Volatile.Write(ref _current, null);
+                slice.Dispose();
+                slice = null;
+            }
+            else
+            {
+                _windowStart = DateTimeOffset.UtcNow;
+            }
+            if (stopped)
+            {
+                break;
+            }
+        }
+    }
+
+    private SamplingSlice? TryStartSlice()
+    {
         try
         {
-            var source = TraceLog.CreateFromEventPipeSession(session, TraceLog.EventPipeRundownConfiguration.Enable(client));
-            return new ContinuousProfiler(options, queue, logger, session, source);
+            return SamplingSlice.Start(_options);
         }
-        catch
+        catch (Exception e)
         {
-            session.Dispose();
-            throw;
+            _logger.LogWarning(e, "Pyroscope profiler could not start this window's EventPipe session; retrying next window.");
+            return null;
         }
     }
 
-    private static List<EventPipeProvider> Providers(ProfilerOptions options)
-    {
-        // Jit + Loader: MethodLoadVerbose/ModuleLoad name code jitted (or re-jitted by tiering) after
-        // the start; GC at Verbose adds AllocationTick.
-        var keywords = ClrTraceEventParser.Keywords.Jit | ClrTraceEventParser.Keywords.Loader;
-        if (options.CollectAllocations)
-        {
-            keywords |= ClrTraceEventParser.Keywords.GC;
-        }
-        return
-        [
-            new EventPipeProvider(SampleProfilerTraceEventParser.ProviderName, EventLevel.Informational),
-            new EventPipeProvider(ClrTraceEventParser.ProviderName, EventLevel.Verbose, (long)keywords),
-        ];
-    }
-
-    private void Process()
+    private void ProcessUntilStopped(SamplingSlice slice)
     {
         try
         {
-            _source.Process();
+            slice.Process();
         }
         catch (Exception e) when (Volatile.Read(ref _disposed) == 0)
         {
@@ -98,33 +140,24 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
         {
             // The session is being torn down: a broken stream is expected.
         }
-        Cut();
     }
 
-    private void OnThreadSample(TraceEvent data)
-    {
-        if (Stopwatch.GetTimestamp() >= _nextCut)
-        {
-            Cut();
-        }
-    }
-
-    private void Cut()
+    private void Cut(SamplingSlice slice, double scale)
     {
         var now = DateTimeOffset.UtcNow;
         _nextCut = Stopwatch.GetTimestamp() + _intervalTicks;
         try
         {
-            var profiles = _collector.Drain(NetTraceConverter.UnixNanos(_windowStart.UtcDateTime), NetTraceConverter.UnixNanos(now.UtcDateTime));
+            var profiles = slice.Collector.Drain(NetTraceConverter.UnixNanos(_windowStart.UtcDateTime), NetTraceConverter.UnixNanos(now.UtcDateTime), scale);
             if (profiles.Count > 0)
             {
                 _queue.Enqueue(new ProfileBatch(_windowStart, now, profiles));
             }
-            if (_source.TraceLog.CallStacks.Count > MaxInternedCallStacks)
+            if (slice.TraceLog.CallStacks.Count > MaxInternedCallStacks)
             {
-                _source.TraceLog.TrimLiveSessionState();
+                slice.TraceLog.TrimLiveSessionState();
             }
-            _collector.ForgetThreadsBeyond(MaxTrackedThreads);
+            slice.Collector.ForgetThreadsBeyond(MaxTrackedThreads);
         }
         catch (Exception e)
         {
@@ -139,20 +172,14 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
         {
             return;
         }
-        try
-        {
-            await _session.StopAsync(CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (Exception e)
-        {
-            _logger.LogDebug(e, "Stopping the profiler's EventPipe session failed.");
-        }
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        Volatile.Read(ref _current)?.Stop();
         if (await Task.WhenAny(_processing, Task.Delay(StopGrace)).ConfigureAwait(false) != _processing)
         {
-            _source.StopProcessing();
+            Volatile.Read(ref _current)?.StopProcessing();
+            await Task.WhenAny(_processing, Task.Delay(StopGrace)).ConfigureAwait(false);
         }
         await _queue.StopAsync(StopGrace).ConfigureAwait(false);
-        _source.Dispose();
-        _session.Dispose();
+        _stopping.Dispose();
     }
 }

@@ -27,6 +27,8 @@ internal sealed class EventPipeSampleCollector
     private readonly StackValueTable _allocations = new();
     private readonly Dictionary<int, double> _lastSampleMSecByThread = new();
     private readonly long _nominalPeriodNanos;
+    private double _firstSampleMSec = double.NaN;
+    private double _lastSampleMSec = double.NaN;
 
     public EventPipeSampleCollector(TraceLog traceLog)
     {
@@ -42,6 +44,14 @@ internal sealed class EventPipeSampleCollector
     public long ThreadSampleCount { get; private set; }
 
     public long AllocationSampleCount { get; private set; }
+
+    /// <summary>
+    /// The time the thread samples cover: first to last sample plus one period (zero without
+    /// samples). A duty-cycled window scales its values by window length / this.
+    /// </summary>
+    public TimeSpan SampledSpan => double.IsNaN(_firstSampleMSec)
+        ? TimeSpan.Zero
+        : TimeSpan.FromMilliseconds(_lastSampleMSec - _firstSampleMSec) + TimeSpan.FromTicks(_nominalPeriodNanos / 100);
 
     public void Attach(TraceEventSource source)
     {
@@ -68,6 +78,14 @@ internal sealed class EventPipeSampleCollector
 
     private long WeightOf(int threadId, double timeMSec)
     {
+        if (double.IsNaN(_firstSampleMSec) || timeMSec < _firstSampleMSec)
+        {
+            _firstSampleMSec = timeMSec;
+        }
+        if (double.IsNaN(_lastSampleMSec) || timeMSec > _lastSampleMSec)
+        {
+            _lastSampleMSec = timeMSec;
+        }
         var weight = _nominalPeriodNanos;
         if (_lastSampleMSecByThread.TryGetValue(threadId, out var last))
         {
@@ -97,9 +115,10 @@ internal sealed class EventPipeSampleCollector
 
     /// <summary>
     /// Builds the profiles of everything counted since the last drain (types without samples are
-    /// left out) and starts afresh.
+    /// left out) and starts afresh. <paramref name="scale"/> multiplies every value: a window that
+    /// was sampled for only part of its length scales up so its totals stay time-correct.
     /// </summary>
-    public IReadOnlyList<(ProfileTypeId Type, Profile Profile)> Drain(long startUnixNanos, long endUnixNanos)
+    public IReadOnlyList<(ProfileTypeId Type, Profile Profile)> Drain(long startUnixNanos, long endUnixNanos, double scale = 1)
     {
         var duration = Math.Max(0, endUnixNanos - startUnixNanos);
         var result = new List<(ProfileTypeId, Profile)>(4);
@@ -112,9 +131,9 @@ internal sealed class EventPipeSampleCollector
                 var cpuValue = _threadTime.FirstAt(row);
                 if (cpuValue > 0)
                 {
-                    cpu.AddSample(_resolver.Resolve(_threadTime.StackAt(row), cpu), cpuValue);
+                    cpu.AddSample(_resolver.Resolve(_threadTime.StackAt(row), cpu), Scaled(cpuValue, scale));
                 }
-                wall.AddSample(_resolver.Resolve(_threadTime.StackAt(row), wall), _threadTime.SecondAt(row));
+                wall.AddSample(_resolver.Resolve(_threadTime.StackAt(row), wall), Scaled(_threadTime.SecondAt(row), scale));
             }
             if (cpu.SampleCount > 0)
             {
@@ -128,8 +147,8 @@ internal sealed class EventPipeSampleCollector
             var objects = Builder(DotNetProfileTypes.AllocObjects, 0);
             for (var row = 0; row < _allocations.Count; row++)
             {
-                space.AddSample(_resolver.Resolve(_allocations.StackAt(row), space), _allocations.FirstAt(row));
-                objects.AddSample(_resolver.Resolve(_allocations.StackAt(row), objects), _allocations.SecondAt(row));
+                space.AddSample(_resolver.Resolve(_allocations.StackAt(row), space), Scaled(_allocations.FirstAt(row), scale));
+                objects.AddSample(_resolver.Resolve(_allocations.StackAt(row), objects), Scaled(_allocations.SecondAt(row), scale));
             }
             result.Add((DotNetProfileTypes.AllocSpace, space.Build(startUnixNanos, duration)));
             result.Add((DotNetProfileTypes.AllocObjects, objects.Build(startUnixNanos, duration)));
@@ -137,8 +156,12 @@ internal sealed class EventPipeSampleCollector
         _threadTime.Clear();
         _allocations.Clear();
         _resolver.Reset();
+        _firstSampleMSec = double.NaN;
+        _lastSampleMSec = double.NaN;
         return result;
     }
+
+    private static long Scaled(long value, double scale) => scale == 1 ? value : (long)Math.Round(value * scale);
 
     /// <summary>
     /// Forgets per-thread timing once it tracks this many threads: ids of exited threads would
