@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using Pyroscope.Contracts.Ingester.V1;
 using Pyroscope.Model;
+using Pyroscope.Model.Query;
 using Pyroscope.Storage.Blocks;
 using Pyroscope.Storage.Head;
 using Pyroscope.Storage.Query;
@@ -70,7 +71,8 @@ public class BlockBenchmarks
     [Benchmark(Description = "encode block (240 profiles)")]
     public int Encode() => BlockWriter.Encode(_tables, "bench", Ulid.NewUlid(), 1, []).Samples.Length;
 
-    [Benchmark(Description = "decode index + symbols + samples")]
+    // The baseline of the read-path goal: just reading the stacks of the hour (query time ≤ 3× this).
+    [Benchmark(Baseline = true, Description = "decode index + symbols + samples")]
     public int Decode()
     {
         var index = BlockDecoder.DecodeIndex(_block.Index);
@@ -89,6 +91,19 @@ public class BlockBenchmarks
         var sink = new CountingSink();
         QueryEngine.EmitStacks(symbols, perStack, symbols.NodeCount, sink);
         return sink.Total;
+    }
+
+    [Benchmark(Description = "query: merge 240 profiles into a flame-graph tree and render it (8192 nodes)")]
+    public int MergeIntoFlameGraph()
+    {
+        var index = BlockDecoder.DecodeIndex(_block.Index);
+        var symbols = BlockDecoder.DecodeSymbols(_block.Symbols);
+        var samples = BlockDecoder.DecodeSeriesChunk(_block.Samples.AsSpan(0, index.ChunkLength[0]), index, 0);
+        var perStack = new long[symbols.NodeCount];
+        QueryEngine.AccumulateStacks(index.Series, index.Profiles, new OneSeries(samples), [0], new TimeRange(0, long.MaxValue), null, null, perStack);
+        var tree = new StackTree();
+        QueryEngine.EmitStacks(symbols, perStack, symbols.NodeCount, tree);
+        return FlameGraphData.From(tree, 8192).Names.Count;
     }
 
     private sealed class OneSeries(SampleColumns samples) : ISampleProvider
