@@ -32,11 +32,24 @@ public sealed class MicroservicesTests
         PyroscopeProcess? ingester = null, distributor = null, querier = null;
         try
         {
-            ingester = PyroscopeProcess.Start("Pyroscope.Ingester", common, environment: MonolithFixture.AcceptOldProfiles);
-            distributor = PyroscopeProcess.Start("Pyroscope.Distributor", common, environment: MonolithFixture.AcceptOldProfiles);
-            querier = PyroscopeProcess.Start("Pyroscope.Querier", common, environment: MonolithFixture.AcceptOldProfiles);
             var timeout = TimeSpan.FromSeconds(120); // three processes start at once on a loaded machine
-            await Task.WhenAll(ingester.WaitUntilReadyAsync(timeout), distributor.WaitUntilReadyAsync(timeout), querier.WaitUntilReadyAsync(timeout));
+            var starting = new[] { "Pyroscope.Ingester", "Pyroscope.Distributor", "Pyroscope.Querier" }
+                .Select(project => PyroscopeProcess.StartReadyAsync(project, common, environment: MonolithFixture.AcceptOldProfiles))
+                .ToArray();
+            try
+            {
+                await Task.WhenAll(starting);
+            }
+            finally
+            {
+                // Whatever did start is disposed below, even when another failed.
+                ingester = await StartedOrNullAsync(starting[0]);
+                distributor = await StartedOrNullAsync(starting[1]);
+                querier = await StartedOrNullAsync(starting[2]);
+            }
+            Assert.NotNull(ingester);
+            Assert.NotNull(distributor);
+            Assert.NotNull(querier);
             await Task.WhenAll(
                 Query.EventuallyAsync(() => HasActiveIngesterAsync(distributor, ct), timeout, "the distributor sees the ingester ACTIVE"),
                 Query.EventuallyAsync(() => HasActiveIngesterAsync(querier, ct), timeout, "the querier sees the ingester ACTIVE"));
@@ -115,5 +128,17 @@ public sealed class MicroservicesTests
             }
         }
         return false;
+    }
+
+    private static async Task<PyroscopeProcess?> StartedOrNullAsync(Task<PyroscopeProcess> starting)
+    {
+        try
+        {
+            return await starting;
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or TimeoutException)
+        {
+            return null;
+        }
     }
 }

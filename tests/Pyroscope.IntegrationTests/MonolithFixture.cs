@@ -22,7 +22,13 @@ public sealed class MonolithFixture : IAsyncLifetime
     public async ValueTask InitializeAsync() =>
         Server = await PyroscopeProcess.StartReadyAsync("Pyroscope.All", ["-self-profiling.disable-push=true"], environment: AcceptOldProfiles);
 
-    public async ValueTask DisposeAsync() => await Server.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        if (Server is not null)
+        {
+            await Server.DisposeAsync();
+        }
+    }
 }
 
 /// <summary>Query helpers speaking the wire protocols a Grafana data source speaks.</summary>

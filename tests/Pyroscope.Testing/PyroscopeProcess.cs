@@ -99,18 +99,30 @@ public sealed class PyroscopeProcess : IAsyncDisposable
         throw new TimeoutException($"not ready within the timeout; output:\n{Output}");
     }
 
+    /// <summary>
+    /// Starts the process and waits until it is ready. A free port can be taken by another test between being
+    /// picked and being bound; then the start is retried on new ports, so parallel tests never collide.
+    /// </summary>
     public static async Task<PyroscopeProcess> StartReadyAsync(string project = "Pyroscope.All", IEnumerable<string>? arguments = null, string? dataDirectory = null, IReadOnlyDictionary<string, string?>? environment = null)
     {
-        var process = Start(project, arguments, dataDirectory, environment);
-        try
+        var args = arguments?.ToList();
+        for (var attempt = 1; ; attempt++)
         {
-            await process.WaitUntilReadyAsync();
-            return process;
-        }
-        catch
-        {
-            await process.DisposeAsync();
-            throw;
+            var process = Start(project, args, dataDirectory, environment);
+            try
+            {
+                await process.WaitUntilReadyAsync();
+                return process;
+            }
+            catch (InvalidOperationException) when (attempt < 5 && process.Output.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+            {
+                await process.DisposeAsync();
+            }
+            catch
+            {
+                await process.DisposeAsync();
+                throw;
+            }
         }
     }
 
