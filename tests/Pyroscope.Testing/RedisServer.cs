@@ -23,8 +23,18 @@ public sealed class RedisServer : IAsyncDisposable
     /// <summary>Starts a server on a free port and waits until it answers PING.</summary>
     public static async Task<RedisServer> StartAsync()
     {
-        var port = FreePort.Next();
-        return new RedisServer(await StartProcessAsync(port), port);
+        for (var attempt = 1; ; attempt++)
+        {
+            var port = FreePort.Next();
+            try
+            {
+                return new RedisServer(await StartProcessAsync(port), port);
+            }
+            catch (InvalidOperationException e) when (attempt < 5 && e.Message.Contains("exited", StringComparison.Ordinal))
+            {
+                // The free port was taken by a parallel test before redis-server bound it: pick another.
+            }
+        }
     }
 
     /// <summary>Starts redis-server on <paramref name="port"/> and waits until it answers PING.</summary>
