@@ -24,6 +24,12 @@ public sealed record SelectQuery(IReadOnlyList<LabelMatcher> Matchers, TimeRange
 {
     /// <summary>When set, only samples carrying one of these span ids count (span profiles).</summary>
     public IReadOnlySet<string>? SpanIds { get; init; }
+
+    /// <summary>
+    /// Profiles (by id) this source must leave out because another source answers for them: how a querier
+    /// counts a replicated profile once when it merges stacks from several ingesters.
+    /// </summary>
+    public IReadOnlySet<string>? ExcludeProfileIds { get; init; }
 }
 
 /// <summary>Receives merged stacks; names are interned once per source, samples are added by id.</summary>

@@ -87,6 +87,82 @@ public sealed class MicroservicesTests
         }
     }
 
+    [Fact]
+    public async Task WithTwoReplicasEveryProfileCountsOnce()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var bytes = await File.ReadAllBytesAsync(RepositoryPaths.Fixture("go/go-cpu.pb.gz"), ct);
+        var profile = ExpectedStacks.ParsePprof(bytes);
+        var expected = ExpectedStacks.FromPprof(profile, 1);
+        var timeMs = profile.TimeNanos / 1_000_000;
+        var shared = Directory.CreateTempSubdirectory("pyroscope-replicas-").FullName;
+        await using var redis = await RedisServer.StartAsync();
+        string[] common =
+        [
+            "-self-profiling.disable-push=true", "-ring.store=redis", $"-ring.redis.address={redis.Address}",
+            $"-storage.filesystem.dir={shared}", "-distributor.replication-factor=2",
+        ];
+        var starting = new[] { "Pyroscope.Ingester", "Pyroscope.Ingester", "Pyroscope.Distributor", "Pyroscope.Querier" }
+            .Select(project => PyroscopeProcess.StartReadyAsync(project, common, environment: MonolithFixture.AcceptOldProfiles))
+            .ToArray();
+        var started = new List<PyroscopeProcess>();
+        try
+        {
+            try
+            {
+                await Task.WhenAll(starting);
+            }
+            finally
+            {
+                foreach (var task in starting)
+                {
+                    if (await StartedOrNullAsync(task) is { } process)
+                    {
+                        started.Add(process);
+                    }
+                }
+            }
+            Assert.Equal(4, started.Count);
+            var (distributor, querier) = (started[2], started[3]);
+            var timeout = TimeSpan.FromSeconds(120);
+            await Query.EventuallyAsync(async () => await ActiveIngestersAsync(distributor, ct) == 2, timeout, "the distributor sees both ingesters ACTIVE");
+            await Query.EventuallyAsync(async () => await ActiveIngestersAsync(querier, ct) == 2, timeout, "the querier sees both ingesters ACTIVE");
+
+            using (var content = new ByteArrayContent(bytes))
+            {
+                var response = await distributor.Http.PostAsync("/ingest?name=remote-read&format=pprof", content, ct);
+                Assert.True(response.StatusCode == HttpStatusCode.OK, $"ingest answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(ct)}");
+            }
+            // Both ingesters hold the profile (replication factor 2); the querier merges it once.
+            AssertSameStacks(expected, await QueryAsync(querier, timeMs, ct));
+        }
+        finally
+        {
+            foreach (var process in started)
+            {
+                await process.DisposeAsync();
+            }
+            Directory.Delete(shared, recursive: true);
+        }
+    }
+
+    private static async Task<int> ActiveIngestersAsync(PyroscopeProcess process, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/ring");
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+        using var response = await process.Http.SendAsync(request, ct);
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync(ct));
+        var active = 0;
+        foreach (var shard in json.RootElement.GetProperty("shards").EnumerateArray())
+        {
+            if (shard.GetProperty("state").GetString() == "ACTIVE")
+            {
+                active++;
+            }
+        }
+        return active;
+    }
+
     private static Task<Dictionary<string, long>> QueryAsync(PyroscopeProcess querier, long timeMs, CancellationToken ct) =>
         Query.MergedStacksAsync(querier.Http, ProfileType, "{service_name=\"remote-read\"}", timeMs - 3_600_000, timeMs + 3_600_000, ct);
 

@@ -58,6 +58,26 @@ public sealed class RemoteIngestersReaderTests
     }
 
     [Fact]
+    public void EachReplicatedProfileIsMergedFromOneIngesterOnly()
+    {
+        var api = LabelSet.From(new Label("service_name", "api"));
+        var fromA = ReadProtocol.ToProto([new ProfileTotal(api, 1, 10, "p1"), new ProfileTotal(api, 2, 20, "p2")]);
+        var fromB = ReadProtocol.ToProto([new ProfileTotal(api, 1, 10, "p1"), new ProfileTotal(api, 3, 30, "p3")]);
+        var owners = RemoteIngestersReader.ReplicaOwners([("ingester-b", fromB), ("ingester-a", fromA)]);
+        Assert.NotNull(owners);
+        Assert.Equal("ingester-a", owners["p1"]);
+
+        var request = ReadProtocol.ToProto(AnyCpu);
+        Assert.Empty(RemoteIngestersReader.WithExclusions(request, owners, "ingester-a").ExcludeProfileIds);
+        Assert.Equal(["p1"], RemoteIngestersReader.WithExclusions(request, owners, "ingester-b").ExcludeProfileIds);
+        Assert.Single(owners); // p2 and p3 have one holder each
+        Assert.Empty(request.ExcludeProfileIds); // the shared request is not modified
+
+        // Nothing replicated: no exclusions at all.
+        Assert.Null(RemoteIngestersReader.ReplicaOwners([("ingester-a", fromA), ("ingester-b", ReadProtocol.ToProto([new ProfileTotal(api, 3, 30, "p3")]))]));
+    }
+
+    [Fact]
     public void StatsSpanAllIngestersWithData()
     {
         var stats = RemoteIngestersReader.Combine([

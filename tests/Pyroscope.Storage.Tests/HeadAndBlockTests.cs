@@ -116,6 +116,25 @@ public sealed class HeadAndBlockTests
     }
 
     [Fact]
+    public async Task Excluded_profile_ids_are_left_out_of_merged_stacks()
+    {
+        using var dir = new TempDir();
+        await using var engine = await TestData.OpenAsync(dir.Path, null, TestData.Clock());
+        var f = TestData.AllFixtureSeries(T0).First(x => x.File == "go/go-cpu.pb.gz");
+        var other = f.Series.Clone();
+        other.Id = "another-profile";
+        other.Profile.TimeNanos += 1_000_000_000;
+        await engine.PushAsync(Tenant, Fixtures.Push([f.Series, other]), CancellationToken.None);
+        var reader = new IngesterReader(engine);
+        var query = TestData.QueryFor(f.Labels, All);
+
+        var both = await TestData.MergeAsync(reader, Tenant, query);
+        Assert.Equal(2 * f.Total, both.Values.Sum());
+        var withoutOne = await TestData.MergeAsync(reader, Tenant, query with { ExcludeProfileIds = new HashSet<string> { "another-profile" } });
+        Assert.Equal(f.Expected, withoutOne);
+    }
+
+    [Fact]
     public async Task Bad_tenant_and_bad_profile_are_rejected_by_name()
     {
         using var dir = new TempDir();

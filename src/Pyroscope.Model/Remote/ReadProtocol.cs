@@ -68,6 +68,10 @@ public static class ReadProtocol
         {
             request.SpanIds.AddRange(spans);
         }
+        if (query.ExcludeProfileIds is { } excluded)
+        {
+            request.ExcludeProfileIds.AddRange(excluded);
+        }
         return request;
     }
 
@@ -75,6 +79,7 @@ public static class ReadProtocol
         new(FromProto(request.Matchers), FromProto(request.Range))
         {
             SpanIds = request.HasSpanFilter ? new HashSet<string>(request.SpanIds, StringComparer.Ordinal) : null,
+            ExcludeProfileIds = request.ExcludeProfileIds.Count > 0 ? new HashSet<string>(request.ExcludeProfileIds, StringComparer.Ordinal) : null,
         };
 
     public static ProtoLabels ToProto(LabelSet labels)

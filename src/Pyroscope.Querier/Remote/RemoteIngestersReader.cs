@@ -87,12 +87,60 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
     public async ValueTask MergeStacksAsync(string tenantId, SelectQuery query, IStackSink sink, CancellationToken cancellationToken)
     {
         var request = ReadProtocol.ToProto(query);
-        var answers = await FanOutAsync(tenantId, (client, options) => client.MergeStacksAsync(request, options).ResponseAsync, cancellationToken);
+        // Replicas hold the same profile: each replicated profile is merged from one ingester only.
+        var owners = ring.GetAllHealthy(RingOperation.Read).Count > 1 ? await ReplicaOwnersAsync(tenantId, request, cancellationToken) : null;
+        var answers = await FanOutAsync(tenantId, (instance, client, options) =>
+            client.MergeStacksAsync(owners is null ? request : WithExclusions(request, owners, instance.Id), options).ResponseAsync, cancellationToken);
         // Sinks are not thread-safe: replay after all answers arrived.
         foreach (var answer in answers)
         {
             StackSetReader.ReplayInto(answer, sink);
         }
+    }
+
+    /// <summary>
+    /// Which ingester answers for each replicated profile id (the lowest instance id holding it); profiles held
+    /// by one ingester only are not listed. Null when nothing is replicated, so the merge needs no exclusions.
+    /// </summary>
+    private async Task<Dictionary<string, string>?> ReplicaOwnersAsync(string tenantId, SelectRequest request, CancellationToken cancellationToken)
+    {
+        var answers = await FanOutAsync(tenantId, async (instance, client, options) =>
+            (instance.Id, await client.ProfileTotalsAsync(request, options).ResponseAsync.ConfigureAwait(false)), cancellationToken);
+        return ReplicaOwners(answers);
+    }
+
+    internal static Dictionary<string, string>? ReplicaOwners(IEnumerable<(string InstanceId, ProfileTotalsResponse Totals)> answers)
+    {
+        var ordered = new List<(string InstanceId, ProfileTotalsResponse Totals)>(answers);
+        ordered.Sort(static (a, b) => string.CompareOrdinal(a.InstanceId, b.InstanceId));
+        var firstHolder = new Dictionary<string, string>(StringComparer.Ordinal);
+        Dictionary<string, string>? replicated = null;
+        foreach (var (instanceId, totals) in ordered)
+        {
+            foreach (var total in ReadProtocol.FromProto(totals))
+            {
+                if (total.ProfileId.Length > 0 && !firstHolder.TryAdd(total.ProfileId, instanceId) && firstHolder[total.ProfileId] != instanceId)
+                {
+                    // Only replicated ids matter: the others have one holder and need no exclusion.
+                    (replicated ??= new Dictionary<string, string>(StringComparer.Ordinal))[total.ProfileId] = firstHolder[total.ProfileId];
+                }
+            }
+        }
+        return replicated;
+    }
+
+    /// <summary>The request for one ingester: leave out the profiles another ingester answers for.</summary>
+    internal static SelectRequest WithExclusions(SelectRequest request, Dictionary<string, string> owners, string instanceId)
+    {
+        var own = request.Clone();
+        foreach (var (profileId, owner) in owners)
+        {
+            if (owner != instanceId)
+            {
+                own.ExcludeProfileIds.Add(profileId);
+            }
+        }
+        return own;
     }
 
     public async ValueTask<IReadOnlyList<ProfileTotal>> ProfileTotalsAsync(string tenantId, SelectQuery query, CancellationToken cancellationToken)
@@ -148,9 +196,15 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
     /// Calls every healthy ingester at once. The first failure cancels the other calls and fails the read,
     /// naming the ingester; the caller's cancellation cancels all calls.
     /// </summary>
-    private async Task<T[]> FanOutAsync<T>(
+    private Task<T[]> FanOutAsync<T>(
         string tenantId,
         Func<IngesterService.IngesterServiceClient, CallOptions, Task<T>> call,
+        CancellationToken cancellationToken) =>
+        FanOutAsync(tenantId, (_, client, options) => call(client, options), cancellationToken);
+
+    private async Task<T[]> FanOutAsync<T>(
+        string tenantId,
+        Func<InstanceDesc, IngesterService.IngesterServiceClient, CallOptions, Task<T>> call,
         CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(tenantId);
@@ -194,13 +248,13 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
 
     private async Task<T> CallOneAsync<T>(
         InstanceDesc instance,
-        Func<IngesterService.IngesterServiceClient, CallOptions, Task<T>> call,
+        Func<InstanceDesc, IngesterService.IngesterServiceClient, CallOptions, Task<T>> call,
         CallOptions options,
         CancellationTokenSource failFast)
     {
         try
         {
-            return await call(channels.GetClient(instance.GrpcAddr), options).ConfigureAwait(false);
+            return await call(instance, channels.GetClient(instance.GrpcAddr), options).ConfigureAwait(false);
         }
         catch (Exception e) when (!failFast.IsCancellationRequested)
         {

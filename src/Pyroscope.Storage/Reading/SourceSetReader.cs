@@ -79,12 +79,14 @@ public abstract class SourceSetReader : IProfileReader
         var spans = QueryEngine.ParseSpanIds(query.SpanIds);
         var sources = await GetSourcesAsync(tenantId, cancellationToken);
         var dedupe = NeedsDedupe(sources, query.Range);
-        var seen = dedupe is null ? null : new HashSet<string>(StringComparer.Ordinal);
+        // Excluded profiles count as already seen, in every source.
+        var excluded = query.ExcludeProfileIds is { Count: > 0 } ids ? new HashSet<string>(ids, StringComparer.Ordinal) : null;
+        var seen = excluded ?? (dedupe is null ? null : new HashSet<string>(StringComparer.Ordinal));
         for (var i = 0; i < sources.Count; i++)
         {
             if (sources[i].Overlaps(query.Range))
             {
-                await sources[i].MergeStacksAsync(query, spans, dedupe?[i] == true ? seen : null, sink, cancellationToken);
+                await sources[i].MergeStacksAsync(query, spans, excluded is not null || dedupe?[i] == true ? seen : null, sink, cancellationToken);
             }
         }
     }
