@@ -26,14 +26,12 @@ internal sealed class ProfileAppender
     {
         var stringTable = profile.StringTable;
         _strings.Reset(stringTable.Count, (ulong)stringTable.Count);
-        _mappings.Reset(profile.Mapping.Count, MaxId(profile.Mapping));
-        _functions.Reset(profile.Function.Count, MaxId(profile.Function));
-        _locations.Reset(profile.Location.Count, MaxId(profile.Location));
-
-        // Some clients (the .NET profiler) send id 0 everywhere; ids are then positional (index + 1).
-        var positionalMappings = HasZeroId(profile.Mapping);
-        var positionalFunctions = HasZeroId(profile.Function);
-        var positionalLocations = HasZeroId(profile.Location);
+        var (maxMapping, positionalMappings) = ScanIds(profile.Mapping, static m => m.Id);
+        var (maxFunction, positionalFunctions) = ScanIds(profile.Function, static f => f.Id);
+        var (maxLocation, positionalLocations) = ScanIds(profile.Location, static l => l.Id);
+        _mappings.Reset(profile.Mapping.Count, maxMapping);
+        _functions.Reset(profile.Function.Count, maxFunction);
+        _locations.Reset(profile.Location.Count, maxLocation);
         for (var i = 0; i < profile.Mapping.Count; i++)
         {
             var m = profile.Mapping[i];
@@ -187,76 +185,21 @@ internal sealed class ProfileAppender
         return 0;
     }
 
-    private static bool HasZeroId(Google.Protobuf.Collections.RepeatedField<Mapping> items)
+    /// <summary>
+    /// The largest id (at least the count) and whether any id is 0: some clients (the .NET profiler) send id 0
+    /// everywhere, and then ids are positional (index + 1).
+    /// </summary>
+    private static (ulong MaxId, bool HasZeroId) ScanIds<T>(Google.Protobuf.Collections.RepeatedField<T> items, Func<T, ulong> id)
     {
+        var max = (ulong)items.Count;
+        var hasZero = false;
         for (var i = 0; i < items.Count; i++)
         {
-            var item = items[i];
-            if (item.Id == 0)
-            {
-                return true;
-            }
+            var value = id(items[i]);
+            max = Math.Max(max, value);
+            hasZero |= value == 0;
         }
-        return false;
-    }
-
-    private static bool HasZeroId(Google.Protobuf.Collections.RepeatedField<Function> items)
-    {
-        for (var i = 0; i < items.Count; i++)
-        {
-            var item = items[i];
-            if (item.Id == 0)
-            {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private static bool HasZeroId(Google.Protobuf.Collections.RepeatedField<Location> items)
-    {
-        for (var i = 0; i < items.Count; i++)
-        {
-            var item = items[i];
-            if (item.Id == 0)
-            {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private static ulong MaxId(Google.Protobuf.Collections.RepeatedField<Mapping> items)
-    {
-        ulong max = (ulong)items.Count;
-        for (var i = 0; i < items.Count; i++)
-        {
-            var item = items[i];
-            max = Math.Max(max, item.Id);
-        }
-        return max;
-    }
-
-    private static ulong MaxId(Google.Protobuf.Collections.RepeatedField<Function> items)
-    {
-        ulong max = (ulong)items.Count;
-        for (var i = 0; i < items.Count; i++)
-        {
-            var item = items[i];
-            max = Math.Max(max, item.Id);
-        }
-        return max;
-    }
-
-    private static ulong MaxId(Google.Protobuf.Collections.RepeatedField<Location> items)
-    {
-        ulong max = (ulong)items.Count;
-        for (var i = 0; i < items.Count; i++)
-        {
-            var item = items[i];
-            max = Math.Max(max, item.Id);
-        }
-        return max;
+        return (max, hasZero);
     }
 
     /// <summary>pprof id → dense id; a flat array when ids are dense (the usual case), a dictionary otherwise.</summary>
