@@ -3,6 +3,7 @@ using Pyroscope.Api.Limits;
 using Pyroscope.Contracts.Querier.V1;
 using Pyroscope.Model;
 using Pyroscope.Model.Query;
+using Pyroscope.Model.Remote;
 using Pprof = Pyroscope.Contracts.Google.V1;
 using TypesV1 = Pyroscope.Contracts.Types.V1;
 
@@ -102,7 +103,7 @@ public sealed class QueryEngine(IProfileReader reader, ITenantLimitsProvider lim
         ordered.Sort(static (a, b) => string.CompareOrdinal(a.ToString(), b.ToString()));
         foreach (var labels in ordered)
         {
-            response.LabelsSet.Add(ToProto(labels));
+            response.LabelsSet.Add(ReadProtocol.ToProto(labels));
         }
         return response;
     }
@@ -439,16 +440,6 @@ public sealed class QueryEngine(IProfileReader reader, ITenantLimitsProvider lim
         PeriodType = t.PeriodType,
         PeriodUnit = t.PeriodUnit,
     };
-
-    public static TypesV1.Labels ToProto(LabelSet labels)
-    {
-        var proto = new TypesV1.Labels();
-        foreach (var l in labels.Labels)
-        {
-            proto.Labels_.Add(new TypesV1.LabelPair { Name = l.Name, Value = l.Value });
-        }
-        return proto;
-    }
 
     /// <summary>Keeps only stacks that start with the selected call site (root first), as upstream's call_site selector.</summary>
     private sealed class CallSiteFilter : IStackSink
