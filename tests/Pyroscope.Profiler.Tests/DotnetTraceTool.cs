@@ -13,22 +13,27 @@ public sealed class DotnetTraceTool : IAsyncLifetime
 
     public string Path { get; private set; } = "";
 
+    // Two test classes use this fixture and xunit runs them in parallel: one shared install,
+    // or the second `dotnet tool install` trips over the first one's half-written tool store.
+    private static readonly Lazy<Task<string>> SharedInstall = new(InstallAsync);
+
     public async ValueTask InitializeAsync()
     {
         var configured = Environment.GetEnvironmentVariable("DOTNET_TRACE");
-        if (!string.IsNullOrEmpty(configured))
-        {
-            Path = configured;
-            return;
-        }
+        Path = string.IsNullOrEmpty(configured) ? await SharedInstall.Value : configured;
+    }
+
+    private static async Task<string> InstallAsync()
+    {
         var toolDirectory = System.IO.Path.Combine(AppContext.BaseDirectory, "tools");
-        Path = System.IO.Path.Combine(toolDirectory, OperatingSystem.IsWindows() ? "dotnet-trace.exe" : "dotnet-trace");
-        if (File.Exists(Path))
+        var path = System.IO.Path.Combine(toolDirectory, OperatingSystem.IsWindows() ? "dotnet-trace.exe" : "dotnet-trace");
+        if (File.Exists(path))
         {
-            return;
+            return path;
         }
         var (exitCode, output) = await RunAsync("dotnet", $"tool install --tool-path \"{toolDirectory}\" dotnet-trace --version {Version}", TimeSpan.FromMinutes(3));
-        Assert.True(exitCode == 0 && File.Exists(Path), $"installing dotnet-trace failed ({exitCode}): {output}");
+        Assert.True(exitCode == 0 && File.Exists(path), $"installing dotnet-trace failed ({exitCode}): {output}");
+        return path;
     }
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
