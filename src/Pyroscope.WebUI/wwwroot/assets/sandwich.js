@@ -84,14 +84,15 @@ export function buildSandwich(model, name) {
       occurrences++;
       const value = lv.total[i];
 
-      // Callers: walk up to the top frame, one tree level per caller.
+      // Callers: walk up to the top frame, one tree level per caller. Callers have no self time in
+      // these stacks (the function is below them); only the root has the function's own self.
       callers.total[0] += value;
+      callers.self[0] += lv.self[i];
       let node = 0;
       for (let ad = d - 1, a = p; ad > 0 && a >= 0; a = model.levels[ad].parent[a], ad--) {
         node = callers.child(node, canon[model.levels[ad].name[a]]);
         callers.total[node] += value;
       }
-      callers.self[node] += value;
 
       // Callees: merge this occurrence's subtree under the root.
       callees.total[0] += value;
