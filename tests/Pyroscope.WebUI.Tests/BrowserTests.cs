@@ -414,4 +414,43 @@ public sealed class BrowserTests(UiFixture ui)
         await File.WriteAllTextAsync(Path.Combine(ui.ScreenshotDir, "..", "render-10k.txt"), report + Environment.NewLine, TestContext.Current.CancellationToken);
         await page.ScreenshotAsync(new() { Path = Shot("10-synthetic-10k-nodes"), FullPage = false });
     }
+
+    [Fact]
+    public async Task Sandwich_of_a_10k_node_flame_graph_is_built_in_the_browser_and_reports_the_time()
+    {
+        // The function with the most call sites (distinct call paths) in the tree; its total counts each stack once.
+        var stacks = ui.Host.SyntheticStacks;
+        var callPaths = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
+        foreach (var (frames, _) in stacks)
+            for (var d = 0; d < frames.Length; d++)
+            {
+                if (!callPaths.TryGetValue(frames[d], out var set)) callPaths[frames[d]] = set = new HashSet<string>(StringComparer.Ordinal);
+                set.Add(string.Join(';', frames[..d]));
+            }
+        var fn = callPaths.OrderByDescending(kv => kv.Value.Count).ThenBy(kv => kv.Key, StringComparer.Ordinal).First().Key;
+        long fnTotal = 0;
+        foreach (var (frames, value) in stacks) if (Array.IndexOf(frames, fn) >= 0) fnTotal += value;
+
+        var page = await OpenAsync($"/?query={Q($"{TestApiHost.CpuType}{{service_name=\"{TestApiHost.SyntheticService}\"}}")}&maxNodes=16384&sandwich={Q(fn)}");
+        await page.WaitForModelAsync();
+        await page.WaitForFunctionAsync("() => window.pyroscopeUI.sandwich");
+        Assert.Equal(ui.Host.SyntheticNodeCount, await page.EvalAsync<int>("() => window.pyroscopeUI.model.nodeCount"));
+        Assert.Equal(fnTotal, await page.EvalAsync<long>("() => window.pyroscopeUI.sandwich.total"));
+        Assert.Equal(fnTotal, await page.EvalAsync<long>("() => window.pyroscopeUI.callersFlame.model.total"));
+        Assert.Equal(fnTotal, await page.EvalAsync<long>("() => window.pyroscopeUI.calleesFlame.model.total"));
+        var json = await page.EvalAsync<string>("""
+            (fn) => {
+              const ui = window.pyroscopeUI, build = [], draw = [];
+              let s;
+              for (let i = 0; i < 10; i++) { const t = performance.now(); s = ui.buildSandwich(ui.model, fn); build.push(performance.now() - t); }
+              for (let i = 0; i < 10; i++) { const t = performance.now(); ui.callersFlame.draw(); ui.calleesFlame.draw(); draw.push(performance.now() - t); }
+              build.sort((a, b) => a - b); draw.sort((a, b) => a - b);
+              return JSON.stringify({ occurrences: s.occurrences, callersNodes: s.callers.nodeCount, calleesNodes: s.callees.nodeCount, buildMedianMs: build[5], drawBothMedianMs: draw[5] });
+            }
+            """, fn);
+        var report = $"sandwich of {fn} in a {ui.Host.SyntheticNodeCount}-node flame graph: {json}";
+        TestContext.Current.TestOutputHelper?.WriteLine(report);
+        await File.WriteAllTextAsync(Path.Combine(ui.ScreenshotDir, "..", "sandwich-10k.txt"), report + Environment.NewLine, TestContext.Current.CancellationToken);
+        await page.ScreenshotAsync(new() { Path = Shot("11-synthetic-10k-sandwich"), FullPage = false });
+    }
 }

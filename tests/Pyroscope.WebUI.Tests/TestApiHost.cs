@@ -35,6 +35,8 @@ public sealed partial class TestApiHost : IAsyncDisposable
     public string Url { get; private set; } = "";
     public ConcurrentQueue<string> Requests { get; } = new();
     public int SyntheticNodeCount { get; private set; }
+    /// <summary>The synthetic service's stacks (root first) and cpu values, for independent expectations.</summary>
+    public List<(string[] Frames, long Value)> SyntheticStacks { get; } = [];
 
     /// <summary>Fixture sample i lands in bucket i % 12; bucket k is at now − 60 min + (5k + 2.5) min.</summary>
     public long BucketTime(int k) => BaseTimeMs - 3_600_000 + k * 300_000 + 150_000;
@@ -94,6 +96,7 @@ public sealed partial class TestApiHost : IAsyncDisposable
                 var value = (long)(random.Next(1, 100) * 10_000_000L);
                 tree.Add(frames, value);
                 samples.Add(new TimedSample(new StackSample(frames, [value], new Dictionary<string, string>()), BucketTime(i % Buckets)));
+                SyntheticStacks.Add((frames, value));
             }
         }
         SyntheticNodeCount = tree.NodeCount();
