@@ -67,7 +67,7 @@ public sealed class BrowserTests(UiFixture ui)
         var path = await page.NodeStackAsync(hottest);
         Assert.Equal(hottest, path[^1]);
         await page.Mouse.MoveAsync(at.X, at.Y);
-        var tooltip = page.Locator(".tooltip");
+        var tooltip = page.Locator("#flamegraph .tooltip");
         await Assertions.Expect(tooltip).ToBeVisibleAsync();
         var text = await tooltip.InnerTextAsync();
         Assert.Contains(hottest, text);
@@ -116,15 +116,15 @@ public sealed class BrowserTests(UiFixture ui)
         Assert.True(await page.EvalAsync<int>("() => window.pyroscopeUI.flame.zoom.level") > 0);
 
         // The zoomed frame now spans the full width: its right edge hovers as the same function.
-        var box = (await page.Locator(".flamegraph-canvas").BoundingBoxAsync())!;
+        var box = (await page.Locator("#flamegraph .flamegraph-canvas").BoundingBoxAsync())!;
         await page.Mouse.MoveAsync(box.X + box.Width - 4, at.Y);
-        await Assertions.Expect(page.Locator(".tooltip .tt-name")).ToHaveTextAsync(target);
+        await Assertions.Expect(page.Locator("#flamegraph .tooltip .tt-name")).ToHaveTextAsync(target);
         await page.ScreenshotAsync(new() { Path = Shot("03-zoomed-main.sortWork"), FullPage = true });
 
         await page.ClickAsync("#reset-zoom");
         Assert.Equal(0, await page.EvalAsync<int>("() => window.pyroscopeUI.flame.zoom.level"));
         await page.Mouse.MoveAsync(box.X + box.Width - 4, at.Y);
-        await Assertions.Expect(page.Locator(".tooltip .tt-name")).Not.ToHaveTextAsync(target);
+        await Assertions.Expect(page.Locator("#flamegraph .tooltip .tt-name")).Not.ToHaveTextAsync(target);
     }
 
     [Fact]
@@ -176,7 +176,7 @@ public sealed class BrowserTests(UiFixture ui)
         var red = await page.PixelAsync(mathOnly.X, mathOnly.Y);
         Assert.True(red[0] > 180 && red[1] < 120, $"expected red, got {string.Join(',', red)}");
         await page.Mouse.MoveAsync(mathOnly.X, mathOnly.Y);
-        await Assertions.Expect(page.Locator(".tooltip")).ToContainTextAsync("new");
+        await Assertions.Expect(page.Locator("#flamegraph .tooltip")).ToContainTextAsync("new");
         await page.ScreenshotAsync(new() { Path = Shot("05b-diff-tooltip") });
         // crypto/sha256.block only under handler=hash: green.
         var hashOnly = await page.NodeCenterAsync("crypto/sha256.block") ?? throw new Xunit.Sdk.XunitException("sha256.block not drawn");
