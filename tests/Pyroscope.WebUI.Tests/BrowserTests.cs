@@ -416,12 +416,40 @@ public sealed class BrowserTests(UiFixture ui)
     }
 
     [Fact]
+    public async Task Tag_explorer_draws_the_top_ten_values_and_an_exact_other_line()
+    {
+        var totals = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var (_, value, shard) in ui.Host.SyntheticStacks) totals[shard] = totals.GetValueOrDefault(shard) + value;
+        var ranked = totals.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => kv.Key).ToArray();
+        Assert.True(ranked.Length > 10);
+        var otherTotal = ranked.Skip(10).Sum(v => totals[v]);
+
+        var page = await OpenAsync($"/?view=explore&query={Q($"{TestApiHost.CpuType}{{service_name=\"{TestApiHost.SyntheticService}\"}}")}&groupBy=shard");
+        await page.WaitForModelAsync();
+        var rows = page.Locator("#explore-table tbody tr[data-value]");
+        Assert.Equal(ranked, await rows.EvaluateAllAsync<string[]>("els => els.map(e => e.dataset.value)"));
+        Assert.Equal(ranked.Select(v => (double)totals[v]), await rows.EvaluateAllAsync<double[]>("els => els.map(e => Number(e.dataset.total))"));
+        Assert.Equal(ranked.Take(10), await page.Locator("#timeline-legend button[data-value]").EvaluateAllAsync<string[]>("els => els.map(e => e.dataset.value)"));
+        await Assertions.Expect(page.Locator("#timeline-legend button:disabled")).ToHaveTextAsync("other");
+        Assert.Equal(11, await page.EvalAsync<int>("() => window.pyroscopeUI.timeline.series.length"));
+        Assert.Equal(otherTotal, await page.EvalAsync<long>("() => window.pyroscopeUI.explore.other.total"));
+        await page.ScreenshotAsync(new() { Path = Shot("12-explore-top10-and-other"), FullPage = true });
+
+        // A value outside the top ten still filters the flame graph from the table.
+        var last = ranked[^1];
+        await page.ClickAsync($"#explore-table tr[data-value='{last}']");
+        await page.WaitForFunctionAsync($"() => window.pyroscopeUI.model && window.pyroscopeUI.model.total === {totals[last]}");
+        Assert.Equal(last, System.Web.HttpUtility.ParseQueryString(new Uri(page.Url).Query)["groupByValue"]);
+        Assert.Contains($"shard=\"{last}\"", await page.InnerTextAsync("#flame-title"));
+    }
+
+    [Fact]
     public async Task Sandwich_of_a_10k_node_flame_graph_is_built_in_the_browser_and_reports_the_time()
     {
         // The function with the most call sites (distinct call paths) in the tree; its total counts each stack once.
         var stacks = ui.Host.SyntheticStacks;
         var callPaths = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
-        foreach (var (frames, _) in stacks)
+        foreach (var (frames, _, _) in stacks)
             for (var d = 0; d < frames.Length; d++)
             {
                 if (!callPaths.TryGetValue(frames[d], out var set)) callPaths[frames[d]] = set = new HashSet<string>(StringComparer.Ordinal);
@@ -429,7 +457,7 @@ public sealed class BrowserTests(UiFixture ui)
             }
         var fn = callPaths.OrderByDescending(kv => kv.Value.Count).ThenBy(kv => kv.Key, StringComparer.Ordinal).First().Key;
         long fnTotal = 0;
-        foreach (var (frames, value) in stacks) if (Array.IndexOf(frames, fn) >= 0) fnTotal += value;
+        foreach (var (frames, value, _) in stacks) if (Array.IndexOf(frames, fn) >= 0) fnTotal += value;
 
         var page = await OpenAsync($"/?query={Q($"{TestApiHost.CpuType}{{service_name=\"{TestApiHost.SyntheticService}\"}}")}&maxNodes=16384&sandwich={Q(fn)}");
         await page.WaitForModelAsync();
