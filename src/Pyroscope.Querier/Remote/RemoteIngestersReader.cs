@@ -7,11 +7,14 @@ using Pyroscope.Ring;
 namespace Pyroscope.Querier.Remote;
 
 /// <summary>
-/// Reads the not-yet-uploaded data of every healthy ingester in the ring (ACTIVE or LEAVING), in parallel.
+/// Reads every healthy ingester in the ring (ACTIVE or LEAVING), in parallel. Each read may carry a
+/// <see cref="StoreView"/>: the store blocks the caller reads itself, so each ingester answers with everything
+/// the view does not cover (see <see cref="StoreAndIngestersReader"/>); without one (the plain
+/// <see cref="IProfileReader"/> methods) ingesters answer with their not-yet-uploaded data only.
 /// A failing ingester fails the whole read with <see cref="IngesterReadException"/>: a silently partial answer
 /// would look like missing data. With replication factor &gt; 1 each profile lives on several ingesters:
-/// series, names, values and types are sets (naturally de-duplicated) and profile totals are de-duplicated by
-/// profile id; merged stacks cannot be (they arrive pre-aggregated), so they count each replica.
+/// series, names, values and types are sets (naturally de-duplicated), profile totals are de-duplicated by
+/// profile id, and merged stacks take each replicated profile from one ingester (the others exclude it).
 /// </summary>
 public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channels) : IProfileReader
 {
@@ -22,9 +25,12 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
     /// <summary>Deadline of one read from one ingester.</summary>
     public TimeSpan RemoteTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
-    public async ValueTask<IReadOnlyList<ProfileTypeId>> ProfileTypesAsync(string tenantId, TimeRange range, CancellationToken cancellationToken)
+    public ValueTask<IReadOnlyList<ProfileTypeId>> ProfileTypesAsync(string tenantId, TimeRange range, CancellationToken cancellationToken) =>
+        ProfileTypesAsync(tenantId, range, storeView: null, cancellationToken);
+
+    public async ValueTask<IReadOnlyList<ProfileTypeId>> ProfileTypesAsync(string tenantId, TimeRange range, StoreView? storeView, CancellationToken cancellationToken)
     {
-        var request = new ProfileTypesRequest { Range = ReadProtocol.ToProto(range) };
+        var request = new ProfileTypesRequest { Range = ReadProtocol.ToProto(range), StoreView = storeView };
         var answers = await FanOutAsync(tenantId, (client, options) => client.ProfileTypesAsync(request, options).ResponseAsync, cancellationToken);
         var ids = new HashSet<string>(StringComparer.Ordinal);
         foreach (var answer in answers)
@@ -43,9 +49,12 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
         return result;
     }
 
-    public async ValueTask<IReadOnlyList<string>> LabelNamesAsync(string tenantId, IReadOnlyList<LabelMatcher> matchers, TimeRange range, CancellationToken cancellationToken)
+    public ValueTask<IReadOnlyList<string>> LabelNamesAsync(string tenantId, IReadOnlyList<LabelMatcher> matchers, TimeRange range, CancellationToken cancellationToken) =>
+        LabelNamesAsync(tenantId, matchers, range, storeView: null, cancellationToken);
+
+    public async ValueTask<IReadOnlyList<string>> LabelNamesAsync(string tenantId, IReadOnlyList<LabelMatcher> matchers, TimeRange range, StoreView? storeView, CancellationToken cancellationToken)
     {
-        var request = new LabelNamesRequest { Range = ReadProtocol.ToProto(range), Matchers = { ReadProtocol.ToProto(matchers) } };
+        var request = new LabelNamesRequest { Range = ReadProtocol.ToProto(range), Matchers = { ReadProtocol.ToProto(matchers) }, StoreView = storeView };
         var answers = await FanOutAsync(tenantId, (client, options) => client.LabelNamesAsync(request, options).ResponseAsync, cancellationToken);
         var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (var answer in answers)
@@ -55,9 +64,13 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
         return Sorted(names);
     }
 
-    public async ValueTask<IReadOnlyList<string>> LabelValuesAsync(string tenantId, string labelName, IReadOnlyList<LabelMatcher> matchers, TimeRange range, CancellationToken cancellationToken)
+    public ValueTask<IReadOnlyList<string>> LabelValuesAsync(string tenantId, string labelName, IReadOnlyList<LabelMatcher> matchers, TimeRange range, CancellationToken cancellationToken) =>
+        LabelValuesAsync(tenantId, labelName, matchers, range, storeView: null, cancellationToken);
+
+    public async ValueTask<IReadOnlyList<string>> LabelValuesAsync(
+        string tenantId, string labelName, IReadOnlyList<LabelMatcher> matchers, TimeRange range, StoreView? storeView, CancellationToken cancellationToken)
     {
-        var request = new LabelValuesRequest { Name = labelName, Range = ReadProtocol.ToProto(range), Matchers = { ReadProtocol.ToProto(matchers) } };
+        var request = new LabelValuesRequest { Name = labelName, Range = ReadProtocol.ToProto(range), Matchers = { ReadProtocol.ToProto(matchers) }, StoreView = storeView };
         var answers = await FanOutAsync(tenantId, (client, options) => client.LabelValuesAsync(request, options).ResponseAsync, cancellationToken);
         var values = new HashSet<string>(StringComparer.Ordinal);
         foreach (var answer in answers)
@@ -67,9 +80,12 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
         return Sorted(values);
     }
 
-    public async ValueTask<IReadOnlyList<LabelSet>> SeriesAsync(string tenantId, IReadOnlyList<LabelMatcher> matchers, TimeRange range, CancellationToken cancellationToken)
+    public ValueTask<IReadOnlyList<LabelSet>> SeriesAsync(string tenantId, IReadOnlyList<LabelMatcher> matchers, TimeRange range, CancellationToken cancellationToken) =>
+        SeriesAsync(tenantId, matchers, range, storeView: null, cancellationToken);
+
+    public async ValueTask<IReadOnlyList<LabelSet>> SeriesAsync(string tenantId, IReadOnlyList<LabelMatcher> matchers, TimeRange range, StoreView? storeView, CancellationToken cancellationToken)
     {
-        var request = new SeriesRequest { Range = ReadProtocol.ToProto(range), Matchers = { ReadProtocol.ToProto(matchers) } };
+        var request = new SeriesRequest { Range = ReadProtocol.ToProto(range), Matchers = { ReadProtocol.ToProto(matchers) }, StoreView = storeView };
         var answers = await FanOutAsync(tenantId, (client, options) => client.SeriesAsync(request, options).ResponseAsync, cancellationToken);
         var series = new HashSet<LabelSet>();
         foreach (var answer in answers)
@@ -84,9 +100,13 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
         return result;
     }
 
-    public async ValueTask MergeStacksAsync(string tenantId, SelectQuery query, IStackSink sink, CancellationToken cancellationToken)
+    public ValueTask MergeStacksAsync(string tenantId, SelectQuery query, IStackSink sink, CancellationToken cancellationToken) =>
+        MergeStacksAsync(tenantId, query, storeView: null, sink, cancellationToken);
+
+    public async ValueTask MergeStacksAsync(string tenantId, SelectQuery query, StoreView? storeView, IStackSink sink, CancellationToken cancellationToken)
     {
         var request = ReadProtocol.ToProto(query);
+        request.StoreView = storeView;
         // Replicas hold the same profile: each replicated profile is merged from one ingester only.
         var owners = ring.GetAllHealthy(RingOperation.Read).Count > 1 ? await ReplicaOwnersAsync(tenantId, request, cancellationToken) : null;
         var answers = await FanOutAsync(tenantId, (instance, client, options) =>
@@ -143,9 +163,13 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
         return own;
     }
 
-    public async ValueTask<IReadOnlyList<ProfileTotal>> ProfileTotalsAsync(string tenantId, SelectQuery query, CancellationToken cancellationToken)
+    public ValueTask<IReadOnlyList<ProfileTotal>> ProfileTotalsAsync(string tenantId, SelectQuery query, CancellationToken cancellationToken) =>
+        ProfileTotalsAsync(tenantId, query, storeView: null, cancellationToken);
+
+    public async ValueTask<IReadOnlyList<ProfileTotal>> ProfileTotalsAsync(string tenantId, SelectQuery query, StoreView? storeView, CancellationToken cancellationToken)
     {
         var request = ReadProtocol.ToProto(query);
+        request.StoreView = storeView;
         var answers = await FanOutAsync(tenantId, (client, options) => client.ProfileTotalsAsync(request, options).ResponseAsync, cancellationToken);
         return MergeTotals(answers);
     }
@@ -172,9 +196,13 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
         return totals;
     }
 
-    public async ValueTask<ProfileStats> StatsAsync(string tenantId, CancellationToken cancellationToken)
+    public ValueTask<ProfileStats> StatsAsync(string tenantId, CancellationToken cancellationToken) =>
+        StatsAsync(tenantId, storeView: null, cancellationToken);
+
+    public async ValueTask<ProfileStats> StatsAsync(string tenantId, StoreView? storeView, CancellationToken cancellationToken)
     {
-        var answers = await FanOutAsync(tenantId, (client, options) => client.StatsAsync(new StatsRequest(), options).ResponseAsync, cancellationToken);
+        var request = new StatsRequest { StoreView = storeView };
+        var answers = await FanOutAsync(tenantId, (client, options) => client.StatsAsync(request, options).ResponseAsync, cancellationToken);
         return Combine(answers);
     }
 
