@@ -125,6 +125,21 @@ public sealed class StoreViewTests
         Assert.Empty(snapshot.CoveredBlockIdsOverlapping(new TimeRange(All.EndMs + 1, All.EndMs + 1000)));
     }
 
+    [Fact]
+    public async Task A_replica_already_in_the_store_is_not_counted_again_from_another_ingester()
+    {
+        // Replication factor 2: both ingesters hold every profile (same ids) in their own blocks.
+        await using var setup = await Setup.StartAsync(ingesters: 2);
+        var fixtures = await setup.PushAndFlushAsync();
+        await AssertExactlyOnceAsync(setup.Querier, fixtures);
+
+        // One replica's block reaches the store; the other ingester still holds its copy, not uploaded.
+        Assert.True(await setup.Engines[0].UploadPendingAsync(TestContext.Current.CancellationToken));
+        setup.StoreReader.Invalidate(Tenant);
+        Assert.Equal(1, (await setup.StoreReader.SnapshotAsync(Tenant, TestContext.Current.CancellationToken)).BlockCount);
+        await AssertExactlyOnceAsync(setup.Querier, fixtures);
+    }
+
     /// <summary>Stacks, totals and series of every fixture series match the pushed input exactly (so no profile is missing or doubled).</summary>
     private static async Task AssertExactlyOnceAsync(IProfileReader reader, List<FixtureSeries> fixtures)
     {
@@ -145,24 +160,19 @@ public sealed class StoreViewTests
         Assert.Equal(new ProfileStats(true, T0, T0), stats);
     }
 
-    /// <summary>An ingester engine behind its real gRPC service, a shared filesystem store, and the querier's reader.</summary>
+    /// <summary>Ingester engines behind their real gRPC services, a shared filesystem store, and the querier's reader.</summary>
     private sealed class Setup : IAsyncDisposable
     {
-        private readonly TempDir _data;
-        private readonly TempDir _shared;
-        private readonly WebApplication _app;
-        private readonly IngesterChannelPool _channels;
+        private readonly List<IAsyncDisposable> _owned = [];
+        private readonly List<TempDir> _dirs = [];
+        private readonly IngesterChannelPool _channels = new();
+        private readonly List<InstanceDesc> _instances = [];
 
-        private Setup(TempDir data, TempDir shared, HookedStore store, IngesterEngine engine, WebApplication app, string grpcAddress)
+        private Setup(TempDir shared)
         {
-            _data = data;
-            _shared = shared;
-            _app = app;
-            Shared = store;
-            Engine = engine;
-            _channels = new IngesterChannelPool();
-            var ring = new FixedRing(new InstanceDesc { Id = "ingester-1", GrpcAddr = grpcAddress, State = InstanceState.Active });
-            Ingesters = new RemoteIngestersReader(ring, _channels);
+            _dirs.Add(shared);
+            Shared = new HookedStore(new FileSystemObjectStore(shared.Path));
+            Ingesters = new RemoteIngestersReader(new FixedRing(_instances), _channels);
             // The querier's own view of the store: a fake clock, so a cached listing stays cached until invalidated.
             StoreReader = new BlockStoreReader(new FileSystemObjectStore(shared.Path), time: new FakeTimeProvider(TestData.Start));
             Querier = new StoreAndIngestersReader(StoreReader, Ingesters);
@@ -170,7 +180,9 @@ public sealed class StoreViewTests
 
         public HookedStore Shared { get; }
 
-        public IngesterEngine Engine { get; }
+        public List<IngesterEngine> Engines { get; } = [];
+
+        public IngesterEngine Engine => Engines[0];
 
         public RemoteIngestersReader Ingesters { get; }
 
@@ -178,12 +190,23 @@ public sealed class StoreViewTests
 
         public StoreAndIngestersReader Querier { get; }
 
-        public static async Task<Setup> StartAsync()
+        public static async Task<Setup> StartAsync(int ingesters = 1)
+        {
+            var setup = new Setup(new TempDir());
+            for (var i = 1; i <= ingesters; i++)
+            {
+                await setup.StartIngesterAsync($"ingester-{i}");
+            }
+            return setup;
+        }
+
+        private async Task StartIngesterAsync(string id)
         {
             var data = new TempDir();
-            var shared = new TempDir();
-            var store = new HookedStore(new FileSystemObjectStore(shared.Path));
-            var engine = await TestData.OpenAsync(data.Path, store, TestData.Clock());
+            _dirs.Add(data);
+            var engine = await TestData.OpenAsync(data.Path, Shared, TestData.Clock());
+            _owned.Add(engine);
+            Engines.Add(engine);
             var builder = WebApplication.CreateSlimBuilder();
             builder.Logging.ClearProviders();
             builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, o => o.Protocols = HttpProtocols.Http2));
@@ -193,28 +216,39 @@ public sealed class StoreViewTests
             var app = builder.Build();
             app.MapIngester();
             await app.StartAsync(TestContext.Current.CancellationToken);
+            _owned.Insert(0, app); // stopped before its engine is disposed
             var address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single());
-            return new Setup(data, shared, store, engine, app, $"127.0.0.1:{address.Port}");
+            _instances.Add(new InstanceDesc { Id = id, GrpcAddr = $"127.0.0.1:{address.Port}", State = InstanceState.Active });
         }
 
-        /// <summary>Pushes every fixture series and cuts them into one local block (not uploaded yet).</summary>
+        /// <summary>Pushes every fixture series to every ingester (same profile ids, like replicas) and cuts them into local blocks (not uploaded yet).</summary>
         public async Task<List<FixtureSeries>> PushAndFlushAsync()
         {
             var fixtures = TestData.AllFixtureSeries(T0);
-            await Engine.PushAsync(Tenant, Fixtures.Push(fixtures.Select(f => f.Series)), TestContext.Current.CancellationToken);
-            Engine.Cut();
-            await Engine.FlushPendingAsync(TestContext.Current.CancellationToken);
+            foreach (var engine in Engines)
+            {
+                await engine.PushAsync(Tenant, Fixtures.Push(fixtures.Select(f => f.Series)), TestContext.Current.CancellationToken);
+                engine.Cut();
+                await engine.FlushPendingAsync(TestContext.Current.CancellationToken);
+            }
             return fixtures;
         }
 
         public async ValueTask DisposeAsync()
         {
             _channels.Dispose();
-            await _app.StopAsync();
-            await _app.DisposeAsync();
-            await Engine.DisposeAsync();
-            _data.Dispose();
-            _shared.Dispose();
+            foreach (var owned in _owned)
+            {
+                if (owned is WebApplication app)
+                {
+                    await app.StopAsync();
+                }
+                await owned.DisposeAsync();
+            }
+            foreach (var dir in _dirs)
+            {
+                dir.Dispose();
+            }
         }
     }
 
@@ -241,7 +275,7 @@ public sealed class StoreViewTests
         public Task DeleteAsync(string key, CancellationToken cancellationToken) => inner.DeleteAsync(key, cancellationToken);
     }
 
-    private sealed class FixedRing(params InstanceDesc[] instances) : IRing
+    private sealed class FixedRing(List<InstanceDesc> instances) : IRing
     {
         public RingSnapshot Current => RingSnapshot.Empty;
 

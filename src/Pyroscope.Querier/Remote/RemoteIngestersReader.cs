@@ -101,14 +101,21 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
     }
 
     public ValueTask MergeStacksAsync(string tenantId, SelectQuery query, IStackSink sink, CancellationToken cancellationToken) =>
-        MergeStacksAsync(tenantId, query, storeView: null, sink, cancellationToken);
+        MergeStacksAsync(tenantId, query, storeView: null, countedElsewhere: null, sink, cancellationToken);
 
-    public async ValueTask MergeStacksAsync(string tenantId, SelectQuery query, StoreView? storeView, IStackSink sink, CancellationToken cancellationToken)
+    /// <summary>
+    /// Merges the ingesters' stacks into <paramref name="sink"/>. With several ingesters, replicas of a profile are
+    /// merged from one ingester only; a profile that <paramref name="countedElsewhere"/> (the store snapshot the
+    /// caller merges too) also holds, e.g. another replica's already uploaded block, is merged from none.
+    /// </summary>
+    public async ValueTask MergeStacksAsync(
+        string tenantId, SelectQuery query, StoreView? storeView, IProfileReader? countedElsewhere, IStackSink sink, CancellationToken cancellationToken)
     {
         var request = ReadProtocol.ToProto(query);
         request.StoreView = storeView;
-        // Replicas hold the same profile: each replicated profile is merged from one ingester only.
-        var owners = ring.GetAllHealthy(RingOperation.Read).Count > 1 ? await ReplicaOwnersAsync(tenantId, request, cancellationToken) : null;
+        var owners = ring.GetAllHealthy(RingOperation.Read).Count > 1
+            ? await ReplicaOwnersAsync(tenantId, query, request, countedElsewhere, cancellationToken)
+            : null;
         var answers = await FanOutAsync(tenantId, (instance, client, options) =>
             client.MergeStacksAsync(owners is null ? request : WithExclusions(request, owners, instance.Id), options).ResponseAsync, cancellationToken);
         // Sinks are not thread-safe: replay after all answers arrived.
@@ -119,17 +126,60 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
     }
 
     /// <summary>
-    /// Which ingester answers for each replicated profile id (the lowest instance id holding it); profiles held
-    /// by one ingester only are not listed. Null when nothing is replicated, so the merge needs no exclusions.
+    /// Which ingester answers for each replicated profile id (the lowest instance id holding it; none when
+    /// <paramref name="countedElsewhere"/> holds it too); profiles held by one ingester only are not listed.
+    /// Null when nothing is replicated, so the merge needs no exclusions.
     /// </summary>
-    private async Task<Dictionary<string, string>?> ReplicaOwnersAsync(string tenantId, SelectRequest request, CancellationToken cancellationToken)
+    private async Task<Dictionary<string, string>?> ReplicaOwnersAsync(
+        string tenantId, SelectQuery query, SelectRequest request, IProfileReader? countedElsewhere, CancellationToken cancellationToken)
     {
         var answers = await FanOutAsync(tenantId, async (instance, client, options) =>
             (instance.Id, await client.ProfileTotalsAsync(request, options).ResponseAsync.ConfigureAwait(false)), cancellationToken);
-        return ReplicaOwners(answers);
+        var elsewhere = countedElsewhere is null ? null : await ProfileIdsAlsoInAsync(countedElsewhere, tenantId, query, answers, cancellationToken);
+        return ReplicaOwners(answers, elsewhere);
     }
 
-    internal static Dictionary<string, string>? ReplicaOwners(IEnumerable<(string InstanceId, ProfileTotalsResponse Totals)> answers)
+    /// <summary>
+    /// The ids of the ingesters' profiles that <paramref name="other"/> holds too. Only the time window of the
+    /// ingesters' own profiles is read (ingesters hold recent data), so a long query range does not read the
+    /// whole store twice.
+    /// </summary>
+    private static async Task<HashSet<string>?> ProfileIdsAlsoInAsync(
+        IProfileReader other, string tenantId, SelectQuery query, (string InstanceId, ProfileTotalsResponse Totals)[] answers, CancellationToken cancellationToken)
+    {
+        long min = long.MaxValue, max = long.MinValue;
+        foreach (var (_, totals) in answers)
+        {
+            foreach (var total in totals.Totals)
+            {
+                if (total.ProfileId.Length > 0)
+                {
+                    min = Math.Min(min, total.TimestampMs);
+                    max = Math.Max(max, total.TimestampMs);
+                }
+            }
+        }
+        if (min > max)
+        {
+            return null;
+        }
+        var window = new TimeRange(Math.Max(min, query.Range.StartMs), Math.Min(max, query.Range.EndMs));
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var total in await other.ProfileTotalsAsync(tenantId, query with { Range = window }, cancellationToken))
+        {
+            if (total.ProfileId.Length > 0)
+            {
+                ids.Add(total.ProfileId);
+            }
+        }
+        return ids.Count == 0 ? null : ids;
+    }
+
+    /// <summary>Owner of a profile that another source counts already: no ingester answers for it.</summary>
+    internal const string CountedElsewhere = "";
+
+    internal static Dictionary<string, string>? ReplicaOwners(
+        IEnumerable<(string InstanceId, ProfileTotalsResponse Totals)> answers, IReadOnlySet<string>? countedElsewhere = null)
     {
         var ordered = new List<(string InstanceId, ProfileTotalsResponse Totals)>(answers);
         ordered.Sort(static (a, b) => string.CompareOrdinal(a.InstanceId, b.InstanceId));
@@ -137,12 +187,21 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
         Dictionary<string, string>? replicated = null;
         foreach (var (instanceId, totals) in ordered)
         {
-            foreach (var total in ReadProtocol.FromProto(totals))
+            foreach (var total in totals.Totals)
             {
-                if (total.ProfileId.Length > 0 && !firstHolder.TryAdd(total.ProfileId, instanceId) && firstHolder[total.ProfileId] != instanceId)
+                var id = total.ProfileId;
+                if (id.Length == 0)
+                {
+                    continue;
+                }
+                if (countedElsewhere is not null && countedElsewhere.Contains(id))
+                {
+                    (replicated ??= new Dictionary<string, string>(StringComparer.Ordinal))[id] = CountedElsewhere;
+                }
+                else if (!firstHolder.TryAdd(id, instanceId) && firstHolder[id] != instanceId)
                 {
                     // Only replicated ids matter: the others have one holder and need no exclusion.
-                    (replicated ??= new Dictionary<string, string>(StringComparer.Ordinal))[total.ProfileId] = firstHolder[total.ProfileId];
+                    (replicated ??= new Dictionary<string, string>(StringComparer.Ordinal))[id] = firstHolder[id];
                 }
             }
         }

@@ -71,7 +71,9 @@ public sealed class StoreAndIngestersReader(BlockStoreReader store, RemoteIngest
     {
         var snapshot = await store.SnapshotAsync(tenantId, cancellationToken);
         // Sinks are not thread-safe, so the two sources write one after the other.
-        await ingesters.MergeStacksAsync(tenantId, query, ViewOf(snapshot, query.Range), sink, cancellationToken);
+        // Another replica's block may already be in the snapshot while this ingester's copy is not: the
+        // ingesters leave out profiles the snapshot holds (checked only when several ingesters could replicate).
+        await ingesters.MergeStacksAsync(tenantId, query, ViewOf(snapshot, query.Range), countedElsewhere: snapshot, sink, cancellationToken);
         await snapshot.MergeStacksAsync(tenantId, query, sink, cancellationToken);
     }
 
@@ -81,9 +83,40 @@ public sealed class StoreAndIngestersReader(BlockStoreReader store, RemoteIngest
         var (a, b) = await BothAsync(
             snapshot.ProfileTotalsAsync(tenantId, query, cancellationToken),
             ingesters.ProfileTotalsAsync(tenantId, query, ViewOf(snapshot, query.Range), cancellationToken));
-        var totals = new List<ProfileTotal>(a.Count + b.Count);
-        totals.AddRange(a);
-        totals.AddRange(b);
+        return MergeTotals(a, b);
+    }
+
+    /// <summary>
+    /// The store's totals plus the ingesters', keeping one per (series, profile id): another replica's block may be
+    /// in the store while an ingester still holds its own copy. Profiles without an id are all kept.
+    /// </summary>
+    internal static List<ProfileTotal> MergeTotals(IReadOnlyList<ProfileTotal> fromStore, IReadOnlyList<ProfileTotal> fromIngesters)
+    {
+        var totals = new List<ProfileTotal>(fromStore.Count + fromIngesters.Count);
+        totals.AddRange(fromStore);
+        HashSet<(ulong, string)>? stored = null;
+        foreach (var total in fromIngesters)
+        {
+            if (total.ProfileId.Length > 0 && fromStore.Count > 0)
+            {
+                if (stored is null)
+                {
+                    stored = new HashSet<(ulong, string)>(fromStore.Count);
+                    foreach (var s in fromStore)
+                    {
+                        if (s.ProfileId.Length > 0)
+                        {
+                            stored.Add((s.Series.Fingerprint, s.ProfileId));
+                        }
+                    }
+                }
+                if (stored.Contains((total.Series.Fingerprint, total.ProfileId)))
+                {
+                    continue;
+                }
+            }
+            totals.Add(total);
+        }
         totals.Sort(static (x, y) => x.TimestampMs.CompareTo(y.TimestampMs));
         return totals;
     }
