@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
@@ -73,7 +72,7 @@ public sealed class IngesterComponentTests
     {
         using var data = new TempDir();
         using var shared = new TempDir();
-        var port = FreePort();
+        var port = Pyroscope.Testing.FreePort.Next();
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port, o => o.Protocols = HttpProtocols.Http2));
         builder.Services.AddIngester(Config(data.Path, shared.Path));
@@ -96,14 +95,5 @@ public sealed class IngesterComponentTests
         {
             await app.StopAsync(TestContext.Current.CancellationToken);
         }
-    }
-
-    private static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 }

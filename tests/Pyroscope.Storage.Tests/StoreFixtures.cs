@@ -41,10 +41,7 @@ public sealed class AzuriteFixture : IStoreBackend, IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         var azurite = FindAzurite();
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        _port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
+        _port = Pyroscope.Testing.FreePort.Next();
         var start = new ProcessStartInfo(azurite)
         {
             ArgumentList = { "--blobHost", "127.0.0.1", "--blobPort", _port.ToString(), "--location", _dir.Path, "--silent", "--skipApiVersionCheck", "--loose" },
