@@ -599,6 +599,8 @@ document.querySelector('.views').addEventListener('click', (e) => {
 });
 $('service').addEventListener('change', (e) => {
   state.service = e.target.value; state.filters = []; state.leftSelector = ''; state.rightSelector = '';
+  // Another service has other functions and label values.
+  state.sandwich = ''; state.groupByValue = null;
   load({ push: true });
 });
 $('profile-type').addEventListener('change', (e) => { state.type = e.target.value; load({ push: true }); });
