@@ -435,6 +435,15 @@ public sealed class BrowserTests(UiFixture ui)
         Assert.Equal(otherTotal, await page.EvalAsync<long>("() => window.pyroscopeUI.explore.other.total"));
         await page.ScreenshotAsync(new() { Path = Shot("12-explore-top10-and-other"), FullPage = true });
 
+        // Hovering the chart lists the values at the nearest step, largest first.
+        var box = (await page.Locator(".timeline-canvas").BoundingBoxAsync())!;
+        var range = await page.EvalAsync<double[]>("() => [window.pyroscopeUI.timeline.from, window.pyroscopeUI.timeline.until]");
+        var fraction = (float)((ui.Host.BucketTime(3) - range[0]) / (range[1] - range[0]));
+        await page.Mouse.MoveAsync(box.X + 64 + (box.Width - 76) * fraction, box.Y + 60);
+        var tipLines = page.Locator(".timeline-tip div");
+        await Assertions.Expect(tipLines.Nth(1)).ToContainTextAsync("shard-");
+        Assert.True(await tipLines.CountAsync() >= 3, "the tip lists several series");
+
         // A value outside the top ten still filters the flame graph from the table.
         var last = ranked[^1];
         await page.ClickAsync($"#explore-table tr[data-value='{last}']");
@@ -480,5 +489,12 @@ public sealed class BrowserTests(UiFixture ui)
         TestContext.Current.TestOutputHelper?.WriteLine(report);
         await File.WriteAllTextAsync(Path.Combine(ui.ScreenshotDir, "..", "sandwich-10k.txt"), report + Environment.NewLine, TestContext.Current.CancellationToken);
         await page.ScreenshotAsync(new() { Path = Shot("11-synthetic-10k-sandwich"), FullPage = false });
+
+        // The PNG export holds both graphs: callers above callees.
+        await page.ClickAsync("#export summary");
+        var download = await page.RunAndWaitForDownloadAsync(() => page.ClickAsync("button[data-export=png]"));
+        var png = await File.ReadAllBytesAsync((await download.PathAsync())!, TestContext.Current.CancellationToken);
+        var height = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(20, 4)); // IHDR height
+        Assert.Equal(await page.EvalAsync<int>("() => window.pyroscopeUI.callersFlame.canvas.height + window.pyroscopeUI.calleesFlame.canvas.height"), height);
     }
 }
