@@ -24,7 +24,7 @@ public class ApiException : Exception
 
     public static ApiException Unauthenticated(string message) => new(ConnectCode.Unauthenticated, message);
 
-    public static ApiException ResourceExhausted(string message) => new(ConnectCode.ResourceExhausted, message);
+    public static ApiException ResourceExhausted(string message, Exception? inner = null) => new(ConnectCode.ResourceExhausted, message, null, inner);
 
     /// <summary>Request body over the configured size: 413, code resource_exhausted.</summary>
     public static ApiException BodyTooLarge(long limitBytes) =>

@@ -89,6 +89,11 @@ public sealed class Distributor(
         {
             throw;
         }
+        catch (SeriesLimitExceededException e)
+        {
+            metrics.Discarded(DiscardReasons.SeriesLimit, tenantId, profiles.Count, totalBytes);
+            throw ApiException.ResourceExhausted(e.Message, e);
+        }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             logger.LogError(e, "Push of {Count} series for tenant {Tenant} to the ingesters failed", request.Series.Count, tenantId);

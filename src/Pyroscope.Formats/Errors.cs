@@ -31,4 +31,5 @@ public static class DiscardReasons
     public const string MalformedProfile = "malformed_profile";
     public const string NotInIngestionWindow = "not_in_ingestion_window";
     public const string BodySizeLimit = "body_size_limit";
+    public const string SeriesLimit = "series_limit";
 }

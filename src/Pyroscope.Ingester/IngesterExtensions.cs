@@ -1,7 +1,10 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Pyroscope.Api;
+using Pyroscope.Api.Limits;
 using Pyroscope.Model;
+using Pyroscope.Ring;
 using Pyroscope.Storage;
 using Pyroscope.Storage.Ingestion;
 using Pyroscope.Storage.ObjectStore;
@@ -14,7 +17,7 @@ public static class IngesterExtensions
     /// <summary>
     /// Registers the ingester: the storage engine (head, WAL, flush and upload loop), a local
     /// <see cref="IIngesterClient"/> (AddSingleton, so it wins over a distributor's TryAdd of a remote one),
-    /// and an <see cref="IProfileReader"/> that is the complete view (head + local blocks + object storage,
+    /// per-tenant series limits (overrides configuration + ring), and an <see cref="IProfileReader"/> that is the complete view (head + local blocks + object storage,
     /// each profile once) for a querier in the same process. Config: <c>pyroscopedb</c> and <c>storage</c>.
     /// </summary>
     public static IServiceCollection AddIngester(this IServiceCollection services, IConfiguration configuration)
@@ -22,10 +25,14 @@ public static class IngesterExtensions
         services.AddObjectStore(configuration);
         services.AddBlockStoreReader(configuration);
         services.TryAddSingleton(_ => IngesterOptions.From(configuration));
+        // The ingester enforces series limits itself, so it reads the overrides even when it runs alone.
+        services.AddTenantLimits(configuration);
+        services.TryAddSingleton<ISeriesLimits>(sp => new TenantSeriesLimits(sp.GetRequiredService<ITenantLimitsProvider>(), sp.GetService<IRing>()));
         services.TryAddSingleton(sp =>
         {
             var engine = IngesterEngine.OpenAsync(sp.GetRequiredService<IngesterOptions>(), sp.GetRequiredService<IObjectStore>(),
                 sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("Pyroscope.Ingester")).GetAwaiter().GetResult();
+            engine.SeriesLimits = sp.GetRequiredService<ISeriesLimits>();
             var store = sp.GetRequiredService<BlockStoreReader>();
             engine.BlockUploaded += (tenant, _) => store.Invalidate(tenant);
             return engine;

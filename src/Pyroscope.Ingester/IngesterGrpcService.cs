@@ -1,5 +1,6 @@
 using Grpc.Core;
 using Pyroscope.Contracts.Ingester.V1;
+using Pyroscope.Model;
 using Pyroscope.Model.Remote;
 using Pyroscope.Storage.Ingestion;
 using Pyroscope.Storage.Reading;
@@ -23,6 +24,11 @@ public sealed class IngesterGrpcService(IngesterEngine engine, IngesterReader re
         {
             await engine.PushAsync(tenant, request, context.CancellationToken);
             return new PushResponse();
+        }
+        catch (SeriesLimitExceededException e)
+        {
+            // The distributor turns this status back into a 429 for the client.
+            throw new RpcException(new Status(StatusCode.ResourceExhausted, e.Message));
         }
         catch (Exception e) when (e is ArgumentException or InvalidDataException)
         {

@@ -20,7 +20,12 @@ public sealed record TenantLimits
     public int MaxProfileStacktraceSampleLabels { get; init; } = 100;
     public int MaxProfileStacktraceDepth { get; init; } = 1000;
     public int MaxProfileSymbolValueLength { get; init; } = 65535;
+
+    // Ingester: active series per tenant (pkg/ingester/limiter.go). The global limit is spread over the
+    // healthy ingesters (× replication factor); the stricter non-zero of the two applies on each ingester.
     public int MaxGlobalSeriesPerTenant { get; init; } = 5000;
+    public int MaxLocalSeriesPerTenant { get; init; }
+
     public TimeSpan RejectOlderThan { get; init; } = TimeSpan.FromHours(1);
     public TimeSpan RejectNewerThan { get; init; } = TimeSpan.FromMinutes(10);
 

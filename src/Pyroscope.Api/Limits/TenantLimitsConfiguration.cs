@@ -103,6 +103,7 @@ public static class TenantLimitsBinder
                 "max_profile_stacktrace_depth" => l with { MaxProfileStacktraceDepth = Int(v, what) },
                 "max_profile_symbol_value_length" => l with { MaxProfileSymbolValueLength = Int(v, what) },
                 "max_global_series_per_tenant" => l with { MaxGlobalSeriesPerTenant = Int(v, what) },
+                "max_local_series_per_tenant" => l with { MaxLocalSeriesPerTenant = Int(v, what) },
                 "reject_older_than" => l with { RejectOlderThan = DurationText.Parse(v, what) },
                 "reject_newer_than" => l with { RejectNewerThan = DurationText.Parse(v, what) },
                 "max_query_lookback" => l with { MaxQueryLookback = DurationText.Parse(v, what) },

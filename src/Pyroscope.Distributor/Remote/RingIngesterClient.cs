@@ -89,7 +89,28 @@ public sealed class RingIngesterClient(IRing ring, IngesterChannelPool channels,
             }
             _ = PushToInstanceAsync(instance, tenantId, subRequest, seriesIndexes, batch, cancellationToken);
         }
-        await batch.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await batch.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (IngesterQuorumException e) when (SeriesLimitRefusal(e) is { } refusal)
+        {
+            // An ingester refused a new series: the client's problem (429), not an unavailable ingester.
+            throw new SeriesLimitExceededException(refusal);
+        }
+    }
+
+    /// <summary>The series-limit message of the first ingester that answered ResourceExhausted, if any did.</summary>
+    private static string? SeriesLimitRefusal(IngesterQuorumException quorum)
+    {
+        foreach (var failure in quorum.Failures)
+        {
+            if (failure.InnerException is RpcException { StatusCode: StatusCode.ResourceExhausted } rpc)
+            {
+                return rpc.Status.Detail;
+            }
+        }
+        return null;
     }
 
     private async Task PushToInstanceAsync(InstanceDesc instance, string tenantId, PushRequest request, List<int> seriesIndexes, Batch batch, CancellationToken cancellationToken)

@@ -71,6 +71,8 @@ public static class FlagTable
         new("validation.max-profile-size-bytes", "limits:max_profile_size_bytes", FlagKind.Int, "4194304", "Maximum decompressed size of one profile."),
         new("validation.max-profile-stacktrace-samples", "limits:max_profile_stacktrace_samples", FlagKind.Int, "16000", "Maximum samples in one profile."),
         new("validation.max-profile-stacktrace-depth", "limits:max_profile_stacktrace_depth", FlagKind.Int, "1000", "Stacks deeper than this are truncated."),
+        new("ingester.max-global-series-per-tenant", "limits:max_global_series_per_tenant", FlagKind.Int, "5000", "Active series per tenant across all ingesters (0: no limit); each ingester allows this / healthy ingesters × replication factor."),
+        new("ingester.max-local-series-per-tenant", "limits:max_local_series_per_tenant", FlagKind.Int, "0", "Active series per tenant in one ingester (0: no limit)."),
         new("querier.max-query-length", "limits:max_query_length", FlagKind.Duration, "1d", "Longest time range a query may span."),
         new("querier.max-query-lookback", "limits:max_query_lookback", FlagKind.Duration, "7d", "How far back a query may look."),
         new("compactor.blocks-retention-period", "limits:compactor_blocks_retention_period", FlagKind.Duration, "0s", "Delete blocks older than this (0: keep forever)."),

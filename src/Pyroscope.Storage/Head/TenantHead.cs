@@ -32,9 +32,11 @@ internal sealed class TenantHead
     public long EstimatedBytes { get; private set; }
 
     /// <summary>Appends one profile; returns false when a profile with the same id is already here (replica or retry).</summary>
-    public bool Append(ProfileSeries series, long fallbackTimestampMs)
+    public bool Append(ProfileSeries series, long fallbackTimestampMs) => Append(series, ToLabelSet(series), fallbackTimestampMs);
+
+    /// <summary>As <see cref="Append(ProfileSeries, long)"/>, with the series' labels already validated by the caller.</summary>
+    public bool Append(ProfileSeries series, LabelSet labels, long fallbackTimestampMs)
     {
-        var labels = ToLabelSet(series);
         var timestampMs = series.Profile.TimeNanos > 0 ? series.Profile.TimeNanos / 1_000_000 : fallbackTimestampMs;
         var profileId = series.Id ?? string.Empty;
         _lock.EnterWriteLock();

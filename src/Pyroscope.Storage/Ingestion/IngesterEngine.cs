@@ -1,7 +1,9 @@
+using System.Collections.Concurrent;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Pyroscope.Contracts.Ingester.V1;
+using Pyroscope.Model;
 using Pyroscope.Storage.Blocks;
 using Pyroscope.Storage.Codec;
 using Pyroscope.Storage.Head;
@@ -31,6 +33,7 @@ public sealed class IngesterEngine : IAsyncDisposable
     private readonly List<PendingCut> _pending = [];
     private readonly List<LocalBlock> _local = [];
     private readonly SemaphoreSlim _maintenance = new(1, 1);
+    private readonly ConcurrentDictionary<string, ActiveSeries> _activeSeries = new(StringComparer.Ordinal);
     private WriteAheadLog _wal = null!;
     private Dictionary<string, TenantHead> _heads = new(StringComparer.Ordinal);
     private long _generationFirstAppendTicks;
@@ -50,6 +53,12 @@ public sealed class IngesterEngine : IAsyncDisposable
     public event Action<string, Ulid>? BlockUploaded;
 
     public IngesterOptions Options => _options;
+
+    /// <summary>Each tenant's active-series limit; null (the default) enforces none.</summary>
+    public ISeriesLimits? SeriesLimits { get; set; }
+
+    /// <summary>Series of the tenant that received a profile within <see cref="IngesterOptions.ActiveSeriesTimeout"/>.</summary>
+    public int ActiveSeriesCount(string tenantId) => _activeSeries.TryGetValue(tenantId, out var active) ? active.Count : 0;
 
     public static async Task<IngesterEngine> OpenAsync(IngesterOptions options, IObjectStore? remote, TimeProvider? time = null, ILogger? logger = null, CancellationToken cancellationToken = default)
     {
@@ -71,7 +80,9 @@ public sealed class IngesterEngine : IAsyncDisposable
                 try
                 {
                     var (tenant, request) = DecodeRecord(record);
-                    profiles += AppendToHead(tenant, request);
+                    var labels = LabelsOf(request);
+                    ActiveSeriesOf(tenant).Track(labels, Math.Min(_time.GetUtcNow().UtcTicks, NewestProfileTicks(request)));
+                    profiles += AppendToHead(tenant, request, labels);
                 }
                 catch (Exception e) when (e is InvalidDataException or ArgumentException or Google.Protobuf.InvalidProtocolBufferException or ZstdSharp.ZstdException)
                 {
@@ -89,12 +100,15 @@ public sealed class IngesterEngine : IAsyncDisposable
     public async Task PushAsync(string tenantId, PushRequest request, CancellationToken cancellationToken)
     {
         BlockStoreReader.ValidateTenant(tenantId);
+        // Everything that can refuse the push runs before the WAL or the head see any of it.
+        var labels = LabelsOf(request);
+        AdmitSeries(tenantId, labels);
         var payload = EncodeRecord(tenantId, request);
         Task durable;
         _cutLock.EnterReadLock();
         try
         {
-            AppendToHead(tenantId, request);
+            AppendToHead(tenantId, request, labels);
             durable = _wal.AppendAsync(payload);
         }
         finally
@@ -104,7 +118,50 @@ public sealed class IngesterEngine : IAsyncDisposable
         await durable.WaitAsync(cancellationToken);
     }
 
-    private int AppendToHead(string tenantId, PushRequest request)
+    /// <summary>The labels of every series, validated (a bad one refuses the whole push with an <see cref="ArgumentException"/>).</summary>
+    private static LabelSet[] LabelsOf(PushRequest request)
+    {
+        var labels = new LabelSet[request.Series.Count];
+        for (var i = 0; i < labels.Length; i++)
+        {
+            labels[i] = TenantHead.ToLabelSet(request.Series[i]);
+        }
+        return labels;
+    }
+
+    private ActiveSeries ActiveSeriesOf(string tenantId) =>
+        _activeSeries.GetOrAdd(tenantId, static _ => new ActiveSeries());
+
+    private void AdmitSeries(string tenantId, LabelSet[] labels)
+    {
+        var refusal = ActiveSeriesOf(tenantId).TryAdmit(labels, _time.GetUtcNow().UtcTicks, SeriesLimits, tenantId);
+        if (refusal is { } r)
+        {
+            throw new SeriesLimitExceededException(SeriesLimitExceededException.Describe(tenantId, r.Active, r.New, r.Limit.Effective, r.Limit.Source()));
+        }
+    }
+
+    private static long NewestProfileTicks(PushRequest request)
+    {
+        long newestNanos = 0;
+        foreach (var series in request.Series)
+        {
+            newestNanos = Math.Max(newestNanos, series.Profile?.TimeNanos ?? 0);
+        }
+        return newestNanos > 0 ? DateTime.UnixEpoch.Ticks + newestNanos / 100 : long.MaxValue;
+    }
+
+    /// <summary>Forgets series that have been idle longer than the active-series timeout.</summary>
+    public void RemoveIdleSeries()
+    {
+        var cutoff = _time.GetUtcNow().UtcTicks - _options.ActiveSeriesTimeout.Ticks;
+        foreach (var (_, active) in _activeSeries)
+        {
+            active.RemoveIdle(cutoff);
+        }
+    }
+
+    private int AppendToHead(string tenantId, PushRequest request, LabelSet[] labels)
     {
         TenantHead? head;
         lock (_stateLock)
@@ -117,9 +174,9 @@ public sealed class IngesterEngine : IAsyncDisposable
         }
         var nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
         var appended = 0;
-        foreach (var series in request.Series)
+        for (var i = 0; i < labels.Length; i++)
         {
-            if (head.Append(series, nowMs))
+            if (head.Append(request.Series[i], labels[i], nowMs))
             {
                 appended++;
             }
@@ -278,6 +335,7 @@ public sealed class IngesterEngine : IAsyncDisposable
         await _maintenance.WaitAsync(cancellationToken);
         try
         {
+            RemoveIdleSeries();
             if (CutDue())
             {
                 Cut();

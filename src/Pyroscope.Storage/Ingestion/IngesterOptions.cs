@@ -27,6 +27,9 @@ public sealed class IngesterOptions
     /// <summary>Longest pause between upload retries while the object store is down.</summary>
     public TimeSpan MaxUploadBackoff { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>A series counts against the tenant's series limit until it has received no profile for this long (upstream: 10m).</summary>
+    public TimeSpan ActiveSeriesTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
     public static IngesterOptions From(IConfiguration configuration)
     {
         var section = configuration.GetSection("pyroscopedb");
