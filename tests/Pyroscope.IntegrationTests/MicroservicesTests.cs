@@ -183,7 +183,7 @@ public sealed class MicroservicesTests
         }
     }
 
-    private static async Task<bool> HasActiveIngesterAsync(PyroscopeProcess process, CancellationToken ct)
+    internal static async Task<bool> HasActiveIngesterAsync(PyroscopeProcess process, CancellationToken ct)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, "/ring");
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
