@@ -81,6 +81,8 @@ public sealed class IngesterEngine : IAsyncDisposable
                 {
                     var (tenant, request) = DecodeRecord(record);
                     var labels = LabelsOf(request);
+                    // Arrival times are not in the WAL; a profile's own time (never later than now) stands in for
+                    // it, so series idle for long before the restart do not count again for a full timeout.
                     ActiveSeriesOf(tenant).Track(labels, Math.Min(_time.GetUtcNow().UtcTicks, NewestProfileTicks(request)));
                     profiles += AppendToHead(tenant, request, labels);
                 }
