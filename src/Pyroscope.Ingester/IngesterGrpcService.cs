@@ -1,5 +1,6 @@
 using Grpc.Core;
 using Pyroscope.Contracts.Ingester.V1;
+using Pyroscope.Model.Query;
 using Pyroscope.Model.Remote;
 using Pyroscope.Storage.Ingestion;
 using Pyroscope.Storage.Reading;
@@ -78,6 +79,14 @@ public sealed class IngesterGrpcService(IngesterEngine engine, IngesterReader re
             var builder = new StackSetBuilder();
             await reader.MergeStacksAsync(tenant, ReadProtocol.FromProto(request), builder, ct);
             return builder.Build();
+        });
+
+    public override Task<Contracts.Google.V1.Profile> MergeProfile(SelectRequest request, ServerCallContext context) =>
+        ReadAsync(context, async (tenant, ct) =>
+        {
+            var merger = new PprofMerger();
+            await reader.MergeProfileAsync(tenant, ReadProtocol.FromProto(request), merger, ct);
+            return merger.ToProfile();
         });
 
     public override Task<ProfileTotalsResponse> ProfileTotals(SelectRequest request, ServerCallContext context) =>

@@ -1,6 +1,7 @@
 using Grpc.Core;
 using Pyroscope.Contracts.Ingester.V1;
 using Pyroscope.Model;
+using Pyroscope.Model.Query;
 using Pyroscope.Model.Remote;
 using Pyroscope.Ring;
 
@@ -95,6 +96,19 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
         foreach (var answer in answers)
         {
             StackSetReader.ReplayInto(answer, sink);
+        }
+    }
+
+    public async ValueTask MergeProfileAsync(string tenantId, SelectQuery query, PprofMerger merger, CancellationToken cancellationToken)
+    {
+        var request = ReadProtocol.ToProto(query);
+        // Same replica rule as MergeStacksAsync: each replicated profile comes from its owner only.
+        var owners = ring.GetAllHealthy(RingOperation.Read).Count > 1 ? await ReplicaOwnersAsync(tenantId, request, cancellationToken) : null;
+        var answers = await FanOutAsync(tenantId, (instance, client, options) =>
+            client.MergeProfileAsync(owners is null ? request : WithExclusions(request, owners, instance.Id), options).ResponseAsync, cancellationToken);
+        foreach (var answer in answers)
+        {
+            merger.Add(answer);
         }
     }
 

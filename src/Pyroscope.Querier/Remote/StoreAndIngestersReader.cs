@@ -1,4 +1,5 @@
 using Pyroscope.Model;
+using Pyroscope.Model.Query;
 using Pyroscope.Storage.Reading;
 
 namespace Pyroscope.Querier.Remote;
@@ -58,6 +59,13 @@ public sealed class StoreAndIngestersReader(BlockStoreReader store, RemoteIngest
         // Sinks are not thread-safe, so the two sources write one after the other.
         await ingesters.MergeStacksAsync(tenantId, query, sink, cancellationToken);
         await store.MergeStacksAsync(tenantId, query, sink, cancellationToken);
+    }
+
+    public async ValueTask MergeProfileAsync(string tenantId, SelectQuery query, PprofMerger merger, CancellationToken cancellationToken)
+    {
+        // The merger is not thread-safe either.
+        await ingesters.MergeProfileAsync(tenantId, query, merger, cancellationToken);
+        await store.MergeProfileAsync(tenantId, query, merger, cancellationToken);
     }
 
     public async ValueTask<IReadOnlyList<ProfileTotal>> ProfileTotalsAsync(string tenantId, SelectQuery query, CancellationToken cancellationToken)
