@@ -141,5 +141,16 @@ public sealed class PprofSymbols
         return (functions.Count, locations.Count, stacks.Count);
     }
 
+    /// <summary>Each sample's frames root first (a caller before the functions inlined into it) as "function file:line".</summary>
+    public List<(string[] RootFirst, long Value)> FrameStacks(int valueIndex)
+    {
+        var result = new List<(string[], long)>();
+        foreach (var (stack, value) in Samples(valueIndex))
+        {
+            result.Add((stack.SelectMany(LinesOf).Reverse().Select(l => l.ToString()).ToArray(), value));
+        }
+        return result;
+    }
+
     public long Total(int valueIndex) => Samples(valueIndex).Sum(s => s.Value);
 }

@@ -222,8 +222,7 @@ public sealed class PprofMerger
     /// <summary>
     /// The merged profile. With <paramref name="type"/> the sample and period types are set; with <paramref name="range"/>
     /// the time and duration. <paramref name="callSite"/> keeps only stacks whose frames, root first, start with those
-    /// function names. <paramref name="maxNodes"/> &gt; 0 cuts each stack below the first call-tree node that is not among
-    /// the <paramref name="maxNodes"/> heaviest, replacing the cut callees by one <see cref="OtherName"/> frame.
+    /// function names. <paramref name="maxNodes"/> &gt; 0 truncates the call tree to about that many nodes (see <see cref="Truncated"/>).
     /// </summary>
     public Pprof.Profile ToProfile(ProfileTypeId? type = null, TimeRange? range = null, long maxNodes = 0, IReadOnlyList<string>? callSite = null)
     {
@@ -364,42 +363,42 @@ public sealed class PprofMerger
     }
 
     /// <summary>
-    /// A copy whose stacks are cut at the first call-tree node (a location under its callers) lighter than the
-    /// <paramref name="maxNodes"/>-th heaviest node; the callees that were cut become one "other" frame.
+    /// A copy truncated like upstream: the call tree is built over functions (a location's inlined lines are
+    /// frames of their own); nodes lighter than the <paramref name="maxNodes"/>-th heaviest are cut. Each stack
+    /// keeps its locations from the root down to the first one with a cut frame; the rest becomes one
+    /// <see cref="OtherName"/> frame. Stacks that become equal are summed.
     /// </summary>
     private PprofMerger Truncated(long maxNodes, bool[]? keep)
     {
-        // Call tree over locations, root first: node key (parent node, location id).
-        var nodeIds = new Dictionary<(int Parent, ulong Location), int>();
+        var nodeIds = new Dictionary<(int Parent, ulong Function), int>();
         var totals = new List<long>();
-        var sampleLeaf = new int[_sampleValue.Count];
         var stacks = CollectionsMarshal.AsSpan(_stackIds);
         for (var s = 0; s < _sampleValue.Count; s++)
         {
             if (keep is not null && !keep[s])
             {
-                sampleLeaf[s] = -1;
                 continue;
             }
-            var stack = stacks.Slice(_sampleStart[s], _sampleLength[s]);
             var node = -1;
+            var stack = stacks.Slice(_sampleStart[s], _sampleLength[s]);
             for (var d = stack.Length - 1; d >= 0; d--)
             {
-                ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(nodeIds, (node, stack[d]), out var exists);
-                if (!exists)
+                var loc = (int)stack[d] - 1;
+                var start = _locationLineStart[loc];
+                for (var l = start + _locationLineCount[loc] - 1; l >= start; l--)
                 {
-                    slot = totals.Count;
-                    totals.Add(0);
+                    ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(nodeIds, (node, _lineFunction[l]), out var exists);
+                    if (!exists)
+                    {
+                        slot = totals.Count;
+                        totals.Add(0);
+                    }
+                    node = slot;
+                    CollectionsMarshal.AsSpan(totals)[node] += _sampleValue[s];
                 }
-                node = slot;
-                CollectionsMarshal.AsSpan(totals)[node] += _sampleValue[s];
             }
         }
-        var minValue = 0L;
-        if (totals.Count > maxNodes)
-        {
-            minValue = StackTree.KthLargest(totals.ToArray(), (int)maxNodes);
-        }
+        var minValue = totals.Count > maxNodes ? StackTree.KthLargest(totals.ToArray(), (int)maxNodes) : 0;
 
         // Copying the strings in order gives them the same indexes in the copy (the header strings stay valid).
         var result = new PprofMerger();
@@ -418,13 +417,20 @@ public sealed class PprofMerger
                 continue;
             }
             var stack = stacks.Slice(_sampleStart[s], _sampleLength[s]);
-            // Root first: find how many frames survive.
+            // Root first: how many whole locations survive.
             var kept = 0;
             var node = -1;
             for (var d = stack.Length - 1; d >= 0; d--)
             {
-                node = nodeIds[(node, stack[d])];
-                if (totals[node] < minValue)
+                var loc = (int)stack[d] - 1;
+                var start = _locationLineStart[loc];
+                var whole = true;
+                for (var l = start + _locationLineCount[loc] - 1; l >= start && whole; l--)
+                {
+                    node = nodeIds[(node, _lineFunction[l])];
+                    whole = totals[node] >= minValue;
+                }
+                if (!whole)
                 {
                     break;
                 }
