@@ -9,8 +9,9 @@ namespace Pyroscope.Ingester;
 
 /// <summary>
 /// gRPC <c>ingester.v1.IngesterService</c>: Push from distributors, and reads from queriers in other processes.
-/// Reads see only data not yet uploaded to object storage (<see cref="IngesterReader"/>); the querier reads the
-/// store itself. The tenant travels in the <c>x-scope-orgid</c> header.
+/// A read that carries a <see cref="StoreView"/> (the querier reads exactly that store snapshot itself) sees every
+/// local block and head the view does not cover, uploaded or not; a read without one sees only data not yet
+/// uploaded (<see cref="IngesterReader"/>), as older queriers expect. The tenant travels in the <c>x-scope-orgid</c> header.
 /// </summary>
 public sealed class IngesterGrpcService(IngesterEngine engine, IngesterReader reader, ILogger<IngesterGrpcService> logger) : IngesterService.IngesterServiceBase
 {
@@ -38,7 +39,7 @@ public sealed class IngesterGrpcService(IngesterEngine engine, IngesterReader re
     public override Task<ProfileTypesResponse> ProfileTypes(ProfileTypesRequest request, ServerCallContext context) =>
         ReadAsync(context, async (tenant, ct) =>
         {
-            var types = await reader.ProfileTypesAsync(tenant, ReadProtocol.FromProto(request.Range), ct);
+            var types = await ReaderFor(request.StoreView).ProfileTypesAsync(tenant, ReadProtocol.FromProto(request.Range), ct);
             var response = new ProfileTypesResponse();
             foreach (var type in types)
             {
@@ -50,21 +51,21 @@ public sealed class IngesterGrpcService(IngesterEngine engine, IngesterReader re
     public override Task<LabelNamesResponse> LabelNames(LabelNamesRequest request, ServerCallContext context) =>
         ReadAsync(context, async (tenant, ct) =>
         {
-            var names = await reader.LabelNamesAsync(tenant, ReadProtocol.FromProto(request.Matchers), ReadProtocol.FromProto(request.Range), ct);
+            var names = await ReaderFor(request.StoreView).LabelNamesAsync(tenant, ReadProtocol.FromProto(request.Matchers), ReadProtocol.FromProto(request.Range), ct);
             return new LabelNamesResponse { Names = { names } };
         });
 
     public override Task<LabelValuesResponse> LabelValues(LabelValuesRequest request, ServerCallContext context) =>
         ReadAsync(context, async (tenant, ct) =>
         {
-            var values = await reader.LabelValuesAsync(tenant, request.Name, ReadProtocol.FromProto(request.Matchers), ReadProtocol.FromProto(request.Range), ct);
+            var values = await ReaderFor(request.StoreView).LabelValuesAsync(tenant, request.Name, ReadProtocol.FromProto(request.Matchers), ReadProtocol.FromProto(request.Range), ct);
             return new LabelValuesResponse { Values = { values } };
         });
 
     public override Task<SeriesResponse> Series(SeriesRequest request, ServerCallContext context) =>
         ReadAsync(context, async (tenant, ct) =>
         {
-            var series = await reader.SeriesAsync(tenant, ReadProtocol.FromProto(request.Matchers), ReadProtocol.FromProto(request.Range), ct);
+            var series = await ReaderFor(request.StoreView).SeriesAsync(tenant, ReadProtocol.FromProto(request.Matchers), ReadProtocol.FromProto(request.Range), ct);
             var response = new SeriesResponse();
             foreach (var labels in series)
             {
@@ -77,7 +78,7 @@ public sealed class IngesterGrpcService(IngesterEngine engine, IngesterReader re
         ReadAsync(context, async (tenant, ct) =>
         {
             var builder = new StackSetBuilder();
-            await reader.MergeStacksAsync(tenant, ReadProtocol.FromProto(request), builder, ct);
+            await ReaderFor(request.StoreView).MergeStacksAsync(tenant, ReadProtocol.FromProto(request), builder, ct);
             return builder.Build();
         });
 
@@ -90,10 +91,13 @@ public sealed class IngesterGrpcService(IngesterEngine engine, IngesterReader re
         });
 
     public override Task<ProfileTotalsResponse> ProfileTotals(SelectRequest request, ServerCallContext context) =>
-        ReadAsync(context, async (tenant, ct) => ReadProtocol.ToProto(await reader.ProfileTotalsAsync(tenant, ReadProtocol.FromProto(request), ct)));
+        ReadAsync(context, async (tenant, ct) => ReadProtocol.ToProto(await ReaderFor(request.StoreView).ProfileTotalsAsync(tenant, ReadProtocol.FromProto(request), ct)));
 
     public override Task<StatsResponse> Stats(StatsRequest request, ServerCallContext context) =>
-        ReadAsync(context, async (tenant, ct) => ReadProtocol.ToProto(await reader.StatsAsync(tenant, ct)));
+        ReadAsync(context, async (tenant, ct) => ReadProtocol.ToProto(await ReaderFor(request.StoreView).StatsAsync(tenant, ct)));
+
+    private IngesterReader ReaderFor(StoreView? view) =>
+        view is null ? reader : reader.Excluding(new HashSet<string>(view.CoveredBlockIds, StringComparer.Ordinal));
 
     private async Task<T> ReadAsync<T>(ServerCallContext context, Func<string, CancellationToken, Task<T>> read)
     {

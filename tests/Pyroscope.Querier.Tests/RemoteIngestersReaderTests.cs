@@ -78,6 +78,35 @@ public sealed class RemoteIngestersReaderTests
     }
 
     [Fact]
+    public void AProfileTheStoreAlreadyCountsIsMergedFromNoIngester()
+    {
+        var api = LabelSet.From(new Label("service_name", "api"));
+        var fromA = ReadProtocol.ToProto([new ProfileTotal(api, 1, 10, "p1"), new ProfileTotal(api, 2, 20, "p2")]);
+        var fromB = ReadProtocol.ToProto([new ProfileTotal(api, 1, 10, "p1"), new ProfileTotal(api, 3, 30, "p3")]);
+        // The store snapshot holds p1 (one replica's uploaded block) and p3.
+        var owners = RemoteIngestersReader.ReplicaOwners([("ingester-a", fromA), ("ingester-b", fromB)], new HashSet<string>(["p1", "p3"]));
+        Assert.NotNull(owners);
+        var request = ReadProtocol.ToProto(AnyCpu);
+        // Every ingester leaves out what the store counts; p2 stays with its only holder.
+        Assert.Equal(["p1", "p3"], RemoteIngestersReader.WithExclusions(request, owners, "ingester-a").ExcludeProfileIds.Order());
+        Assert.Equal(["p1", "p3"], RemoteIngestersReader.WithExclusions(request, owners, "ingester-b").ExcludeProfileIds.Order());
+    }
+
+    [Fact]
+    public void TotalsInBothTheStoreAndAnIngesterCountOnce()
+    {
+        var api = LabelSet.From(new Label("service_name", "api"));
+        var web = LabelSet.From(new Label("service_name", "web"));
+        List<ProfileTotal> fromStore = [new(api, 1, 10, "p1"), new(api, 4, 1, "")];
+        // p1 again (another replica), p1 under another series is a different profile, unidentified ones all stay.
+        List<ProfileTotal> fromIngesters = [new(api, 1, 10, "p1"), new(web, 1, 7, "p1"), new(api, 2, 20, "p2"), new(api, 4, 1, "")];
+        var merged = StoreAndIngestersReader.MergeTotals(fromStore, fromIngesters);
+        Assert.Equal(10 + 1 + 7 + 20 + 1, merged.Sum(t => t.Value));
+        Assert.Equal(5, merged.Count);
+        Assert.True(merged.SequenceEqual(merged.OrderBy(t => t.TimestampMs)));
+    }
+
+    [Fact]
     public void StatsSpanAllIngestersWithData()
     {
         var stats = RemoteIngestersReader.Combine([

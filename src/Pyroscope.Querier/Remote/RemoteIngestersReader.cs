@@ -8,11 +8,14 @@ using Pyroscope.Ring;
 namespace Pyroscope.Querier.Remote;
 
 /// <summary>
-/// Reads the not-yet-uploaded data of every healthy ingester in the ring (ACTIVE or LEAVING), in parallel.
+/// Reads every healthy ingester in the ring (ACTIVE or LEAVING), in parallel. Each read may carry a
+/// <see cref="StoreView"/>: the store blocks the caller reads itself, so each ingester answers with everything
+/// the view does not cover (see <see cref="StoreAndIngestersReader"/>); without one (the plain
+/// <see cref="IProfileReader"/> methods) ingesters answer with their not-yet-uploaded data only.
 /// A failing ingester fails the whole read with <see cref="IngesterReadException"/>: a silently partial answer
 /// would look like missing data. With replication factor &gt; 1 each profile lives on several ingesters:
-/// series, names, values and types are sets (naturally de-duplicated) and profile totals are de-duplicated by
-/// profile id; merged stacks cannot be (they arrive pre-aggregated), so they count each replica.
+/// series, names, values and types are sets (naturally de-duplicated), profile totals are de-duplicated by
+/// profile id, and merged stacks take each replicated profile from one ingester (the others exclude it).
 /// </summary>
 public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channels) : IProfileReader
 {
@@ -23,9 +26,12 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
     /// <summary>Deadline of one read from one ingester.</summary>
     public TimeSpan RemoteTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
-    public async ValueTask<IReadOnlyList<ProfileTypeId>> ProfileTypesAsync(string tenantId, TimeRange range, CancellationToken cancellationToken)
+    public ValueTask<IReadOnlyList<ProfileTypeId>> ProfileTypesAsync(string tenantId, TimeRange range, CancellationToken cancellationToken) =>
+        ProfileTypesAsync(tenantId, range, storeView: null, cancellationToken);
+
+    public async ValueTask<IReadOnlyList<ProfileTypeId>> ProfileTypesAsync(string tenantId, TimeRange range, StoreView? storeView, CancellationToken cancellationToken)
     {
-        var request = new ProfileTypesRequest { Range = ReadProtocol.ToProto(range) };
+        var request = new ProfileTypesRequest { Range = ReadProtocol.ToProto(range), StoreView = storeView };
         var answers = await FanOutAsync(tenantId, (client, options) => client.ProfileTypesAsync(request, options).ResponseAsync, cancellationToken);
         var ids = new HashSet<string>(StringComparer.Ordinal);
         foreach (var answer in answers)
@@ -44,9 +50,12 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
         return result;
     }
 
-    public async ValueTask<IReadOnlyList<string>> LabelNamesAsync(string tenantId, IReadOnlyList<LabelMatcher> matchers, TimeRange range, CancellationToken cancellationToken)
+    public ValueTask<IReadOnlyList<string>> LabelNamesAsync(string tenantId, IReadOnlyList<LabelMatcher> matchers, TimeRange range, CancellationToken cancellationToken) =>
+        LabelNamesAsync(tenantId, matchers, range, storeView: null, cancellationToken);
+
+    public async ValueTask<IReadOnlyList<string>> LabelNamesAsync(string tenantId, IReadOnlyList<LabelMatcher> matchers, TimeRange range, StoreView? storeView, CancellationToken cancellationToken)
     {
-        var request = new LabelNamesRequest { Range = ReadProtocol.ToProto(range), Matchers = { ReadProtocol.ToProto(matchers) } };
+        var request = new LabelNamesRequest { Range = ReadProtocol.ToProto(range), Matchers = { ReadProtocol.ToProto(matchers) }, StoreView = storeView };
         var answers = await FanOutAsync(tenantId, (client, options) => client.LabelNamesAsync(request, options).ResponseAsync, cancellationToken);
         var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (var answer in answers)
@@ -56,9 +65,13 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
         return Sorted(names);
     }
 
-    public async ValueTask<IReadOnlyList<string>> LabelValuesAsync(string tenantId, string labelName, IReadOnlyList<LabelMatcher> matchers, TimeRange range, CancellationToken cancellationToken)
+    public ValueTask<IReadOnlyList<string>> LabelValuesAsync(string tenantId, string labelName, IReadOnlyList<LabelMatcher> matchers, TimeRange range, CancellationToken cancellationToken) =>
+        LabelValuesAsync(tenantId, labelName, matchers, range, storeView: null, cancellationToken);
+
+    public async ValueTask<IReadOnlyList<string>> LabelValuesAsync(
+        string tenantId, string labelName, IReadOnlyList<LabelMatcher> matchers, TimeRange range, StoreView? storeView, CancellationToken cancellationToken)
     {
-        var request = new LabelValuesRequest { Name = labelName, Range = ReadProtocol.ToProto(range), Matchers = { ReadProtocol.ToProto(matchers) } };
+        var request = new LabelValuesRequest { Name = labelName, Range = ReadProtocol.ToProto(range), Matchers = { ReadProtocol.ToProto(matchers) }, StoreView = storeView };
         var answers = await FanOutAsync(tenantId, (client, options) => client.LabelValuesAsync(request, options).ResponseAsync, cancellationToken);
         var values = new HashSet<string>(StringComparer.Ordinal);
         foreach (var answer in answers)
@@ -68,9 +81,12 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
         return Sorted(values);
     }
 
-    public async ValueTask<IReadOnlyList<LabelSet>> SeriesAsync(string tenantId, IReadOnlyList<LabelMatcher> matchers, TimeRange range, CancellationToken cancellationToken)
+    public ValueTask<IReadOnlyList<LabelSet>> SeriesAsync(string tenantId, IReadOnlyList<LabelMatcher> matchers, TimeRange range, CancellationToken cancellationToken) =>
+        SeriesAsync(tenantId, matchers, range, storeView: null, cancellationToken);
+
+    public async ValueTask<IReadOnlyList<LabelSet>> SeriesAsync(string tenantId, IReadOnlyList<LabelMatcher> matchers, TimeRange range, StoreView? storeView, CancellationToken cancellationToken)
     {
-        var request = new SeriesRequest { Range = ReadProtocol.ToProto(range), Matchers = { ReadProtocol.ToProto(matchers) } };
+        var request = new SeriesRequest { Range = ReadProtocol.ToProto(range), Matchers = { ReadProtocol.ToProto(matchers) }, StoreView = storeView };
         var answers = await FanOutAsync(tenantId, (client, options) => client.SeriesAsync(request, options).ResponseAsync, cancellationToken);
         var series = new HashSet<LabelSet>();
         foreach (var answer in answers)
@@ -85,11 +101,22 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
         return result;
     }
 
-    public async ValueTask MergeStacksAsync(string tenantId, SelectQuery query, IStackSink sink, CancellationToken cancellationToken)
+    public ValueTask MergeStacksAsync(string tenantId, SelectQuery query, IStackSink sink, CancellationToken cancellationToken) =>
+        MergeStacksAsync(tenantId, query, storeView: null, countedElsewhere: null, sink, cancellationToken);
+
+    /// <summary>
+    /// Merges the ingesters' stacks into <paramref name="sink"/>. With several ingesters, replicas of a profile are
+    /// merged from one ingester only; a profile that <paramref name="countedElsewhere"/> (the store snapshot the
+    /// caller merges too) also holds, e.g. another replica's already uploaded block, is merged from none.
+    /// </summary>
+    public async ValueTask MergeStacksAsync(
+        string tenantId, SelectQuery query, StoreView? storeView, IProfileReader? countedElsewhere, IStackSink sink, CancellationToken cancellationToken)
     {
         var request = ReadProtocol.ToProto(query);
-        // Replicas hold the same profile: each replicated profile is merged from one ingester only.
-        var owners = ring.GetAllHealthy(RingOperation.Read).Count > 1 ? await ReplicaOwnersAsync(tenantId, request, cancellationToken) : null;
+        request.StoreView = storeView;
+        var owners = ring.GetAllHealthy(RingOperation.Read).Count > 1
+            ? await ReplicaOwnersAsync(tenantId, query, request, countedElsewhere, cancellationToken)
+            : null;
         var answers = await FanOutAsync(tenantId, (instance, client, options) =>
             client.MergeStacksAsync(owners is null ? request : WithExclusions(request, owners, instance.Id), options).ResponseAsync, cancellationToken);
         // Sinks are not thread-safe: replay after all answers arrived.
@@ -113,17 +140,60 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
     }
 
     /// <summary>
-    /// Which ingester answers for each replicated profile id (the lowest instance id holding it); profiles held
-    /// by one ingester only are not listed. Null when nothing is replicated, so the merge needs no exclusions.
+    /// Which ingester answers for each replicated profile id (the lowest instance id holding it; none when
+    /// <paramref name="countedElsewhere"/> holds it too); profiles held by one ingester only are not listed.
+    /// Null when nothing is replicated, so the merge needs no exclusions.
     /// </summary>
-    private async Task<Dictionary<string, string>?> ReplicaOwnersAsync(string tenantId, SelectRequest request, CancellationToken cancellationToken)
+    private async Task<Dictionary<string, string>?> ReplicaOwnersAsync(
+        string tenantId, SelectQuery query, SelectRequest request, IProfileReader? countedElsewhere, CancellationToken cancellationToken)
     {
         var answers = await FanOutAsync(tenantId, async (instance, client, options) =>
             (instance.Id, await client.ProfileTotalsAsync(request, options).ResponseAsync.ConfigureAwait(false)), cancellationToken);
-        return ReplicaOwners(answers);
+        var elsewhere = countedElsewhere is null ? null : await ProfileIdsAlsoInAsync(countedElsewhere, tenantId, query, answers, cancellationToken);
+        return ReplicaOwners(answers, elsewhere);
     }
 
-    internal static Dictionary<string, string>? ReplicaOwners(IEnumerable<(string InstanceId, ProfileTotalsResponse Totals)> answers)
+    /// <summary>
+    /// The ids of the ingesters' profiles that <paramref name="other"/> holds too. Only the time window of the
+    /// ingesters' own profiles is read (ingesters hold recent data), so a long query range does not read the
+    /// whole store twice.
+    /// </summary>
+    private static async Task<HashSet<string>?> ProfileIdsAlsoInAsync(
+        IProfileReader other, string tenantId, SelectQuery query, (string InstanceId, ProfileTotalsResponse Totals)[] answers, CancellationToken cancellationToken)
+    {
+        long min = long.MaxValue, max = long.MinValue;
+        foreach (var (_, totals) in answers)
+        {
+            foreach (var total in totals.Totals)
+            {
+                if (total.ProfileId.Length > 0)
+                {
+                    min = Math.Min(min, total.TimestampMs);
+                    max = Math.Max(max, total.TimestampMs);
+                }
+            }
+        }
+        if (min > max)
+        {
+            return null;
+        }
+        var window = new TimeRange(Math.Max(min, query.Range.StartMs), Math.Min(max, query.Range.EndMs));
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var total in await other.ProfileTotalsAsync(tenantId, query with { Range = window }, cancellationToken))
+        {
+            if (total.ProfileId.Length > 0)
+            {
+                ids.Add(total.ProfileId);
+            }
+        }
+        return ids.Count == 0 ? null : ids;
+    }
+
+    /// <summary>Owner of a profile that another source counts already: no ingester answers for it.</summary>
+    internal const string CountedElsewhere = "";
+
+    internal static Dictionary<string, string>? ReplicaOwners(
+        IEnumerable<(string InstanceId, ProfileTotalsResponse Totals)> answers, IReadOnlySet<string>? countedElsewhere = null)
     {
         var ordered = new List<(string InstanceId, ProfileTotalsResponse Totals)>(answers);
         ordered.Sort(static (a, b) => string.CompareOrdinal(a.InstanceId, b.InstanceId));
@@ -131,12 +201,21 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
         Dictionary<string, string>? replicated = null;
         foreach (var (instanceId, totals) in ordered)
         {
-            foreach (var total in ReadProtocol.FromProto(totals))
+            foreach (var total in totals.Totals)
             {
-                if (total.ProfileId.Length > 0 && !firstHolder.TryAdd(total.ProfileId, instanceId) && firstHolder[total.ProfileId] != instanceId)
+                var id = total.ProfileId;
+                if (id.Length == 0)
+                {
+                    continue;
+                }
+                if (countedElsewhere is not null && countedElsewhere.Contains(id))
+                {
+                    (replicated ??= new Dictionary<string, string>(StringComparer.Ordinal))[id] = CountedElsewhere;
+                }
+                else if (!firstHolder.TryAdd(id, instanceId) && firstHolder[id] != instanceId)
                 {
                     // Only replicated ids matter: the others have one holder and need no exclusion.
-                    (replicated ??= new Dictionary<string, string>(StringComparer.Ordinal))[total.ProfileId] = firstHolder[total.ProfileId];
+                    (replicated ??= new Dictionary<string, string>(StringComparer.Ordinal))[id] = firstHolder[id];
                 }
             }
         }
@@ -157,9 +236,13 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
         return own;
     }
 
-    public async ValueTask<IReadOnlyList<ProfileTotal>> ProfileTotalsAsync(string tenantId, SelectQuery query, CancellationToken cancellationToken)
+    public ValueTask<IReadOnlyList<ProfileTotal>> ProfileTotalsAsync(string tenantId, SelectQuery query, CancellationToken cancellationToken) =>
+        ProfileTotalsAsync(tenantId, query, storeView: null, cancellationToken);
+
+    public async ValueTask<IReadOnlyList<ProfileTotal>> ProfileTotalsAsync(string tenantId, SelectQuery query, StoreView? storeView, CancellationToken cancellationToken)
     {
         var request = ReadProtocol.ToProto(query);
+        request.StoreView = storeView;
         var answers = await FanOutAsync(tenantId, (client, options) => client.ProfileTotalsAsync(request, options).ResponseAsync, cancellationToken);
         return MergeTotals(answers);
     }
@@ -186,9 +269,13 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
         return totals;
     }
 
-    public async ValueTask<ProfileStats> StatsAsync(string tenantId, CancellationToken cancellationToken)
+    public ValueTask<ProfileStats> StatsAsync(string tenantId, CancellationToken cancellationToken) =>
+        StatsAsync(tenantId, storeView: null, cancellationToken);
+
+    public async ValueTask<ProfileStats> StatsAsync(string tenantId, StoreView? storeView, CancellationToken cancellationToken)
     {
-        var answers = await FanOutAsync(tenantId, (client, options) => client.StatsAsync(new StatsRequest(), options).ResponseAsync, cancellationToken);
+        var request = new StatsRequest { StoreView = storeView };
+        var answers = await FanOutAsync(tenantId, (client, options) => client.StatsAsync(request, options).ResponseAsync, cancellationToken);
         return Combine(answers);
     }
 

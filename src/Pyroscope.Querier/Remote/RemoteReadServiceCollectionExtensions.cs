@@ -10,8 +10,8 @@ namespace Pyroscope.Querier.Remote;
 public static class RemoteReadServiceCollectionExtensions
 {
     /// <summary>
-    /// The reader of a querier without an in-process ingester: object storage plus the not-yet-uploaded data of
-    /// every ingester in the ring (<see cref="StoreAndIngestersReader"/>), registered as <see cref="IProfileReader"/>
+    /// The reader of a querier without an in-process ingester: one object-store snapshot per query plus whatever
+    /// every ingester in the ring holds beyond it (<see cref="StoreAndIngestersReader"/>), registered as <see cref="IProfileReader"/>
     /// with TryAdd. Adds the ring and the object store.
     /// </summary>
     public static IServiceCollection AddStoreAndIngestersReader(this IServiceCollection services, IConfiguration configuration)

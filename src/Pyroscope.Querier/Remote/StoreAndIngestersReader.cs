@@ -1,3 +1,4 @@
+using Pyroscope.Contracts.Ingester.V1;
 using Pyroscope.Model;
 using Pyroscope.Model.Query;
 using Pyroscope.Storage.Reading;
@@ -5,17 +6,23 @@ using Pyroscope.Storage.Reading;
 namespace Pyroscope.Querier.Remote;
 
 /// <summary>
-/// The complete view of a querier without an in-process ingester: the object store (uploaded blocks) plus
-/// every ingester's not-yet-uploaded data. Each profile counts once because the sets are disjoint: the store
-/// wins, and ingesters answer with <c>includeUploaded: false</c>. Both are read concurrently. Window: a block
-/// uploaded after this querier's store listing was cached (10 s TTL) is missing from both until the listing
-/// is refreshed (see docs/storage-format.md, Reading).
+/// The complete view of a querier without an in-process ingester: the object store plus every ingester.
+/// Each query takes ONE snapshot of the store listing (<see cref="BlockStoreReader.SnapshotAsync"/>, possibly
+/// cached for 10 s), reads exactly those blocks, and sends the ingesters the ids they cover (block ids plus
+/// compaction sources) as a <see cref="StoreView"/>. Each ingester answers from every local block and head not
+/// covered, uploaded or not, so a block is in exactly one answer: in the store's when the snapshot has it,
+/// otherwise in its ingester's, which keeps uploaded blocks locally (2 min) longer than a listing is cached.
+/// The ingesters are asked after the listing; the store snapshot and the ingesters are then read concurrently.
+/// See docs/storage-format.md, Reading.
 /// </summary>
 public sealed class StoreAndIngestersReader(BlockStoreReader store, RemoteIngestersReader ingesters) : IProfileReader
 {
     public async ValueTask<IReadOnlyList<ProfileTypeId>> ProfileTypesAsync(string tenantId, TimeRange range, CancellationToken cancellationToken)
     {
-        var (fromStore, fromIngesters) = await BothAsync(store.ProfileTypesAsync(tenantId, range, cancellationToken), ingesters.ProfileTypesAsync(tenantId, range, cancellationToken));
+        var snapshot = await store.SnapshotAsync(tenantId, cancellationToken);
+        var (fromStore, fromIngesters) = await BothAsync(
+            snapshot.ProfileTypesAsync(tenantId, range, cancellationToken),
+            ingesters.ProfileTypesAsync(tenantId, range, ViewOf(snapshot, range), cancellationToken));
         var byId = new Dictionary<string, ProfileTypeId>(StringComparer.Ordinal);
         foreach (var type in fromStore)
         {
@@ -32,21 +39,28 @@ public sealed class StoreAndIngestersReader(BlockStoreReader store, RemoteIngest
 
     public async ValueTask<IReadOnlyList<string>> LabelNamesAsync(string tenantId, IReadOnlyList<LabelMatcher> matchers, TimeRange range, CancellationToken cancellationToken)
     {
-        var (a, b) = await BothAsync(store.LabelNamesAsync(tenantId, matchers, range, cancellationToken), ingesters.LabelNamesAsync(tenantId, matchers, range, cancellationToken));
+        var snapshot = await store.SnapshotAsync(tenantId, cancellationToken);
+        var (a, b) = await BothAsync(
+            snapshot.LabelNamesAsync(tenantId, matchers, range, cancellationToken),
+            ingesters.LabelNamesAsync(tenantId, matchers, range, ViewOf(snapshot, range), cancellationToken));
         return Union(a, b);
     }
 
     public async ValueTask<IReadOnlyList<string>> LabelValuesAsync(string tenantId, string labelName, IReadOnlyList<LabelMatcher> matchers, TimeRange range, CancellationToken cancellationToken)
     {
+        var snapshot = await store.SnapshotAsync(tenantId, cancellationToken);
         var (a, b) = await BothAsync(
-            store.LabelValuesAsync(tenantId, labelName, matchers, range, cancellationToken),
-            ingesters.LabelValuesAsync(tenantId, labelName, matchers, range, cancellationToken));
+            snapshot.LabelValuesAsync(tenantId, labelName, matchers, range, cancellationToken),
+            ingesters.LabelValuesAsync(tenantId, labelName, matchers, range, ViewOf(snapshot, range), cancellationToken));
         return Union(a, b);
     }
 
     public async ValueTask<IReadOnlyList<LabelSet>> SeriesAsync(string tenantId, IReadOnlyList<LabelMatcher> matchers, TimeRange range, CancellationToken cancellationToken)
     {
-        var (a, b) = await BothAsync(store.SeriesAsync(tenantId, matchers, range, cancellationToken), ingesters.SeriesAsync(tenantId, matchers, range, cancellationToken));
+        var snapshot = await store.SnapshotAsync(tenantId, cancellationToken);
+        var (a, b) = await BothAsync(
+            snapshot.SeriesAsync(tenantId, matchers, range, cancellationToken),
+            ingesters.SeriesAsync(tenantId, matchers, range, ViewOf(snapshot, range), cancellationToken));
         var set = new HashSet<LabelSet>(a);
         set.UnionWith(b);
         var result = new List<LabelSet>(set);
@@ -56,9 +70,12 @@ public sealed class StoreAndIngestersReader(BlockStoreReader store, RemoteIngest
 
     public async ValueTask MergeStacksAsync(string tenantId, SelectQuery query, IStackSink sink, CancellationToken cancellationToken)
     {
+        var snapshot = await store.SnapshotAsync(tenantId, cancellationToken);
         // Sinks are not thread-safe, so the two sources write one after the other.
-        await ingesters.MergeStacksAsync(tenantId, query, sink, cancellationToken);
-        await store.MergeStacksAsync(tenantId, query, sink, cancellationToken);
+        // Another replica's block may already be in the snapshot while this ingester's copy is not: the
+        // ingesters leave out profiles the snapshot holds (checked only when several ingesters could replicate).
+        await ingesters.MergeStacksAsync(tenantId, query, ViewOf(snapshot, query.Range), countedElsewhere: snapshot, sink, cancellationToken);
+        await snapshot.MergeStacksAsync(tenantId, query, sink, cancellationToken);
     }
 
     public async ValueTask MergeProfileAsync(string tenantId, SelectQuery query, PprofMerger merger, CancellationToken cancellationToken)
@@ -70,23 +87,68 @@ public sealed class StoreAndIngestersReader(BlockStoreReader store, RemoteIngest
 
     public async ValueTask<IReadOnlyList<ProfileTotal>> ProfileTotalsAsync(string tenantId, SelectQuery query, CancellationToken cancellationToken)
     {
-        var (a, b) = await BothAsync(store.ProfileTotalsAsync(tenantId, query, cancellationToken), ingesters.ProfileTotalsAsync(tenantId, query, cancellationToken));
-        var totals = new List<ProfileTotal>(a.Count + b.Count);
-        totals.AddRange(a);
-        totals.AddRange(b);
+        var snapshot = await store.SnapshotAsync(tenantId, cancellationToken);
+        var (a, b) = await BothAsync(
+            snapshot.ProfileTotalsAsync(tenantId, query, cancellationToken),
+            ingesters.ProfileTotalsAsync(tenantId, query, ViewOf(snapshot, query.Range), cancellationToken));
+        return MergeTotals(a, b);
+    }
+
+    /// <summary>
+    /// The store's totals plus the ingesters', keeping one per (series, profile id): another replica's block may be
+    /// in the store while an ingester still holds its own copy. Profiles without an id are all kept.
+    /// </summary>
+    internal static List<ProfileTotal> MergeTotals(IReadOnlyList<ProfileTotal> fromStore, IReadOnlyList<ProfileTotal> fromIngesters)
+    {
+        var totals = new List<ProfileTotal>(fromStore.Count + fromIngesters.Count);
+        totals.AddRange(fromStore);
+        HashSet<(ulong, string)>? stored = null;
+        foreach (var total in fromIngesters)
+        {
+            if (total.ProfileId.Length > 0 && fromStore.Count > 0)
+            {
+                if (stored is null)
+                {
+                    stored = new HashSet<(ulong, string)>(fromStore.Count);
+                    foreach (var s in fromStore)
+                    {
+                        if (s.ProfileId.Length > 0)
+                        {
+                            stored.Add((s.Series.Fingerprint, s.ProfileId));
+                        }
+                    }
+                }
+                if (stored.Contains((total.Series.Fingerprint, total.ProfileId)))
+                {
+                    continue;
+                }
+            }
+            totals.Add(total);
+        }
         totals.Sort(static (x, y) => x.TimestampMs.CompareTo(y.TimestampMs));
         return totals;
     }
 
     public async ValueTask<ProfileStats> StatsAsync(string tenantId, CancellationToken cancellationToken)
     {
-        var (a, b) = await BothAsync(store.StatsAsync(tenantId, cancellationToken), ingesters.StatsAsync(tenantId, cancellationToken));
+        var snapshot = await store.SnapshotAsync(tenantId, cancellationToken);
+        var (a, b) = await BothAsync(
+            snapshot.StatsAsync(tenantId, cancellationToken),
+            ingesters.StatsAsync(tenantId, new StoreView { CoveredBlockIds = { snapshot.CoveredBlockIds } }, cancellationToken));
         if (!a.DataIngested)
         {
             return b;
         }
         return !b.DataIngested ? a : new ProfileStats(true, Math.Min(a.OldestProfileMs, b.OldestProfileMs), Math.Max(a.NewestProfileMs, b.NewestProfileMs));
     }
+
+    /// <summary>
+    /// What the ingesters must leave out: the ids covered by the snapshot's blocks that overlap the range (a
+    /// covered ingester block overlapping the range is always covered by such a block, see
+    /// <see cref="BlockStoreSnapshot.CoveredBlockIdsOverlapping"/>), which keeps requests small on long-lived stores.
+    /// </summary>
+    internal static StoreView ViewOf(BlockStoreSnapshot snapshot, TimeRange range) =>
+        new() { CoveredBlockIds = { snapshot.CoveredBlockIdsOverlapping(range) } };
 
     private static async Task<(TA, TB)> BothAsync<TA, TB>(ValueTask<TA> first, ValueTask<TB> second)
     {

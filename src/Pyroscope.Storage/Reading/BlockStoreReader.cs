@@ -43,16 +43,15 @@ public sealed class BlockStoreReader : SourceSetReader
     /// <summary>Forgets the cached listing of a tenant (called after an upload in the same process).</summary>
     public void Invalidate(string tenantId) => _listings.TryRemove(tenantId, out _);
 
-    private protected override async ValueTask<IReadOnlyList<ProfileSource>> GetSourcesAsync(string tenantId, CancellationToken cancellationToken)
-    {
-        var blocks = await GetBlocksAsync(tenantId, cancellationToken);
-        var sources = new List<ProfileSource>(blocks.Count);
-        foreach (var block in blocks)
-        {
-            sources.Add(new BlockSource(block));
-        }
-        return sources;
-    }
+    private protected override async ValueTask<IReadOnlyList<ProfileSource>> GetSourcesAsync(string tenantId, CancellationToken cancellationToken) =>
+        StoreCoverage.Sources(await GetBlocksAsync(tenantId, cancellationToken));
+
+    /// <summary>
+    /// The tenant's live blocks as of the current (possibly cached) listing, as a reader that never re-lists:
+    /// a query that tells ingesters which blocks it reads from the store must read exactly those.
+    /// </summary>
+    public async ValueTask<BlockStoreSnapshot> SnapshotAsync(string tenantId, CancellationToken cancellationToken) =>
+        new(tenantId, await GetBlocksAsync(tenantId, cancellationToken));
 
     /// <summary>The live blocks of a tenant: complete, not marked for deletion, not replaced by a compacted block.</summary>
     internal async ValueTask<IReadOnlyList<BlockHandle>> GetBlocksAsync(string tenantId, CancellationToken cancellationToken)

@@ -3,37 +3,49 @@ using Pyroscope.Storage.Ingestion;
 namespace Pyroscope.Storage.Reading;
 
 /// <summary>
-/// What one ingester holds: its heads and its local blocks. With <c>includeUploaded: false</c> it serves
-/// only data not yet in object storage (for a querier that reads the store itself).
+/// What one ingester holds: its heads and its local blocks. With <c>includeUploaded: false</c> it serves only
+/// data not yet in object storage, for a caller that reads the store but did not say which part of it. A caller
+/// that reads one fixed store snapshot asks <see cref="Excluding"/> instead: then uploaded blocks count too, as
+/// long as the snapshot does not cover them, which closes the window between an upload and the caller's listing.
 /// </summary>
-public sealed class IngesterReader(IngesterEngine engine, bool includeUploaded = false) : SourceSetReader
+public sealed class IngesterReader : SourceSetReader
 {
+    private readonly IngesterEngine _engine;
+    private readonly bool _includeUploaded;
+    private readonly IReadOnlySet<string>? _covered;
+
+    public IngesterReader(IngesterEngine engine, bool includeUploaded = false)
+    {
+        _engine = engine;
+        _includeUploaded = includeUploaded;
+    }
+
+    private IngesterReader(IngesterEngine engine, IReadOnlySet<string> covered)
+    {
+        _engine = engine;
+        _covered = covered;
+    }
+
+    /// <summary>
+    /// A reader of every local block and head (uploaded or not) whose id is not in <paramref name="coveredBlockIds"/>:
+    /// the ids of the store blocks the caller reads itself plus their compaction sources. Cheap; one per request.
+    /// </summary>
+    public IngesterReader Excluding(IReadOnlySet<string> coveredBlockIds) => new(_engine, coveredBlockIds);
+
     private protected override ValueTask<IReadOnlyList<ProfileSource>> GetSourcesAsync(string tenantId, CancellationToken cancellationToken)
     {
         BlockStoreReader.ValidateTenant(tenantId);
-        var snapshot = engine.Snapshot(tenantId);
+        var snapshot = _engine.Snapshot(tenantId);
         var sources = new List<ProfileSource>(snapshot.Blocks.Count + snapshot.Heads.Count);
-        foreach (var (block, uploaded) in snapshot.Blocks)
-        {
-            if (includeUploaded || !uploaded)
-            {
-                sources.Add(new BlockSource(block));
-            }
-        }
-        foreach (var head in snapshot.Heads)
-        {
-            sources.Add(new HeadSource(head));
-        }
+        StoreCoverage.AddIngesterSources(snapshot, _covered, _includeUploaded, sources);
         return ValueTask.FromResult<IReadOnlyList<ProfileSource>>(sources);
     }
 }
 
 /// <summary>
-/// The complete view for a process that runs the ingester and reads the store (the monolith).
-/// Exactly-once rule: the ingester is snapshotted first, then the store is listed; the store wins.
-/// Any ingester block or head whose id is a store block or a compaction source of one is skipped,
-/// so a block counts once whether it is local, uploaded, or already compacted into a bigger block.
-/// The current head is never in the store.
+/// The complete view for a process that runs the ingester and reads the store (the monolith). The ingester is
+/// snapshotted first, then the store is listed; the store wins (<see cref="StoreCoverage"/>). The current head
+/// is never in the store.
 /// </summary>
 public sealed class CombinedReader(IngesterEngine engine, BlockStoreReader store) : SourceSetReader
 {
@@ -42,31 +54,8 @@ public sealed class CombinedReader(IngesterEngine engine, BlockStoreReader store
         BlockStoreReader.ValidateTenant(tenantId);
         var snapshot = engine.Snapshot(tenantId);
         var storeBlocks = await store.GetBlocksAsync(tenantId, cancellationToken);
-        var covered = new HashSet<string>(StringComparer.Ordinal);
-        var sources = new List<ProfileSource>(storeBlocks.Count + snapshot.Blocks.Count + snapshot.Heads.Count);
-        foreach (var block in storeBlocks)
-        {
-            covered.Add(block.Meta.Ulid);
-            foreach (var source in block.Meta.Compaction.Sources)
-            {
-                covered.Add(source);
-            }
-            sources.Add(new BlockSource(block));
-        }
-        foreach (var (block, _) in snapshot.Blocks)
-        {
-            if (!covered.Contains(block.Meta.Ulid))
-            {
-                sources.Add(new BlockSource(block));
-            }
-        }
-        foreach (var head in snapshot.Heads)
-        {
-            if (!covered.Contains(head.BlockId.ToString()))
-            {
-                sources.Add(new HeadSource(head));
-            }
-        }
+        var sources = StoreCoverage.Sources(storeBlocks, snapshot.Blocks.Count + snapshot.Heads.Count);
+        StoreCoverage.AddIngesterSources(snapshot, StoreCoverage.Of(storeBlocks, range: null), includeUploaded: true, sources);
         return sources;
     }
 }
