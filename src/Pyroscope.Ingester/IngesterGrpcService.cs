@@ -86,7 +86,7 @@ public sealed class IngesterGrpcService(IngesterEngine engine, IngesterReader re
         ReadAsync(context, async (tenant, ct) =>
         {
             var merger = new PprofMerger();
-            await reader.MergeProfileAsync(tenant, ReadProtocol.FromProto(request), merger, ct);
+            await ReaderFor(request.StoreView).MergeProfileAsync(tenant, ReadProtocol.FromProto(request), merger, ct);
             return merger.ToProfile();
         });
 

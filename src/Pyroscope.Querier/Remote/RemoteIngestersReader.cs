@@ -126,13 +126,24 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
         }
     }
 
-    public async ValueTask MergeProfileAsync(string tenantId, SelectQuery query, PprofMerger merger, CancellationToken cancellationToken)
+    public ValueTask MergeProfileAsync(string tenantId, SelectQuery query, PprofMerger merger, CancellationToken cancellationToken) =>
+        MergeProfileAsync(tenantId, query, storeView: null, countedElsewhere: null, merger, cancellationToken);
+
+    /// <summary>
+    /// Merges the ingesters' symbolised samples into <paramref name="merger"/>, under the replica rules of
+    /// <see cref="MergeStacksAsync(string, SelectQuery, StoreView?, IProfileReader?, IStackSink, CancellationToken)"/>.
+    /// </summary>
+    public async ValueTask MergeProfileAsync(
+        string tenantId, SelectQuery query, StoreView? storeView, IProfileReader? countedElsewhere, PprofMerger merger, CancellationToken cancellationToken)
     {
         var request = ReadProtocol.ToProto(query);
-        // Same replica rule as MergeStacksAsync: each replicated profile comes from its owner only.
-        var owners = ring.GetAllHealthy(RingOperation.Read).Count > 1 ? await ReplicaOwnersAsync(tenantId, request, cancellationToken) : null;
+        request.StoreView = storeView;
+        var owners = ring.GetAllHealthy(RingOperation.Read).Count > 1
+            ? await ReplicaOwnersAsync(tenantId, query, request, countedElsewhere, cancellationToken)
+            : null;
         var answers = await FanOutAsync(tenantId, (instance, client, options) =>
             client.MergeProfileAsync(owners is null ? request : WithExclusions(request, owners, instance.Id), options).ResponseAsync, cancellationToken);
+        // The merger is not thread-safe: merge after all answers arrived.
         foreach (var answer in answers)
         {
             merger.Add(answer);

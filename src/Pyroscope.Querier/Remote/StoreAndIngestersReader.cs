@@ -80,9 +80,10 @@ public sealed class StoreAndIngestersReader(BlockStoreReader store, RemoteIngest
 
     public async ValueTask MergeProfileAsync(string tenantId, SelectQuery query, PprofMerger merger, CancellationToken cancellationToken)
     {
-        // The merger is not thread-safe either.
-        await ingesters.MergeProfileAsync(tenantId, query, merger, cancellationToken);
-        await store.MergeProfileAsync(tenantId, query, merger, cancellationToken);
+        // Same view and replica rules as MergeStacksAsync; the merger is not thread-safe either.
+        var snapshot = await store.SnapshotAsync(tenantId, cancellationToken);
+        await ingesters.MergeProfileAsync(tenantId, query, ViewOf(snapshot, query.Range), countedElsewhere: snapshot, merger, cancellationToken);
+        await snapshot.MergeProfileAsync(tenantId, query, merger, cancellationToken);
     }
 
     public async ValueTask<IReadOnlyList<ProfileTotal>> ProfileTotalsAsync(string tenantId, SelectQuery query, CancellationToken cancellationToken)
