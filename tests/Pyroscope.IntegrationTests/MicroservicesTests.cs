@@ -90,7 +90,7 @@ public sealed class MicroservicesTests
     }
 
     [Fact]
-    public async Task WithTwoReplicasEveryProfileCountsOnce()
+    public async Task WithTwoReplicasEveryProfileCountsOnceAndSurvivesTheLossOfOne()
     {
         var ct = TestContext.Current.CancellationToken;
         var bytes = await File.ReadAllBytesAsync(RepositoryPaths.Fixture("go/go-cpu.pb.gz"), ct);
@@ -137,6 +137,14 @@ public sealed class MicroservicesTests
             }
             // Both ingesters hold the profile (replication factor 2); the querier merges it once.
             AssertSameStacks(expected, await QueryAsync(querier, timeMs, ct));
+            await AssertSameSourceLinesAsync(profile, querier, timeMs, ct);
+
+            // One replica dies without a word (SIGKILL, still ACTIVE in the ring until its heartbeat times out):
+            // the other replica has every acknowledged profile, so the read tolerates the failure and loses nothing.
+            started[0].Kill();
+            AssertSameStacks(expected, await QueryAsync(querier, timeMs, ct));
+            var totals = await Query.SeriesTotalAsync(querier.Http, ProfileType, "{service_name=\"remote-read\"}", timeMs - 3_600_000, timeMs + 3_600_000, ct);
+            Assert.Equal(expected.Values.Sum(), totals);
             await AssertSameSourceLinesAsync(profile, querier, timeMs, ct);
         }
         finally

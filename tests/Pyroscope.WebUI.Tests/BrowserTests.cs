@@ -67,7 +67,7 @@ public sealed class BrowserTests(UiFixture ui)
         var path = await page.NodeStackAsync(hottest);
         Assert.Equal(hottest, path[^1]);
         await page.Mouse.MoveAsync(at.X, at.Y);
-        var tooltip = page.Locator(".tooltip");
+        var tooltip = page.Locator("#flamegraph .tooltip");
         await Assertions.Expect(tooltip).ToBeVisibleAsync();
         var text = await tooltip.InnerTextAsync();
         Assert.Contains(hottest, text);
@@ -116,15 +116,15 @@ public sealed class BrowserTests(UiFixture ui)
         Assert.True(await page.EvalAsync<int>("() => window.pyroscopeUI.flame.zoom.level") > 0);
 
         // The zoomed frame now spans the full width: its right edge hovers as the same function.
-        var box = (await page.Locator(".flamegraph-canvas").BoundingBoxAsync())!;
+        var box = (await page.Locator("#flamegraph .flamegraph-canvas").BoundingBoxAsync())!;
         await page.Mouse.MoveAsync(box.X + box.Width - 4, at.Y);
-        await Assertions.Expect(page.Locator(".tooltip .tt-name")).ToHaveTextAsync(target);
+        await Assertions.Expect(page.Locator("#flamegraph .tooltip .tt-name")).ToHaveTextAsync(target);
         await page.ScreenshotAsync(new() { Path = Shot("03-zoomed-main.sortWork"), FullPage = true });
 
         await page.ClickAsync("#reset-zoom");
         Assert.Equal(0, await page.EvalAsync<int>("() => window.pyroscopeUI.flame.zoom.level"));
         await page.Mouse.MoveAsync(box.X + box.Width - 4, at.Y);
-        await Assertions.Expect(page.Locator(".tooltip .tt-name")).Not.ToHaveTextAsync(target);
+        await Assertions.Expect(page.Locator("#flamegraph .tooltip .tt-name")).Not.ToHaveTextAsync(target);
     }
 
     [Fact]
@@ -176,7 +176,7 @@ public sealed class BrowserTests(UiFixture ui)
         var red = await page.PixelAsync(mathOnly.X, mathOnly.Y);
         Assert.True(red[0] > 180 && red[1] < 120, $"expected red, got {string.Join(',', red)}");
         await page.Mouse.MoveAsync(mathOnly.X, mathOnly.Y);
-        await Assertions.Expect(page.Locator(".tooltip")).ToContainTextAsync("new");
+        await Assertions.Expect(page.Locator("#flamegraph .tooltip")).ToContainTextAsync("new");
         await page.ScreenshotAsync(new() { Path = Shot("05b-diff-tooltip") });
         // crypto/sha256.block only under handler=hash: green.
         var hashOnly = await page.NodeCenterAsync("crypto/sha256.block") ?? throw new Xunit.Sdk.XunitException("sha256.block not drawn");
@@ -413,5 +413,88 @@ public sealed class BrowserTests(UiFixture ui)
         TestContext.Current.TestOutputHelper?.WriteLine(report);
         await File.WriteAllTextAsync(Path.Combine(ui.ScreenshotDir, "..", "render-10k.txt"), report + Environment.NewLine, TestContext.Current.CancellationToken);
         await page.ScreenshotAsync(new() { Path = Shot("10-synthetic-10k-nodes"), FullPage = false });
+    }
+
+    [Fact]
+    public async Task Tag_explorer_draws_the_top_ten_values_and_an_exact_other_line()
+    {
+        var totals = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var (_, value, shard) in ui.Host.SyntheticStacks) totals[shard] = totals.GetValueOrDefault(shard) + value;
+        var ranked = totals.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => kv.Key).ToArray();
+        Assert.True(ranked.Length > 10);
+        var otherTotal = ranked.Skip(10).Sum(v => totals[v]);
+
+        var page = await OpenAsync($"/?view=explore&query={Q($"{TestApiHost.CpuType}{{service_name=\"{TestApiHost.SyntheticService}\"}}")}&groupBy=shard");
+        await page.WaitForModelAsync();
+        var rows = page.Locator("#explore-table tbody tr[data-value]");
+        Assert.Equal(ranked, await rows.EvaluateAllAsync<string[]>("els => els.map(e => e.dataset.value)"));
+        Assert.Equal(ranked.Select(v => (double)totals[v]), await rows.EvaluateAllAsync<double[]>("els => els.map(e => Number(e.dataset.total))"));
+        Assert.Equal(ranked.Take(10), await page.Locator("#timeline-legend button[data-value]").EvaluateAllAsync<string[]>("els => els.map(e => e.dataset.value)"));
+        await Assertions.Expect(page.Locator("#timeline-legend button:disabled")).ToHaveTextAsync("other");
+        Assert.Equal(11, await page.EvalAsync<int>("() => window.pyroscopeUI.timeline.series.length"));
+        Assert.Equal(otherTotal, await page.EvalAsync<long>("() => window.pyroscopeUI.explore.other.total"));
+        await page.ScreenshotAsync(new() { Path = Shot("12-explore-top10-and-other"), FullPage = true });
+
+        // Hovering the chart lists the values at the nearest step, largest first.
+        var box = (await page.Locator(".timeline-canvas").BoundingBoxAsync())!;
+        var range = await page.EvalAsync<double[]>("() => [window.pyroscopeUI.timeline.from, window.pyroscopeUI.timeline.until]");
+        var fraction = (float)((ui.Host.BucketTime(3) - range[0]) / (range[1] - range[0]));
+        await page.Mouse.MoveAsync(box.X + 64 + (box.Width - 76) * fraction, box.Y + 60);
+        var tipLines = page.Locator(".timeline-tip div");
+        await Assertions.Expect(tipLines.Nth(1)).ToContainTextAsync("shard-");
+        Assert.True(await tipLines.CountAsync() >= 3, "the tip lists several series");
+
+        // A value outside the top ten still filters the flame graph from the table.
+        var last = ranked[^1];
+        await page.ClickAsync($"#explore-table tr[data-value='{last}']");
+        await page.WaitForFunctionAsync($"() => window.pyroscopeUI.model && window.pyroscopeUI.model.total === {totals[last]}");
+        Assert.Equal(last, System.Web.HttpUtility.ParseQueryString(new Uri(page.Url).Query)["groupByValue"]);
+        Assert.Contains($"shard=\"{last}\"", await page.InnerTextAsync("#flame-title"));
+    }
+
+    [Fact]
+    public async Task Sandwich_of_a_10k_node_flame_graph_is_built_in_the_browser_and_reports_the_time()
+    {
+        // The function with the most call sites (distinct call paths) in the tree; its total counts each stack once.
+        var stacks = ui.Host.SyntheticStacks;
+        var callPaths = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
+        foreach (var (frames, _, _) in stacks)
+            for (var d = 0; d < frames.Length; d++)
+            {
+                if (!callPaths.TryGetValue(frames[d], out var set)) callPaths[frames[d]] = set = new HashSet<string>(StringComparer.Ordinal);
+                set.Add(string.Join(';', frames[..d]));
+            }
+        var fn = callPaths.OrderByDescending(kv => kv.Value.Count).ThenBy(kv => kv.Key, StringComparer.Ordinal).First().Key;
+        long fnTotal = 0;
+        foreach (var (frames, value, _) in stacks) if (Array.IndexOf(frames, fn) >= 0) fnTotal += value;
+
+        var page = await OpenAsync($"/?query={Q($"{TestApiHost.CpuType}{{service_name=\"{TestApiHost.SyntheticService}\"}}")}&maxNodes=16384&sandwich={Q(fn)}");
+        await page.WaitForModelAsync();
+        await page.WaitForFunctionAsync("() => window.pyroscopeUI.sandwich");
+        Assert.Equal(ui.Host.SyntheticNodeCount, await page.EvalAsync<int>("() => window.pyroscopeUI.model.nodeCount"));
+        Assert.Equal(fnTotal, await page.EvalAsync<long>("() => window.pyroscopeUI.sandwich.total"));
+        Assert.Equal(fnTotal, await page.EvalAsync<long>("() => window.pyroscopeUI.callersFlame.model.total"));
+        Assert.Equal(fnTotal, await page.EvalAsync<long>("() => window.pyroscopeUI.calleesFlame.model.total"));
+        var json = await page.EvalAsync<string>("""
+            (fn) => {
+              const ui = window.pyroscopeUI, build = [], draw = [];
+              let s;
+              for (let i = 0; i < 10; i++) { const t = performance.now(); s = ui.buildSandwich(ui.model, fn); build.push(performance.now() - t); }
+              for (let i = 0; i < 10; i++) { const t = performance.now(); ui.callersFlame.draw(); ui.calleesFlame.draw(); draw.push(performance.now() - t); }
+              build.sort((a, b) => a - b); draw.sort((a, b) => a - b);
+              return JSON.stringify({ occurrences: s.occurrences, callersNodes: s.callers.nodeCount, calleesNodes: s.callees.nodeCount, buildMedianMs: build[5], drawBothMedianMs: draw[5] });
+            }
+            """, fn);
+        var report = $"sandwich of {fn} in a {ui.Host.SyntheticNodeCount}-node flame graph: {json}";
+        TestContext.Current.TestOutputHelper?.WriteLine(report);
+        await File.WriteAllTextAsync(Path.Combine(ui.ScreenshotDir, "..", "sandwich-10k.txt"), report + Environment.NewLine, TestContext.Current.CancellationToken);
+        await page.ScreenshotAsync(new() { Path = Shot("11-synthetic-10k-sandwich"), FullPage = false });
+
+        // The PNG export holds both graphs: callers above callees.
+        await page.ClickAsync("#export summary");
+        var download = await page.RunAndWaitForDownloadAsync(() => page.ClickAsync("button[data-export=png]"));
+        var png = await File.ReadAllBytesAsync((await download.PathAsync())!, TestContext.Current.CancellationToken);
+        var height = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(20, 4)); // IHDR height
+        Assert.Equal(await page.EvalAsync<int>("() => window.pyroscopeUI.callersFlame.canvas.height + window.pyroscopeUI.calleesFlame.canvas.height"), height);
     }
 }

@@ -8,11 +8,19 @@ namespace Pyroscope.WebUI.Tests;
 
 /// <summary>
 /// The real monolith (Pyroscope.All) on free ports with a temp data dir, with go-cpu.pb.gz ingested through
-/// POST /ingest. Anything missing (no start, no UI at /, no querier API) fails the tests that use it.
+/// POST /ingest, and for the tag explorer a second service with two fixtures under <c>env=a</c> and
+/// <c>env=b</c>. Anything missing (no start, no UI at /, no querier API) fails the tests that use it.
 /// </summary>
 public sealed class MonolithFixture : IAsyncLifetime
 {
     public const string Service = "webui-go-app";
+    public const string TagsService = "webui-tags";
+    /// <summary>Fixture ingested under each value of <c>env</c> in <see cref="TagsService"/>.</summary>
+    public static readonly IReadOnlyDictionary<string, string> EnvFixtures = new Dictionary<string, string>
+    {
+        ["a"] = "go/go-cpu.pb.gz",
+        ["b"] = "upstream/og_convert_pprof__cpu.pb.gz",
+    };
     public PyroscopeProcess? Process { get; private set; }
     public string Url => Process!.BaseAddress.ToString().TrimEnd('/');
 
@@ -34,26 +42,36 @@ public sealed class MonolithFixture : IAsyncLifetime
         }
 
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        // The fixture keeps its samples; only its timestamp moves to now, so the UI's default "last hour" shows it.
-        var profile = FixtureProfiles.Read("go/go-cpu.pb.gz");
+        await IngestAsync(http, "go/go-cpu.pb.gz", Service);
+        foreach (var (env, fixture) in EnvFixtures) await IngestAsync(http, fixture, $"{TagsService}{{env={env}}}");
+
+        // Poll until the ingested profiles are queryable (no sleeps beyond short polling).
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            using var values = await http.PostAsync("/querier.v1.QuerierService/LabelValues",
+                new StringContent($"{{\"name\":\"env\",\"start\":{now - 3_600_000},\"end\":{DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + 60_000}}}", Encoding.UTF8, "application/json"));
+            using var services = await http.PostAsync("/querier.v1.QuerierService/LabelValues",
+                new StringContent($"{{\"name\":\"service_name\",\"start\":{now - 3_600_000},\"end\":{DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + 60_000}}}", Encoding.UTF8, "application/json"));
+            var envs = await values.Content.ReadAsStringAsync();
+            if ((await services.Content.ReadAsStringAsync()).Contains(Service, StringComparison.Ordinal)
+                && envs.Contains("\"a\"", StringComparison.Ordinal) && envs.Contains("\"b\"", StringComparison.Ordinal)) break;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"{Service} / {TagsService} never became queryable; output:\n{Process.Output}");
+            await Task.Delay(100);
+        }
+    }
+
+    // The fixture keeps its samples; only its timestamp moves to now, so the UI's default "last hour" shows it.
+    private async Task IngestAsync(HttpClient http, string fixture, string name)
+    {
+        var profile = FixtureProfiles.Read(fixture);
         profile.TimeNanos = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000 - 5_000_000_000;
         var fromS = DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 10;
         using var content = new ByteArrayContent(Gzip(profile.ToByteArray()));
         content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-        using var ingest = await http.PostAsync($"/ingest?name={Service}&from={fromS}&until={fromS + 10}&format=pprof&spyName=gospy&sampleRate=100", content);
+        using var ingest = await http.PostAsync($"/ingest?name={Uri.EscapeDataString(name)}&from={fromS}&until={fromS + 10}&format=pprof&spyName=gospy&sampleRate=100", content);
         if (!ingest.IsSuccessStatusCode)
-            throw new InvalidOperationException($"ingest failed: HTTP {(int)ingest.StatusCode} {await ingest.Content.ReadAsStringAsync()}\n{Process.Output}");
-
-        // Poll until the ingested profile is queryable (no sleeps beyond short polling).
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (true)
-        {
-            using var types = await http.PostAsync("/querier.v1.QuerierService/LabelValues",
-                new StringContent($"{{\"name\":\"service_name\",\"start\":{now - 3_600_000},\"end\":{DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + 60_000}}}", Encoding.UTF8, "application/json"));
-            if ((await types.Content.ReadAsStringAsync()).Contains(Service, StringComparison.Ordinal)) break;
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"{Service} never became queryable; output:\n{Process.Output}");
-            await Task.Delay(100);
-        }
+            throw new InvalidOperationException($"ingest of {fixture} as {name} failed: HTTP {(int)ingest.StatusCode} {await ingest.Content.ReadAsStringAsync()}\n{Process!.Output}");
     }
 
     private static byte[] Gzip(byte[] raw)

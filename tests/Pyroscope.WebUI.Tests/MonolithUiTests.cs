@@ -5,7 +5,7 @@ using static Pyroscope.WebUI.Tests.PageHelpers;
 namespace Pyroscope.WebUI.Tests;
 
 /// <summary>The UI served by the real monolith, on a profile ingested through POST /ingest.</summary>
-public sealed class MonolithUiTests(UiFixture ui, MonolithFixture monolith) : IClassFixture<MonolithFixture>
+public sealed partial class MonolithUiTests(UiFixture ui, MonolithFixture monolith) : IClassFixture<MonolithFixture>
 {
     private string Shot(string name) => Path.Combine(ui.ScreenshotDir, "monolith-" + name + ".png");
 

@@ -35,6 +35,8 @@ public sealed partial class TestApiHost : IAsyncDisposable
     public string Url { get; private set; } = "";
     public ConcurrentQueue<string> Requests { get; } = new();
     public int SyntheticNodeCount { get; private set; }
+    /// <summary>The synthetic service's stacks (root first) and cpu values, for independent expectations.</summary>
+    public List<(string[] Frames, long Value, string Shard)> SyntheticStacks { get; } = [];
 
     /// <summary>Fixture sample i lands in bucket i % 12; bucket k is at now − 60 min + (5k + 2.5) min.</summary>
     public long BucketTime(int k) => BaseTimeMs - 3_600_000 + k * 300_000 + 150_000;
@@ -93,7 +95,10 @@ public sealed partial class TestApiHost : IAsyncDisposable
                     frames[d] = $"github.com/example/pkg{random.Next(d < 3 ? 3 : 12)}.Func{d}_{random.Next(d < 3 ? 4 : 9)}";
                 var value = (long)(random.Next(1, 100) * 10_000_000L);
                 tree.Add(frames, value);
-                samples.Add(new TimedSample(new StackSample(frames, [value], new Dictionary<string, string>()), BucketTime(i % Buckets)));
+                // Twelve shards: more values than the tag explorer draws lines for.
+                var shard = $"shard-{i / 5 % 12:D2}";
+                samples.Add(new TimedSample(new StackSample(frames, [value], new Dictionary<string, string> { ["shard"] = shard }), BucketTime(i % Buckets)));
+                SyntheticStacks.Add((frames, value, shard));
             }
         }
         SyntheticNodeCount = tree.NodeCount();
@@ -272,14 +277,16 @@ public sealed partial class TestApiHost : IAsyncDisposable
         return Results.Json(new { names = values });
     }
 
+    // One series per distinct value set of the group_by labels (none: one series), top `limit` by total.
     private IResult SelectSeries(JsonElement body, bool empty)
     {
         var typeId = Str(body, "profileTypeID");
         var matchers = ParseSelector(Str(body, "labelSelector"));
+        var groupBy = Strings(body, "groupBy");
+        var limit = Int(body, "limit");
         var (start, end) = (Int(body, "start"), Int(body, "end"));
         if (!body.TryGetProperty("step", out var step) || step.GetDouble() <= 0) throw new BadRequestException("step must be positive");
-        var points = new SortedDictionary<long, double>();
-        string? service = null;
+        var groups = new SortedDictionary<string, (List<object> Labels, SortedDictionary<long, double> Points)>(StringComparer.Ordinal);
         if (!empty)
         {
             foreach (var d in _datasets)
@@ -290,18 +297,25 @@ public sealed partial class TestApiHost : IAsyncDisposable
                     foreach (var t in d.Samples)
                     {
                         if (t.TimestampMs < start || t.TimestampMs >= end || !Matches(d, t.Sample, matchers)) continue;
-                        points[t.TimestampMs] = points.GetValueOrDefault(t.TimestampMs) + t.Sample.Values[i];
-                        service ??= d.Service;
+                        var labels = new List<object>();
+                        var key = "";
+                        if (groupBy.Count == 0) labels.Add(new { name = "service_name", value = d.Service });
+                        foreach (var name in groupBy)
+                        {
+                            if (LabelOf(d, t.Sample, name) is not { Length: > 0 } v) continue;
+                            labels.Add(new { name, value = v });
+                            key += name + "=" + v + ";";
+                        }
+                        if (!groups.TryGetValue(key, out var g)) groups[key] = g = (labels, new SortedDictionary<long, double>());
+                        g.Points[t.TimestampMs] = g.Points.GetValueOrDefault(t.TimestampMs) + t.Sample.Values[i];
                     }
                 }
             }
         }
-        var series = points.Count == 0 ? [] : new[]
-        {
-            // int64 timestamps as JSON strings, as proto3 JSON writes them.
-            new { labels = new[] { new { name = "service_name", value = service! } },
-                  points = points.Select(p => new { value = p.Value, timestamp = p.Key.ToString() }).ToArray() },
-        };
+        var kept = groups.Values.ToList();
+        if (limit > 0 && kept.Count > limit) kept = kept.OrderByDescending(g => g.Points.Values.Sum()).Take((int)limit).ToList();
+        // int64 timestamps as JSON strings, as proto3 JSON writes them.
+        var series = kept.Select(g => new { labels = g.Labels, points = g.Points.Select(p => new { value = p.Value, timestamp = p.Key.ToString() }).ToArray() }).ToArray();
         return Results.Json(new { series });
     }
 

@@ -12,8 +12,10 @@ namespace Pyroscope.Querier.Remote;
 /// <see cref="StoreView"/>: the store blocks the caller reads itself, so each ingester answers with everything
 /// the view does not cover (see <see cref="StoreAndIngestersReader"/>); without one (the plain
 /// <see cref="IProfileReader"/> methods) ingesters answer with their not-yet-uploaded data only.
-/// A failing ingester fails the whole read with <see cref="IngesterReadException"/>: a silently partial answer
-/// would look like missing data. With replication factor &gt; 1 each profile lives on several ingesters:
+/// Failures are tolerated as dskit's read replication set does: every acknowledged write reached a quorum
+/// (rf/2+1) of its rf replicas, so up to rf/2 ingesters (fewer when some are already unhealthy) may fail a read
+/// without losing data. One failure more fails the whole read with <see cref="IngesterReadException"/>: a
+/// silently partial answer would look like missing data. With replication factor &gt; 1 each profile lives on several ingesters:
 /// series, names, values and types are sets (naturally de-duplicated), profile totals are de-duplicated by
 /// profile id, and merged stacks take each replicated profile from one ingester (the others exclude it).
 /// </summary>
@@ -109,22 +111,11 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
     /// merged from one ingester only; a profile that <paramref name="countedElsewhere"/> (the store snapshot the
     /// caller merges too) also holds, e.g. another replica's already uploaded block, is merged from none.
     /// </summary>
-    public async ValueTask MergeStacksAsync(
-        string tenantId, SelectQuery query, StoreView? storeView, IProfileReader? countedElsewhere, IStackSink sink, CancellationToken cancellationToken)
-    {
-        var request = ReadProtocol.ToProto(query);
-        request.StoreView = storeView;
-        var owners = ring.GetAllHealthy(RingOperation.Read).Count > 1
-            ? await ReplicaOwnersAsync(tenantId, query, request, countedElsewhere, cancellationToken)
-            : null;
-        var answers = await FanOutAsync(tenantId, (instance, client, options) =>
-            client.MergeStacksAsync(owners is null ? request : WithExclusions(request, owners, instance.Id), options).ResponseAsync, cancellationToken);
-        // Sinks are not thread-safe: replay after all answers arrived.
-        foreach (var answer in answers)
-        {
-            StackSetReader.ReplayInto(answer, sink);
-        }
-    }
+    public ValueTask MergeStacksAsync(
+        string tenantId, SelectQuery query, StoreView? storeView, IProfileReader? countedElsewhere, IStackSink sink, CancellationToken cancellationToken) =>
+        MergeOncePerProfileAsync(tenantId, query, storeView, countedElsewhere,
+            static (client, request, options) => client.MergeStacksAsync(request, options).ResponseAsync,
+            answers => ReplayAll(answers, sink), cancellationToken);
 
     public ValueTask MergeProfileAsync(string tenantId, SelectQuery query, PprofMerger merger, CancellationToken cancellationToken) =>
         MergeProfileAsync(tenantId, query, storeView: null, countedElsewhere: null, merger, cancellationToken);
@@ -133,35 +124,73 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
     /// Merges the ingesters' symbolised samples into <paramref name="merger"/>, under the replica rules of
     /// <see cref="MergeStacksAsync(string, SelectQuery, StoreView?, IProfileReader?, IStackSink, CancellationToken)"/>.
     /// </summary>
-    public async ValueTask MergeProfileAsync(
-        string tenantId, SelectQuery query, StoreView? storeView, IProfileReader? countedElsewhere, PprofMerger merger, CancellationToken cancellationToken)
+    public ValueTask MergeProfileAsync(
+        string tenantId, SelectQuery query, StoreView? storeView, IProfileReader? countedElsewhere, PprofMerger merger, CancellationToken cancellationToken) =>
+        MergeOncePerProfileAsync(tenantId, query, storeView, countedElsewhere,
+            static (client, request, options) => client.MergeProfileAsync(request, options).ResponseAsync,
+            answers =>
+            {
+                foreach (var (_, answer) in answers)
+                {
+                    merger.Add(answer);
+                }
+            }, cancellationToken);
+
+    /// <summary>
+    /// Calls a merging read (<paramref name="call"/>) on the ingesters so that each profile is counted once, and hands
+    /// all answers to <paramref name="apply"/> together (sinks and mergers are not thread-safe).
+    /// </summary>
+    private async ValueTask MergeOncePerProfileAsync<TAnswer>(
+        string tenantId, SelectQuery query, StoreView? storeView, IProfileReader? countedElsewhere,
+        Func<IngesterService.IngesterServiceClient, SelectRequest, CallOptions, Task<TAnswer>> call,
+        Action<List<(InstanceDesc Instance, TAnswer Answer)>> apply, CancellationToken cancellationToken)
     {
         var request = ReadProtocol.ToProto(query);
         request.StoreView = storeView;
-        var owners = ring.GetAllHealthy(RingOperation.Read).Count > 1
-            ? await ReplicaOwnersAsync(tenantId, query, request, countedElsewhere, cancellationToken)
-            : null;
-        var answers = await FanOutAsync(tenantId, (instance, client, options) =>
-            client.MergeProfileAsync(owners is null ? request : WithExclusions(request, owners, instance.Id), options).ResponseAsync, cancellationToken);
-        // The merger is not thread-safe: merge after all answers arrived.
-        foreach (var answer in answers)
+        var readSet = CurrentReadSet();
+        if (readSet.Instances.Count <= 1)
         {
-            merger.Add(answer);
+            apply(await FanOutAsync(tenantId, readSet, (_, client, options) => call(client, request, options), cancellationToken));
+            return;
+        }
+        // Replicas: each replicated profile is merged from the one ingester that owns it, so an owner failing
+        // during the merge would drop its profiles. Then the owners are chosen again among the ingesters still
+        // answering, as long as the failure budget lasts.
+        var totals = await FanOutAsync(tenantId, readSet, (_, client, options) => client.ProfileTotalsAsync(request, options).ResponseAsync, cancellationToken);
+        var elsewhere = countedElsewhere is null ? null : await ProfileIdsAlsoInAsync(countedElsewhere, tenantId, query, totals, cancellationToken);
+        var survivors = new List<InstanceDesc>(totals.Count);
+        foreach (var (instance, _) in totals)
+        {
+            survivors.Add(instance);
+        }
+        var errorsLeft = readSet.MaxErrors - (readSet.Instances.Count - survivors.Count);
+        while (true)
+        {
+            var owners = ReplicaOwners(totals, elsewhere);
+            var attempt = new ReadSet(survivors, errorsLeft);
+            var answers = await FanOutAsync(tenantId, attempt, (instance, client, options) =>
+                call(client, owners is null ? request : WithExclusions(request, owners, instance.Id), options), cancellationToken);
+            if (answers.Count == survivors.Count)
+            {
+                apply(answers);
+                return;
+            }
+            errorsLeft -= survivors.Count - answers.Count;
+            survivors = new List<InstanceDesc>(answers.Count);
+            foreach (var (instance, _) in answers)
+            {
+                survivors.Add(instance);
+            }
+            totals = totals.FindAll(t => survivors.Exists(i => i.Id == t.Instance.Id));
         }
     }
 
-    /// <summary>
-    /// Which ingester answers for each replicated profile id (the lowest instance id holding it; none when
-    /// <paramref name="countedElsewhere"/> holds it too); profiles held by one ingester only are not listed.
-    /// Null when nothing is replicated, so the merge needs no exclusions.
-    /// </summary>
-    private async Task<Dictionary<string, string>?> ReplicaOwnersAsync(
-        string tenantId, SelectQuery query, SelectRequest request, IProfileReader? countedElsewhere, CancellationToken cancellationToken)
+    private static void ReplayAll(List<(InstanceDesc Instance, StackSet Answer)> answers, IStackSink sink)
     {
-        var answers = await FanOutAsync(tenantId, async (instance, client, options) =>
-            (instance.Id, await client.ProfileTotalsAsync(request, options).ResponseAsync.ConfigureAwait(false)), cancellationToken);
-        var elsewhere = countedElsewhere is null ? null : await ProfileIdsAlsoInAsync(countedElsewhere, tenantId, query, answers, cancellationToken);
-        return ReplicaOwners(answers, elsewhere);
+        foreach (var (_, answer) in answers)
+        {
+            StackSetReader.ReplayInto(answer, sink);
+        }
     }
 
     /// <summary>
@@ -170,7 +199,7 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
     /// whole store twice.
     /// </summary>
     private static async Task<HashSet<string>?> ProfileIdsAlsoInAsync(
-        IProfileReader other, string tenantId, SelectQuery query, (string InstanceId, ProfileTotalsResponse Totals)[] answers, CancellationToken cancellationToken)
+        IProfileReader other, string tenantId, SelectQuery query, List<(InstanceDesc Instance, ProfileTotalsResponse Totals)> answers, CancellationToken cancellationToken)
     {
         long min = long.MaxValue, max = long.MinValue;
         foreach (var (_, totals) in answers)
@@ -202,6 +231,17 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
 
     /// <summary>Owner of a profile that another source counts already: no ingester answers for it.</summary>
     internal const string CountedElsewhere = "";
+
+    private static Dictionary<string, string>? ReplicaOwners(
+        List<(InstanceDesc Instance, ProfileTotalsResponse Totals)> answers, IReadOnlySet<string>? countedElsewhere)
+    {
+        var byId = new List<(string InstanceId, ProfileTotalsResponse Totals)>(answers.Count);
+        foreach (var (instance, totals) in answers)
+        {
+            byId.Add((instance.Id, totals));
+        }
+        return ReplicaOwners(byId, countedElsewhere);
+    }
 
     internal static Dictionary<string, string>? ReplicaOwners(
         IEnumerable<(string InstanceId, ProfileTotalsResponse Totals)> answers, IReadOnlySet<string>? countedElsewhere = null)
@@ -304,74 +344,133 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
         return oldest == long.MaxValue ? new ProfileStats(false, 0, 0) : new ProfileStats(true, oldest, newest);
     }
 
+    /// <summary>The ingesters a read goes to, and how many of them may fail without losing acknowledged data.</summary>
+    private readonly record struct ReadSet(IReadOnlyList<InstanceDesc> Instances, int MaxErrors);
+
     /// <summary>
-    /// Calls every healthy ingester at once. The first failure cancels the other calls and fails the read,
-    /// naming the ingester; the caller's cancellation cancels all calls.
+    /// Every healthy ingester, with dskit's failure budget: of max(members, rf) ingesters, all but rf/2 must
+    /// answer, and members that are already unhealthy have used up part of that budget.
     /// </summary>
-    private Task<T[]> FanOutAsync<T>(
+    private ReadSet CurrentReadSet()
+    {
+        var snapshot = ring.Current;
+        EvictDepartedChannels(snapshot);
+        var healthy = ring.GetAllHealthy(RingOperation.Read);
+        var members = Math.Max(snapshot.Instances.Count, healthy.Count);
+        var required = Math.Max(members, ring.ReplicationFactor) - ring.ReplicationFactor / 2;
+        return new ReadSet(healthy, Math.Max(0, healthy.Count - required));
+    }
+
+    /// <summary>Calls every healthy ingester at once and returns their answers (see <see cref="FanOutAsync{T}(string, ReadSet, Func{InstanceDesc, IngesterService.IngesterServiceClient, CallOptions, Task{T}}, CancellationToken)"/>).</summary>
+    private async Task<List<T>> FanOutAsync<T>(
         string tenantId,
         Func<IngesterService.IngesterServiceClient, CallOptions, Task<T>> call,
-        CancellationToken cancellationToken) =>
-        FanOutAsync(tenantId, (_, client, options) => call(client, options), cancellationToken);
+        CancellationToken cancellationToken)
+    {
+        var answers = await FanOutAsync(tenantId, CurrentReadSet(), (_, client, options) => call(client, options), cancellationToken).ConfigureAwait(false);
+        var values = new List<T>(answers.Count);
+        foreach (var (_, answer) in answers)
+        {
+            values.Add(answer);
+        }
+        return values;
+    }
 
-    private async Task<T[]> FanOutAsync<T>(
+    /// <summary>
+    /// Calls the ingesters of <paramref name="readSet"/> at once and returns the answers of those that succeeded.
+    /// Up to <see cref="ReadSet.MaxErrors"/> failures are left out of the answers; one more cancels the other
+    /// calls and fails the read, naming the first ingester that failed. The caller's cancellation cancels all calls.
+    /// </summary>
+    private async Task<List<(InstanceDesc Instance, T Answer)>> FanOutAsync<T>(
         string tenantId,
+        ReadSet readSet,
         Func<InstanceDesc, IngesterService.IngesterServiceClient, CallOptions, Task<T>> call,
         CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(tenantId);
-        EvictDepartedChannels(ring.Current);
-        var instances = ring.GetAllHealthy(RingOperation.Read);
+        var instances = readSet.Instances;
         if (instances.Count == 0)
         {
             return [];
         }
         using var failFast = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var budget = new FailureBudget(readSet.MaxErrors, failFast);
         var headers = new Metadata { { TenantHeader, tenantId } };
         var deadline = DateTime.UtcNow + RemoteTimeout;
-        var tasks = new Task<T>[instances.Count];
+        var tasks = new Task<(InstanceDesc, T?, bool)>[instances.Count];
         for (var i = 0; i < tasks.Length; i++)
         {
-            var instance = instances[i];
-            tasks[i] = CallOneAsync(instance, call, new CallOptions(headers, deadline, failFast.Token), failFast);
+            tasks[i] = CallOneAsync(instances[i], call, new CallOptions(headers, deadline, failFast.Token), budget, cancellationToken);
         }
+        (InstanceDesc Instance, T? Answer, bool Ok)[] outcomes;
         try
         {
-            return await Task.WhenAll(tasks).ConfigureAwait(false);
-        }
-        catch when (!cancellationToken.IsCancellationRequested)
-        {
-            // Report the first real failure, not the cancellations it caused in the other calls.
-            foreach (var task in tasks)
-            {
-                if (task.Exception?.InnerException is IngesterReadException failure)
-                {
-                    throw failure;
-                }
-            }
-            throw;
+            outcomes = await Task.WhenAll(tasks).ConfigureAwait(false);
         }
         catch (Exception e) when (cancellationToken.IsCancellationRequested && e is not OperationCanceledException)
         {
             // gRPC reports the caller's cancellation as a Cancelled status; callers expect the standard exception.
             throw new OperationCanceledException("the read from the ingesters was cancelled", e, cancellationToken);
         }
+        budget.ThrowIfExceeded();
+        var answers = new List<(InstanceDesc, T)>(outcomes.Length);
+        foreach (var (instance, answer, ok) in outcomes)
+        {
+            if (ok)
+            {
+                answers.Add((instance, answer!));
+            }
+        }
+        return answers;
     }
 
-    private async Task<T> CallOneAsync<T>(
+    private async Task<(InstanceDesc, T?, bool)> CallOneAsync<T>(
         InstanceDesc instance,
         Func<InstanceDesc, IngesterService.IngesterServiceClient, CallOptions, Task<T>> call,
         CallOptions options,
-        CancellationTokenSource failFast)
+        FailureBudget budget,
+        CancellationToken cancellationToken)
     {
         try
         {
-            return await call(instance, channels.GetClient(instance.GrpcAddr), options).ConfigureAwait(false);
+            return (instance, await call(instance, channels.GetClient(instance.GrpcAddr), options).ConfigureAwait(false), true);
         }
-        catch (Exception e) when (!failFast.IsCancellationRequested)
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
         {
-            failFast.Cancel();
-            throw new IngesterReadException(instance.Id, instance.GrpcAddr, e);
+            budget.Record(new IngesterReadException(instance.Id, instance.GrpcAddr, e));
+            return (instance, default, false);
+        }
+    }
+
+    /// <summary>Counts the failed calls of one fan-out; the first one over the budget cancels the rest.</summary>
+    private sealed class FailureBudget(int maxErrors, CancellationTokenSource failFast)
+    {
+        private readonly Lock _lock = new();
+        private IngesterReadException? _first;
+        private int _failures;
+
+        public void Record(IngesterReadException failure)
+        {
+            lock (_lock)
+            {
+                // Calls cancelled because the budget ran out fail too; the first failure is the one to report.
+                _first ??= failure;
+                if (++_failures > maxErrors)
+                {
+                    failFast.Cancel();
+                }
+            }
+        }
+
+        public void ThrowIfExceeded()
+        {
+            lock (_lock)
+            {
+                if (_failures > maxErrors)
+                {
+                    throw _first!;
+                }
+            }
         }
     }
 

@@ -65,10 +65,12 @@ export async function labelValues(name, matchers, start, end) {
   return r.names || [];
 }
 
-export async function selectSeries(profileTypeID, labelSelector, start, end, step) {
+/** `groupBy`: label names, one series per distinct value set; `limit`: the server keeps the top N series by total. */
+export async function selectSeries(profileTypeID, labelSelector, start, end, step, groupBy = [], limit = 0) {
   const r = await connect('SelectSeries', {
-    profileTypeID, labelSelector, start, end, step, groupBy: [],
+    profileTypeID, labelSelector, start, end, step, groupBy,
     aggregation: 'TIME_SERIES_AGGREGATION_TYPE_SUM',
+    ...(limit ? { limit } : {}),
   });
   return (r.series || []).map((s) => ({
     labels: s.labels || [],

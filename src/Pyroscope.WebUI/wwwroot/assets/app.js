@@ -4,6 +4,8 @@ import { FlameModel } from './flamemodel.js';
 import { FlameGraph } from './flamegraph.js';
 import { Timeline } from './timeline.js';
 import { TopTable } from './toptable.js';
+import { buildSandwich } from './sandwich.js';
+import { exploreGroups, valueLabel, GROUP_LIMIT, OTHER_COLOR } from './explore.js';
 import { formatTime, formatValue, formatPercent, unitOf, escapeHtml } from './format.js';
 
 const $ = (id) => document.getElementById(id);
@@ -13,6 +15,7 @@ const state = {
   view: 'single', type: '', service: '', filters: [], from: 'now-1h', until: 'now',
   leftSelector: '', rightSelector: '', leftFrom: '', leftUntil: '', rightFrom: '', rightUntil: '',
   search: '', tenant: '', maxNodes: '',
+  groupBy: '', groupByValue: null, sandwich: '',
 };
 
 const matcherRe = /\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*,?/gy;
@@ -38,15 +41,25 @@ export function formatSelector(matchers) {
   return `{${matchers.map((m) => `${m.name}${m.op}${quote(m.value)}`).join(',')}}`;
 }
 
-function mainSelector() {
+function mainMatchers() {
   const ms = [];
   if (state.service) ms.push({ name: 'service_name', op: '=', value: state.service });
-  return formatSelector(ms.concat(state.filters));
+  return ms.concat(state.filters);
+}
+function mainSelector() { return formatSelector(mainMatchers()); }
+
+/** The tag explorer's flame graph: the main selector narrowed to the chosen label value, if any. */
+function exploreSelector() {
+  const extra = state.groupBy && state.groupByValue !== null ? [{ name: state.groupBy, op: '=', value: state.groupByValue }] : [];
+  return formatSelector(mainMatchers().concat(extra));
 }
 
 function readUrl() {
   const p = new URLSearchParams(location.search);
-  state.view = p.get('view') === 'diff' ? 'diff' : 'single';
+  state.view = ['diff', 'explore'].includes(p.get('view')) ? p.get('view') : 'single';
+  state.groupBy = p.get('groupBy') || '';
+  state.groupByValue = p.has('groupByValue') ? p.get('groupByValue') : null;
+  state.sandwich = p.get('sandwich') || '';
   state.from = p.get('from') || 'now-1h';
   state.until = p.get('until') || 'now';
   state.search = p.get('search') || '';
@@ -72,7 +85,7 @@ function readUrl() {
 
 function writeUrl(push) {
   const p = new URLSearchParams();
-  if (state.view === 'diff') p.set('view', 'diff');
+  if (state.view !== 'single') p.set('view', state.view);
   p.set('query', `${state.type}${mainSelector()}`);
   p.set('from', state.from);
   p.set('until', state.until);
@@ -81,6 +94,11 @@ function writeUrl(push) {
     p.set('rightQuery', `${state.type}${state.rightSelector || mainSelector()}`);
     for (const k of ['leftFrom', 'leftUntil', 'rightFrom', 'rightUntil']) if (state[k]) p.set(k, state[k]);
   }
+  if (state.view === 'explore') {
+    if (state.groupBy) p.set('groupBy', state.groupBy);
+    if (state.groupBy && state.groupByValue !== null) p.set('groupByValue', state.groupByValue);
+  }
+  if (state.sandwich && state.view !== 'diff') p.set('sandwich', state.sandwich);
   if (state.search) p.set('search', state.search);
   if (state.maxNodes) p.set('maxNodes', state.maxNodes);
   if (state.tenant) p.set('tenant', state.tenant);
@@ -119,13 +137,19 @@ let lastRange = [0, 0];
 let profileTypeList = [];
 let dragSide = 'left';
 
-const flame = new FlameGraph($('flamegraph'), { onZoom: () => updateMatchInfo() });
+let currentSandwich = null;
+let exploreData = null;
+
+const flame = new FlameGraph($('flamegraph'), { onZoom: () => updateMatchInfo(), onContextMenu: openFunctionMenu });
+const callersFlame = new FlameGraph($('sandwich-callers'), { inverted: true, label: 'Callers flame graph', onContextMenu: openFunctionMenu });
+const calleesFlame = new FlameGraph($('sandwich-callees'), { label: 'Callees flame graph', onContextMenu: openFunctionMenu });
 const table = new TopTable($('table'), {
   onSelect: (name) => {
-    flame.setSelectedName(name);
-    if (name) flame.zoomToName(name); else flame.reset();
-    updateMatchInfo();
+    // In the sandwich view a row switches the sandwich to that function.
+    if (state.sandwich && name) { openSandwich(name); return; }
+    highlightFunction(name);
   },
+  onContextMenu: openFunctionMenu,
 });
 const timeline = new Timeline($('timeline'), { onSelect: onTimelineSelect });
 
@@ -187,6 +211,10 @@ function syncControls() {
   document.body.classList.toggle('diff', state.view === 'diff');
   $('diff-legend').hidden = state.view !== 'diff';
   for (const el of document.querySelectorAll('.single-only')) el.hidden = state.view === 'diff';
+  const explore = state.view === 'explore';
+  for (const id of ['explore-controls', 'timeline-legend', 'explore-table']) $(id).hidden = !explore;
+  document.body.classList.toggle('explore', explore);
+  $('sandwich-open').hidden = state.view === 'diff';
   renderChips();
 }
 
@@ -225,6 +253,7 @@ async function load({ push = false } = {}) {
   if (!types.length) {
     fillSelect($('service'), [], ''); fillSelect($('profile-type'), [], '');
     showEmpty(ingestHelp());
+    for (const id of ['explore-controls', 'explore-table']) $(id).hidden = true;
     timeline.setData([], from, until, 'count');
     setStatus('');
     writeUrl(push);
@@ -253,6 +282,7 @@ async function load({ push = false } = {}) {
   refreshFilterNames(from, until);
 
   if (state.view === 'diff') await loadDiff(seq, from, until);
+  else if (state.view === 'explore') await loadExplore(seq, from, until);
   else await loadSingle(seq, from, until);
 }
 
@@ -300,6 +330,176 @@ async function loadSingle(seq, from, until) {
   }
   if (errors.length) showError(errors.join(' · '));
   setStatus(`${currentModel ? currentModel.nodeCount.toLocaleString() + ' nodes · ' : ''}loaded in ${Math.round(performance.now() - t0)} ms`);
+}
+
+// ---------- tag explorer ----------
+async function loadExplore(seq, from, until) {
+  const selector = mainSelector();
+  const t0 = performance.now();
+  const errors = [];
+  let names = [];
+  try {
+    names = (await api.labelNames([selector], from, until)).filter((n) => !n.startsWith('__'));
+  } catch (e) { errors.push(e.message); }
+  if (seq !== loadSeq) return;
+  if (!names.includes(state.groupBy)) {
+    // Default: the first label that can split the chosen service.
+    state.groupBy = names.find((n) => n !== 'service_name') || names[0] || '';
+    state.groupByValue = null;
+    writeUrl(false);
+  }
+  if (names.length) fillSelect($('group-by'), names, state.groupBy);
+  else $('group-by').innerHTML = '<option value="">(no labels)</option>';
+
+  const step = stepSeconds(from, until);
+  const query = `${state.type}${exploreSelector()}`;
+  const [totalResult, groupedResult, renderResult] = await Promise.allSettled([
+    api.selectSeries(state.type, selector, from, until, step),
+    state.groupBy ? api.selectSeries(state.type, selector, from, until, step, [state.groupBy], GROUP_LIMIT) : Promise.resolve([]),
+    api.render(query, from, until, state.maxNodes),
+  ]);
+  if (seq !== loadSeq) return;
+
+  if (totalResult.status === 'fulfilled' && groupedResult.status === 'fulfilled') {
+    const steps = Math.max(1, Math.ceil((until - from) / (step * 1000)));
+    exploreData = exploreGroups(totalResult.value, groupedResult.value, state.groupBy, steps);
+  } else {
+    exploreData = null;
+    for (const r of [totalResult, groupedResult]) if (r.status === 'rejected') errors.push(r.reason.message);
+  }
+  renderExplore(from, until);
+
+  if (renderResult.status === 'fulfilled') {
+    currentRender = renderResult.value;
+    const valueText = state.groupByValue !== null ? ` · ${state.groupBy} = ${valueLabel(state.groupByValue)}` : '';
+    showModel(new FlameModel(currentRender.flamebearer || {}, false), query, describeRange(state.from, state.until) + valueText);
+  } else {
+    errors.push(renderResult.reason.message);
+    showModel(null);
+  }
+  if (errors.length) showError(errors.join(' · '));
+  const values = exploreData ? `${exploreData.groups.length} value${exploreData.groups.length === 1 ? '' : 's'} · ` : '';
+  setStatus(`${values}${currentModel ? currentModel.nodeCount.toLocaleString() + ' nodes · ' : ''}loaded in ${Math.round(performance.now() - t0)} ms`);
+}
+
+/** Timeline lines, legend and value table from `exploreData`; the chosen value is highlighted. */
+function renderExplore(from, until) {
+  const legend = $('timeline-legend');
+  const box = $('explore-table');
+  const d = exploreData;
+  const selected = state.groupByValue;
+  if (!d) {
+    timeline.setSeries([], from, until, currentUnit, { message: 'Timeline unavailable' });
+    legend.innerHTML = '';
+    box.innerHTML = '';
+    return;
+  }
+  const lines = d.groups.filter((g) => g.inTimeline).map((g) => ({ key: g.value, label: valueLabel(g.value), color: g.color, points: g.points }));
+  if (d.other) lines.push({ key: '\u0000other', label: 'other', color: OTHER_COLOR, points: d.other.points });
+  timeline.setSeries(lines, from, until, currentUnit, { highlighted: selected, message: state.groupBy ? '' : 'No label to group by' });
+
+  const u = currentUnit;
+  legend.innerHTML = lines.map((l) => (l.key === '\u0000other'
+    ? `<button type="button" disabled title="the sum of all values beyond the top ${lines.length - 1}"><span class="dot" style="background:${l.color}"></span>other</button>`
+    : `<button type="button" data-value="${escapeHtml(l.key)}" class="${l.key === selected ? 'selected' : ''}"><span class="dot" style="background:${l.color}"></span>${escapeHtml(l.label)}</button>`)).join('');
+
+  const row = (g) => `<tr data-value="${escapeHtml(g.value)}" data-total="${g.total}" data-avg="${g.avg}" class="${g.value === selected ? 'selected' : ''}">`
+    + `<td class="name" title="${escapeHtml(g.value)}"><span class="dot" style="background:${g.color}"></span>${escapeHtml(valueLabel(g.value))}</td>`
+    + `<td class="num">${formatValue(g.total, u)}</td><td class="num">${formatPercent(g.total, d.grand)}</td><td class="num">${formatValue(g.avg, u)}</td></tr>`;
+  let html = `<table class="top-table"><thead><tr><th class="name">${escapeHtml(state.groupBy || 'value')}</th><th class="num">Total</th><th class="num">Share</th>`
+    + `<th class="num" title="total ÷ ${d.steps} steps of ${stepSeconds(from, until)} s">Avg per step</th></tr></thead><tbody>`;
+  for (const g of d.groups) html += row(g);
+  if (d.unlisted) {
+    html += `<tr class="other" data-total="${d.unlisted.total}"><td class="name">other values (beyond the top ${GROUP_LIMIT})</td><td class="num">${formatValue(d.unlisted.total, u)}</td>`
+      + `<td class="num">${formatPercent(d.unlisted.total, d.grand)}</td><td class="num">${formatValue(d.unlisted.avg, u)}</td></tr>`;
+  }
+  html += `</tbody><tfoot><tr class="other"><td class="name">all values</td><td class="num">${formatValue(d.grand, u)}</td><td class="num">100%</td><td class="num">${formatValue(d.grand / d.steps, u)}</td></tr></tfoot></table>`;
+  if (!d.groups.length) html += `<div class="more">No series in this range${state.groupBy ? ` for label ${escapeHtml(state.groupBy)}` : ''}.</div>`;
+  box.innerHTML = html;
+}
+
+function selectGroupValue(value) {
+  state.groupByValue = state.groupByValue === value ? null : value;
+  load({ push: true });
+}
+
+// ---------- sandwich ----------
+function openSandwich(name) {
+  if (state.view === 'diff' || !name) return;
+  state.sandwich = name;
+  table.setSelected(name);
+  writeUrl(true);
+  showSandwich();
+}
+
+function closeSandwich() {
+  state.sandwich = '';
+  writeUrl(true);
+  showSandwich();
+}
+
+/** Shows the callers/callees graphs for `state.sandwich`, computed from the loaded flame graph. */
+function showSandwich() {
+  const on = !!state.sandwich && state.view !== 'diff' && !!currentModel;
+  $('sandwich').hidden = !on;
+  $('flamegraph').hidden = on;
+  if (!on) {
+    currentSandwich = null;
+    callersFlame.setData(null, currentUnit);
+    calleesFlame.setData(null, currentUnit);
+    if (!$('flamegraph').hidden) flame.draw();
+    return;
+  }
+  const t0 = performance.now();
+  currentSandwich = buildSandwich(currentModel, state.sandwich);
+  const buildMs = performance.now() - t0;
+  $('sandwich-name').textContent = state.sandwich;
+  $('sandwich-graphs').hidden = !currentSandwich;
+  $('sandwich-missing').hidden = !!currentSandwich;
+  if (!currentSandwich) {
+    $('sandwich-missing').innerHTML = `<code>${escapeHtml(state.sandwich)}</code> is not in this flame graph. Pick another function in the table, or close the sandwich.`;
+    $('sandwich-info').textContent = '';
+    callersFlame.setData(null, currentUnit);
+    calleesFlame.setData(null, currentUnit);
+    return;
+  }
+  currentSandwich.buildMs = buildMs;
+  const s = currentSandwich;
+  $('sandwich-info').textContent = `total ${formatValue(s.total, currentUnit)} (${formatPercent(s.total, currentModel.total)}) · ${s.occurrences} call site${s.occurrences === 1 ? '' : 's'}`;
+  for (const [g, m] of [[callersFlame, s.callers], [calleesFlame, s.callees]]) {
+    g.setData(m, currentUnit, { base: currentModel.total });
+    g.setSearch(state.search);
+  }
+}
+
+// ---------- function menu (right-click on a frame or a table row) ----------
+function openFunctionMenu(name, x, y) {
+  if (state.view === 'diff') return;
+  const menu = $('context-menu');
+  menu.innerHTML = `<div class="cm-title" title="${escapeHtml(name)}">${escapeHtml(name)}</div>`
+    + '<button type="button" role="menuitem" data-action="sandwich">Sandwich view (callers and callees)</button>'
+    + '<button type="button" role="menuitem" data-action="highlight">Highlight in the flame graph</button>'
+    + '<button type="button" role="menuitem" data-action="search">Search for this function</button>';
+  menu.dataset.name = name;
+  menu.hidden = false;
+  menu.style.left = `${Math.max(0, Math.min(x, window.innerWidth - menu.offsetWidth - 4))}px`;
+  menu.style.top = `${Math.max(0, Math.min(y, window.innerHeight - menu.offsetHeight - 4))}px`;
+}
+function closeFunctionMenu() { $('context-menu').hidden = true; }
+
+function highlightFunction(name) {
+  flame.setSelectedName(name);
+  table.setSelected(name);
+  if (name) flame.zoomToName(name); else flame.reset();
+  updateMatchInfo();
+}
+
+function applySearch(text) {
+  state.search = text;
+  for (const g of [flame, callersFlame, calleesFlame]) g.setSearch(text);
+  table.setFilter(text);
+  updateMatchInfo();
+  writeUrl(false);
 }
 
 function diffSides(from, until) {
@@ -359,7 +559,9 @@ function showModel(model, title = '', rangeText = '') {
   flame.setSearch(state.search);
   table.setData(currentModel, currentUnit);
   table.setFilter(state.search);
+  if (state.sandwich && currentModel && !currentModel.isDiff) table.setSelected(state.sandwich);
   updateMatchInfo();
+  showSandwich();
 }
 
 function updateMatchInfo() {
@@ -397,6 +599,8 @@ document.querySelector('.views').addEventListener('click', (e) => {
 });
 $('service').addEventListener('change', (e) => {
   state.service = e.target.value; state.filters = []; state.leftSelector = ''; state.rightSelector = '';
+  // Another service has other functions and label values.
+  state.sandwich = ''; state.groupByValue = null;
   load({ push: true });
 });
 $('profile-type').addEventListener('change', (e) => { state.type = e.target.value; load({ push: true }); });
@@ -466,16 +670,57 @@ for (const r of document.querySelectorAll('input[name="drag-side"]')) r.addEvent
 let searchTimer = 0;
 $('search').addEventListener('input', (e) => {
   clearTimeout(searchTimer);
-  searchTimer = setTimeout(() => {
-    state.search = e.target.value;
-    flame.setSearch(state.search);
-    table.setFilter(state.search);
-    updateMatchInfo();
-    writeUrl(false);
-  }, 120);
+  searchTimer = setTimeout(() => applySearch(e.target.value), 120);
 });
-$('reset-zoom').addEventListener('click', () => { flame.setSelectedName(null); table.setSelected(null); flame.reset(); updateMatchInfo(); });
-document.addEventListener('keydown', (e) => { if (e.key === 'Escape' && document.activeElement === document.body) $('reset-zoom').click(); });
+$('reset-zoom').addEventListener('click', () => {
+  flame.setSelectedName(null);
+  table.setSelected(state.sandwich || null);
+  for (const g of [flame, callersFlame, calleesFlame]) if (g.model) g.reset();
+  updateMatchInfo();
+});
+document.addEventListener('keydown', (e) => {
+  if (e.key !== 'Escape') return;
+  if (!$('context-menu').hidden) { closeFunctionMenu(); return; }
+  if (document.activeElement === document.body) $('reset-zoom').click();
+});
+
+$('sandwich-open').addEventListener('click', () => {
+  const name = table.selected || flame.selectedName;
+  if (!name) { showError('Sandwich view: select a function in the table first, or right-click a frame or a table row.'); return; }
+  openSandwich(name);
+});
+$('sandwich-close').addEventListener('click', closeSandwich);
+$('context-menu').addEventListener('click', (e) => {
+  const b = e.target.closest('button[data-action]');
+  if (!b) return;
+  const name = $('context-menu').dataset.name;
+  closeFunctionMenu();
+  switch (b.dataset.action) {
+    case 'sandwich': openSandwich(name); break;
+    case 'highlight':
+      if (state.sandwich) closeSandwich();
+      highlightFunction(name);
+      break;
+    case 'search':
+      $('search').value = name;
+      applySearch(name);
+      break;
+  }
+});
+document.addEventListener('mousedown', (e) => { if (!e.target.closest('#context-menu')) closeFunctionMenu(); });
+window.addEventListener('blur', closeFunctionMenu);
+
+$('group-by').addEventListener('change', (e) => {
+  state.groupBy = e.target.value;
+  state.groupByValue = null;
+  load({ push: true });
+});
+for (const id of ['timeline-legend', 'explore-table']) {
+  $(id).addEventListener('click', (e) => {
+    const el = e.target.closest('[data-value]');
+    if (el && !el.disabled) selectGroupValue(el.dataset.value);
+  });
+}
 
 function download(name, blob) {
   const a = document.createElement('a');
@@ -485,6 +730,21 @@ function download(name, blob) {
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+}
+
+/** The canvas to export: the flame graph, or callers above callees in the sandwich view. */
+function pngCanvas() {
+  if (!currentSandwich) return flame.canvas;
+  const a = callersFlame.canvas, b = calleesFlame.canvas;
+  const out = document.createElement('canvas');
+  out.width = Math.max(a.width, b.width);
+  out.height = a.height + b.height;
+  const ctx = out.getContext('2d');
+  ctx.fillStyle = '#fff';
+  ctx.fillRect(0, 0, out.width, out.height);
+  ctx.drawImage(a, 0, 0);
+  ctx.drawImage(b, 0, a.height);
+  return out;
 }
 
 function exportBaseName() {
@@ -501,7 +761,7 @@ $('export').addEventListener('click', async (e) => {
     switch (b.dataset.export) {
       case 'png':
         if (!currentModel) throw new Error('nothing to export: the flame graph is empty');
-        download(`${base}.png`, await new Promise((res) => flame.canvas.toBlob(res, 'image/png')));
+        download(`${base}.png`, await new Promise((res) => pngCanvas().toBlob(res, 'image/png')));
         break;
       case 'json':
         if (!currentRender) throw new Error('nothing to export yet');
@@ -523,7 +783,11 @@ $('export').addEventListener('click', async (e) => {
 window.addEventListener('popstate', () => { readUrl(); load(); });
 
 // Hooks for tests and for measuring: not used by the page itself.
-window.pyroscopeUI = { flame, table, timeline, state, get model() { return currentModel; }, get render() { return currentRender; }, FlameModel };
+window.pyroscopeUI = {
+  flame, table, timeline, state, callersFlame, calleesFlame, FlameModel, buildSandwich,
+  get model() { return currentModel; }, get render() { return currentRender; },
+  get sandwich() { return currentSandwich; }, get explore() { return exploreData; },
+};
 
 readUrl();
 load();

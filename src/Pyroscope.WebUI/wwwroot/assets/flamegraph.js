@@ -1,6 +1,7 @@
 // Canvas flame graph: hover tooltip, click to zoom, search and name highlighting, diff colours.
 // Drawing walks the columnar FlameModel levels; nodes narrower than a pixel are skipped, so
-// cost grows with what is visible, not with the node count.
+// cost grows with what is visible, not with the node count. `inverted` draws the root at the bottom
+// (the sandwich view's callers graph); a model with `rootName` has a real function as its root.
 import { colorForName, diffColor, formatPercent, formatValue, escapeHtml } from './format.js';
 
 const ROW = 20;
@@ -8,13 +9,15 @@ const FONT = '12px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace';
 
 export class FlameGraph {
   /** @param {HTMLElement} host */
-  constructor(host, { onZoom } = {}) {
+  constructor(host, { onZoom, onContextMenu, inverted = false, label = 'Flame graph' } = {}) {
     this.host = host;
     this.onZoom = onZoom || (() => {});
+    this.onContextMenu = onContextMenu || null;
+    this.inverted = inverted;
     this.canvas = document.createElement('canvas');
     this.canvas.className = 'flamegraph-canvas';
     this.canvas.setAttribute('role', 'img');
-    this.canvas.setAttribute('aria-label', 'Flame graph');
+    this.canvas.setAttribute('aria-label', label);
     // Hover outlines go on a second canvas on top, so moving the mouse never repaints the whole graph.
     this.overlay = document.createElement('canvas');
     this.overlay.className = 'flamegraph-overlay';
@@ -34,12 +37,21 @@ export class FlameGraph {
     this.canvas.addEventListener('mousemove', (e) => this.onMove(e));
     this.canvas.addEventListener('mouseleave', () => { this.hover = null; this.tooltip.hidden = true; this.drawHover(); });
     this.canvas.addEventListener('click', (e) => this.onClick(e));
+    this.canvas.addEventListener('contextmenu', (e) => {
+      const hit = this.onContextMenu && this.hitTest(e);
+      if (!hit || this.model.isDiff || (hit.level === 0 && !this.model.rootName)) return;
+      e.preventDefault();
+      this.tooltip.hidden = true;
+      this.onContextMenu(this.nameOf(hit.level, hit.index), e.clientX, e.clientY);
+    });
     new ResizeObserver(() => this.draw()).observe(host);
   }
 
-  setData(model, unit) {
+  /** `base` is the value percentages are shares of (default: the model's total). */
+  setData(model, unit, { base } = {}) {
     this.model = model;
     this.unit = unit;
+    this.base = base || (model ? model.total : 0);
     this.zoom = { level: 0, index: 0 };
     this.hover = null;
     this.computeMatches();
@@ -49,6 +61,15 @@ export class FlameGraph {
   setSearch(text) { this.search = (text || '').trim().toLowerCase(); this.computeMatches(); this.draw(); }
   setSelectedName(name) { this.selectedName = name; this.computeMatches(); this.draw(); }
   reset() { this.zoomTo(0, 0); }
+
+  nameOf(level, index) {
+    const m = this.model;
+    if (level === 0) return m.rootName || 'total';
+    return m.names[m.levels[level].name[index]];
+  }
+
+  /** Top of a level's row in CSS pixels. */
+  rowY(level) { return (this.inverted ? this.model.levels.length - 1 - level : level) * ROW; }
 
   zoomTo(level, index) {
     this.zoom = { level, index };
@@ -76,12 +97,11 @@ export class FlameGraph {
     this.matchStats = { count: 0, total: 0 };
     if (!m || (!this.search && this.selectedName === null)) return;
     const byName = new Uint8Array(m.names.length);
-    for (let i = 0; i < m.names.length; i++) {
-      const name = m.names[i];
-      byName[i] = (this.selectedName === null || name === this.selectedName)
-        && (!this.search || name.toLowerCase().includes(this.search)) ? 1 : 0;
-    }
+    const isMatch = (name) => (this.selectedName === null || name === this.selectedName)
+      && (!this.search || name.toLowerCase().includes(this.search));
+    for (let i = 0; i < m.names.length; i++) byName[i] = isMatch(m.names[i]) ? 1 : 0;
     this.matches = byName;
+    this.rootMatches = m.rootName && isMatch(m.rootName) ? 1 : 0;
     // Share of the profile covered by matching frames (outermost matches only, no double counting).
     for (let d = 1; d < m.levels.length; d++) {
       const lv = m.levels[d];
@@ -136,7 +156,7 @@ export class FlameGraph {
 
     for (let d = 0; d < depth; d++) {
       const lv = m.levels[d];
-      const y = d * ROW;
+      const y = this.rowY(d);
       // Levels are sorted by x: binary search the first node that ends after the view starts.
       let lo = 0, hi = lv.n;
       while (lo < hi) { const mid = (lo + hi) >> 1; if (lv.x[mid] + lv.total[mid] <= x0) lo = mid + 1; else hi = mid; }
@@ -155,14 +175,15 @@ export class FlameGraph {
         if (m.isDiff) {
           fill = diffColor(m.leftTicks ? lv.lTotal[i] / m.leftTicks : 0, m.rightTicks ? lv.rTotal[i] / m.rightTicks : 0);
         } else {
-          fill = d === 0 ? '#b9c0ca' : colorForName(name);
+          fill = d === 0 && !m.rootName ? '#b9c0ca' : colorForName(d === 0 ? m.rootName : name);
         }
         let alpha = d < zoomLevel ? 0.45 : 1;
-        if (matches && d > 0 && !matches[nameIdx]) { fill = '#e4e4e4'; alpha = Math.min(alpha, 0.9); }
+        const matched = matches && (d > 0 ? matches[nameIdx] : m.rootName ? this.rootMatches : 0);
+        if (matches && (d > 0 || m.rootName) && !matched) { fill = '#e4e4e4'; alpha = Math.min(alpha, 0.9); }
         ctx.globalAlpha = alpha;
         ctx.fillStyle = fill;
         ctx.fillRect(left, y, Math.max(w - 1, 0.6), ROW - 1);
-        if (matches && d > 0 && matches[nameIdx]) {
+        if (matched) {
           ctx.strokeStyle = '#5b2ec9';
           ctx.lineWidth = 1.5;
           ctx.strokeRect(left + 0.75, y + 0.75, Math.max(w - 2.5, 0.5), ROW - 2.5);
@@ -198,11 +219,12 @@ export class FlameGraph {
     const right = Math.min((lv.x[this.hover.index] + lv.total[this.hover.index] - x0) * scale, width);
     ctx.strokeStyle = '#1d1f23';
     ctx.lineWidth = 1.5;
-    ctx.strokeRect(left + 0.75, this.hover.level * ROW + 0.75, Math.max(right - left - 2, 1), ROW - 2.5);
+    ctx.strokeRect(left + 0.75, this.rowY(this.hover.level) + 0.75, Math.max(right - left - 2, 1), ROW - 2.5);
   }
 
   rootLabel() {
     const m = this.model;
+    if (m.rootName) return `${m.rootName} (${formatValue(m.total, this.unit)}, ${formatPercent(m.total, this.base)})`;
     if (m.isDiff) return `total (baseline ${formatValue(m.leftTicks, this.unit)}, comparison ${formatValue(m.rightTicks, this.unit)})`;
     return `total (${formatValue(m.total, this.unit)})`;
   }
@@ -212,7 +234,8 @@ export class FlameGraph {
     if (!m) return null;
     const rect = this.canvas.getBoundingClientRect();
     const px = e.clientX - rect.left, py = e.clientY - rect.top;
-    const level = Math.floor(py / ROW);
+    const row = Math.floor(py / ROW);
+    const level = this.inverted ? m.levels.length - 1 - row : row;
     if (level < 0 || level >= m.levels.length) return null;
     const [x0, x1] = this.viewRange();
     const tick = x0 + (px / rect.width) * (x1 - x0);
@@ -238,7 +261,7 @@ export class FlameGraph {
 
   tooltipHtml(level, index) {
     const m = this.model, lv = m.levels[level], u = this.unit;
-    const name = level === 0 ? 'total' : m.names[lv.name[index]];
+    const name = this.nameOf(level, index);
     if (m.isDiff) {
       const lt = lv.lTotal[index], rt = lv.rTotal[index];
       const ls = m.leftTicks ? lt / m.leftTicks : 0, rs = m.rightTicks ? rt / m.rightTicks : 0;
@@ -250,9 +273,9 @@ export class FlameGraph {
         <tr><td>Change</td><td colspan="2" class="${rs > ls ? 'worse' : rs < ls ? 'better' : ''}">${change}</td></tr></table>`;
     }
     return `<div class="tt-name">${escapeHtml(name)}</div><table>
-      <tr><td>Total</td><td>${formatValue(lv.total[index], u)}</td><td>${formatPercent(lv.total[index], m.total)}</td></tr>
-      <tr><td>Self</td><td>${formatValue(lv.self[index], u)}</td><td>${formatPercent(lv.self[index], m.total)}</td></tr></table>
-      <div class="tt-hint">click to zoom</div>`;
+      <tr><td>Total</td><td>${formatValue(lv.total[index], u)}</td><td>${formatPercent(lv.total[index], this.base)}</td></tr>
+      <tr><td>Self</td><td>${formatValue(lv.self[index], u)}</td><td>${formatPercent(lv.self[index], this.base)}</td></tr></table>
+      <div class="tt-hint">click to zoom${this.onContextMenu && (level > 0 || m.rootName) ? ' · right-click for the sandwich view' : ''}</div>`;
   }
 
   onClick(e) {

@@ -1,6 +1,7 @@
 // Timeline of the selected series on canvas. Dragging selects a time range; selections (one in the
-// single view, baseline + comparison in the diff view) are drawn as tinted bands.
-import { formatTime, formatValue } from './format.js';
+// single view, baseline + comparison in the diff view) are drawn as tinted bands. The tag explorer
+// draws several series (one line per label value) with `setSeries`.
+import { escapeHtml, formatTime, formatValue } from './format.js';
 
 const PAD = { left: 64, right: 12, top: 10, bottom: 22 };
 
@@ -18,6 +19,8 @@ export class Timeline {
     this.canvas.addEventListener('mousemove', (e) => this.showTip(e));
     this.canvas.addEventListener('mouseleave', () => { this.tip.hidden = true; });
     this.points = [];
+    this.series = [];
+    this.highlighted = null;
     this.from = 0; this.until = 1;
     this.unit = 'count';
     this.bands = [];
@@ -39,9 +42,23 @@ export class Timeline {
 
   /** @param {{timestamp:number,value:number}[]} points  @param {{from:number,until:number,color:string}[]} bands */
   setData(points, from, until, unit, bands = [], message = '') {
-    this.points = points; this.from = from; this.until = until; this.unit = unit; this.bands = bands; this.message = message;
+    this.setSeries([{ key: '', label: '', color: '#ea580c', fill: true, points }], from, until, unit, { bands, message });
+  }
+
+  /**
+   * @param {{key:string,label:string,color:string,fill?:boolean,points:{timestamp:number,value:number}[]}[]} series
+   * @param {{bands?:object[], message?:string, highlighted?:string|null}} options highlighted: key drawn bold, others faded
+   */
+  setSeries(series, from, until, unit, { bands = [], message = '', highlighted = null } = {}) {
+    this.series = series.map((s) => ({ ...s, points: [...s.points].sort((a, b) => a.timestamp - b.timestamp) }));
+    this.points = [];
+    for (const s of this.series) for (const p of s.points) this.points.push(p);
+    this.from = from; this.until = until; this.unit = unit; this.bands = bands; this.message = message;
+    this.highlighted = highlighted;
     this.draw();
   }
+
+  setHighlighted(key) { this.highlighted = key; this.draw(); }
 
   // Nearest point to the cursor: its time and value, so a spike can be read without another tool.
   showTip(e) {
@@ -49,7 +66,19 @@ export class Timeline {
     const t = this.toTime(e);
     let best = this.points[0];
     for (const p of this.points) if (Math.abs(p.timestamp - t) < Math.abs(best.timestamp - t)) best = p;
-    this.tip.textContent = `${formatTime(best.timestamp)} · ${formatValue(best.value, this.unit)}`;
+    if (this.series.length <= 1) {
+      this.tip.textContent = `${formatTime(best.timestamp)} · ${formatValue(best.value, this.unit)}`;
+    } else {
+      // One line per series at that step, largest first.
+      const at = [];
+      for (const s of this.series) {
+        const p = s.points.find((q) => q.timestamp === best.timestamp);
+        if (p) at.push([s, p.value]);
+      }
+      at.sort((a, b) => b[1] - a[1]);
+      this.tip.innerHTML = `<div>${escapeHtml(formatTime(best.timestamp))}</div>` + at.map(([s, v]) =>
+        `<div><span class="dot" style="background:${s.color}"></span>${escapeHtml(s.label)} · ${escapeHtml(formatValue(v, this.unit))}</div>`).join('');
+    }
     this.tip.hidden = false;
     const rect = this.host.getBoundingClientRect();
     const x = e.clientX - rect.left;
@@ -108,18 +137,26 @@ export class Timeline {
     }
 
     if (this.points.length) {
-      const pts = [...this.points].sort((a, b) => a.timestamp - b.timestamp);
-      ctx.beginPath();
-      ctx.moveTo(xOf(pts[0].timestamp), yOf(0));
-      for (const p of pts) ctx.lineTo(xOf(p.timestamp), yOf(p.value));
-      ctx.lineTo(xOf(pts[pts.length - 1].timestamp), yOf(0));
-      ctx.closePath();
-      ctx.fillStyle = 'rgba(234, 88, 12, 0.25)';
-      ctx.fill();
-      ctx.beginPath();
-      pts.forEach((p, i) => (i ? ctx.lineTo(xOf(p.timestamp), yOf(p.value)) : ctx.moveTo(xOf(p.timestamp), yOf(p.value))));
-      ctx.strokeStyle = '#ea580c'; ctx.lineWidth = 1.5; ctx.stroke();
-      if (pts.length === 1) { ctx.fillStyle = '#ea580c'; ctx.beginPath(); ctx.arc(xOf(pts[0].timestamp), yOf(pts[0].value), 3, 0, 7); ctx.fill(); }
+      for (const s of this.series) {
+        const pts = s.points;
+        if (!pts.length) continue;
+        const faded = this.highlighted !== null && s.key !== this.highlighted;
+        ctx.globalAlpha = faded ? 0.3 : 1;
+        if (s.fill) {
+          ctx.beginPath();
+          ctx.moveTo(xOf(pts[0].timestamp), yOf(0));
+          for (const p of pts) ctx.lineTo(xOf(p.timestamp), yOf(p.value));
+          ctx.lineTo(xOf(pts[pts.length - 1].timestamp), yOf(0));
+          ctx.closePath();
+          ctx.fillStyle = 'rgba(234, 88, 12, 0.25)';
+          ctx.fill();
+        }
+        ctx.beginPath();
+        pts.forEach((p, i) => (i ? ctx.lineTo(xOf(p.timestamp), yOf(p.value)) : ctx.moveTo(xOf(p.timestamp), yOf(p.value))));
+        ctx.strokeStyle = s.color; ctx.lineWidth = s.key === this.highlighted && this.highlighted !== null ? 3 : 1.5; ctx.stroke();
+        if (pts.length === 1) { ctx.fillStyle = s.color; ctx.beginPath(); ctx.arc(xOf(pts[0].timestamp), yOf(pts[0].value), 3, 0, 7); ctx.fill(); }
+      }
+      ctx.globalAlpha = 1;
     } else {
       ctx.fillStyle = '#9ca3af'; ctx.textAlign = 'center'; ctx.textBaseline = 'middle';
       ctx.fillText(this.message || 'No data points in this range', PAD.left + plotW / 2, PAD.top + plotH / 2);

@@ -2,9 +2,18 @@
 import { escapeHtml, formatPercent, formatValue } from './format.js';
 
 export class TopTable {
-  constructor(host, { onSelect } = {}) {
+  constructor(host, { onSelect, onContextMenu } = {}) {
     this.host = host;
     this.onSelect = onSelect || (() => {});
+    // Right-click on a row opens the page's function menu (sandwich view).
+    if (onContextMenu) {
+      host.addEventListener('contextmenu', (e) => {
+        const tr = e.target.closest('tr[data-name]');
+        if (!tr || !this.model || this.model.isDiff) return;
+        e.preventDefault();
+        onContextMenu(tr.dataset.name, e.clientX, e.clientY);
+      });
+    }
     this.rows = [];
     this.sort = { key: 'self', desc: true };
     this.filter = '';
