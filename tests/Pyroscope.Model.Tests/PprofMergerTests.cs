@@ -116,6 +116,19 @@ public sealed class PprofMergerTests
         Assert.Contains("function id 9", e.Message);
     }
 
+    [Fact]
+    public void A_sample_with_a_location_id_the_merger_did_not_hand_out_is_refused()
+    {
+        var merger = new PprofMerger();
+        merger.BeginLocation();
+        var location = merger.EndLocation(0, 0x1000);
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => merger.AddSample([location, location + 1], 5));
+        Assert.Contains($"location id {location + 1}", e.Message);
+        merger.AddSample([location], 5);
+        Assert.Equal(1, merger.SampleCount);
+        Assert.Single(merger.ToProfile().Sample[0].LocationId);
+    }
+
     private static string FunctionOf(string frame) => frame[..frame.IndexOf(' ')];
 
     /// <summary>Frames reduced to their function (name and file): upstream truncates a call tree of functions.</summary>

@@ -36,7 +36,8 @@ public sealed class PprofMerger
     private int _stagedLineStart = -1;
 
     // Samples: stack i is _stackIds[_sampleStart[i] .. +_sampleLength[i]] (leaf first, as pprof orders them).
-    private readonly List<ulong> _stackIds = [];
+    // Location ids are this merger's (at most its location count), so 32 bits hold them at half the memory.
+    private readonly List<uint> _stackIds = [];
     private readonly List<int> _sampleStart = [];
     private readonly List<int> _sampleLength = [];
     private readonly List<long> _sampleValue = [];
@@ -142,7 +143,16 @@ public sealed class PprofMerger
             return;
         }
         var start = _stackIds.Count;
-        _stackIds.AddRange(leafFirstLocationIds);
+        var locationCount = (ulong)_locationMapping.Count;
+        foreach (var id in leafFirstLocationIds)
+        {
+            if (id == 0 || id > locationCount)
+            {
+                RemoveTail(_stackIds, start);
+                throw new ArgumentOutOfRangeException(nameof(leafFirstLocationIds), $"location id {id} is not one of this merger's ({locationCount} locations)");
+            }
+            _stackIds.Add((uint)id);
+        }
         var candidate = _sampleValue.Count;
         _sampleStart.Add(start);
         _sampleLength.Add(leafFirstLocationIds.Length);
@@ -260,6 +270,9 @@ public sealed class PprofMerger
     {
         var profile = new Pprof.Profile();
         profile.StringTable.AddRange(_strings);
+        profile.Location.Capacity = _locationMapping.Count;
+        profile.Function.Capacity = _functions.Count;
+        profile.Sample.Capacity = keep is null ? _sampleValue.Count : 0;
         var mappingFlags = new MappingFlags[_mappings.Count];
         for (var i = 0; i < _locationMapping.Count; i++)
         {
@@ -313,10 +326,12 @@ public sealed class PprofMerger
                 continue;
             }
             var sample = new Pprof.Sample();
+            sample.LocationId.Capacity = _sampleLength[i];
             foreach (var id in stacks.Slice(_sampleStart[i], _sampleLength[i]))
             {
                 sample.LocationId.Add(id);
             }
+            sample.Value.Capacity = 1;
             sample.Value.Add(_sampleValue[i]);
             profile.Sample.Add(sample);
         }
@@ -544,6 +559,6 @@ public sealed class PprofMerger
 
         public int GetHashCode(int i) => (int)XxHash3.HashToUInt64(MemoryMarshal.AsBytes(Stack(i)));
 
-        private ReadOnlySpan<ulong> Stack(int i) => CollectionsMarshal.AsSpan(m._stackIds).Slice(m._sampleStart[i], m._sampleLength[i]);
+        private ReadOnlySpan<uint> Stack(int i) => CollectionsMarshal.AsSpan(m._stackIds).Slice(m._sampleStart[i], m._sampleLength[i]);
     }
 }
