@@ -1,6 +1,7 @@
 using Grpc.Core;
 using Pyroscope.Contracts.Ingester.V1;
 using Pyroscope.Model;
+using Pyroscope.Model.Query;
 using Pyroscope.Model.Remote;
 using Pyroscope.Storage.Ingestion;
 using Pyroscope.Storage.Reading;
@@ -85,6 +86,14 @@ public sealed class IngesterGrpcService(IngesterEngine engine, IngesterReader re
             var builder = new StackSetBuilder();
             await ReaderFor(request.StoreView).MergeStacksAsync(tenant, ReadProtocol.FromProto(request), builder, ct);
             return builder.Build();
+        });
+
+    public override Task<Contracts.Google.V1.Profile> MergeProfile(SelectRequest request, ServerCallContext context) =>
+        ReadAsync(context, async (tenant, ct) =>
+        {
+            var merger = new PprofMerger();
+            await ReaderFor(request.StoreView).MergeProfileAsync(tenant, ReadProtocol.FromProto(request), merger, ct);
+            return merger.ToProfile();
         });
 
     public override Task<ProfileTotalsResponse> ProfileTotals(SelectRequest request, ServerCallContext context) =>

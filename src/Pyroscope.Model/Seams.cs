@@ -63,6 +63,12 @@ public interface IProfileReader
     /// <summary>Adds every matching sample's stack to <paramref name="sink"/>.</summary>
     ValueTask MergeStacksAsync(string tenantId, SelectQuery query, IStackSink sink, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Adds every matching sample to <paramref name="merger"/> with its full symbols (mappings, functions with
+    /// file names, locations with addresses and lines), under the same exactly-once rules as <see cref="MergeStacksAsync"/>.
+    /// </summary>
+    ValueTask MergeProfileAsync(string tenantId, SelectQuery query, Query.PprofMerger merger, CancellationToken cancellationToken);
+
     /// <summary>Returns one total per matching profile.</summary>
     ValueTask<IReadOnlyList<ProfileTotal>> ProfileTotalsAsync(string tenantId, SelectQuery query, CancellationToken cancellationToken);
 

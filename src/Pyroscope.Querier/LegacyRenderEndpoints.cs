@@ -58,15 +58,16 @@ public static class LegacyRenderEndpoints
         };
         var groupBy = q["groupBy"].ToString();
 
-        var tree = await engine.MergeAsync(tenant, matchers, from, until, null, null, http.RequestAborted).ConfigureAwait(false);
         if (format == "pprof")
         {
-            var profile = StackExports.ToPprof(tree, type, 0, new TimeRange(from, until));
+            // The same full-fidelity export as SelectMergeProfile (files, lines, mappings), never truncated.
+            var profile = await engine.MergeProfileAsync(tenant, type, matchers, from, until, null, 0, http.RequestAborted).ConfigureAwait(false);
             http.Response.ContentType = "application/octet-stream";
             http.Response.Headers.ContentDisposition = "attachment; filename=profile.pb";
             await http.Response.Body.WriteAsync(profile.ToByteArray(), http.RequestAborted).ConfigureAwait(false);
             return;
         }
+        var tree = await engine.MergeAsync(tenant, matchers, from, until, null, null, http.RequestAborted).ConfigureAwait(false);
         if (format == "collapsed")
         {
             http.Response.ContentType = "text/plain; charset=utf-8";

@@ -134,9 +134,33 @@ public sealed class QueryEngine(IProfileReader reader, ITenantLimitsProvider lim
         // Unlike flame graphs, a pprof export is not truncated unless asked to.
         var maxNodes = request.HasMaxNodes ? MaxNodes(request.MaxNodes) : 0;
         var type = ParseProfileType(request.ProfileTypeID);
-        var range = SelectRange(tenant, request.Start, request.End);
-        var tree = await MergeAsync(tenant, request.ProfileTypeID, request.LabelSelector, request.Start, request.End, request.StackTraceSelector, null, ct).ConfigureAwait(false);
-        return StackExports.ToPprof(tree, type, maxNodes, range ?? new TimeRange(request.Start, request.End));
+        return await MergeProfileAsync(tenant, type, Matchers(type, request.LabelSelector), request.Start, request.End, request.StackTraceSelector, maxNodes, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The matching samples as one pprof profile with everything stored: mappings (file names, build ids),
+    /// functions (names, system names, file names, start lines), locations (addresses, inline lines).
+    /// </summary>
+    public async Task<Pprof.Profile> MergeProfileAsync(
+        string tenant, ProfileTypeId type, IReadOnlyList<LabelMatcher> matchers, long start, long end,
+        TypesV1.StackTraceSelector? stackTraceSelector, long maxNodes, CancellationToken ct)
+    {
+        var range = SelectRange(tenant, start, end);
+        var merger = new PprofMerger();
+        if (range is not null)
+        {
+            await reader.MergeProfileAsync(tenant, new SelectQuery(matchers, range.Value), merger, ct).ConfigureAwait(false);
+        }
+        string[]? callSite = null;
+        if (stackTraceSelector is { CallSite.Count: > 0 })
+        {
+            callSite = new string[stackTraceSelector.CallSite.Count];
+            for (var i = 0; i < callSite.Length; i++)
+            {
+                callSite[i] = stackTraceSelector.CallSite[i].Name;
+            }
+        }
+        return merger.ToProfile(type, range ?? new TimeRange(start, end), maxNodes, callSite);
     }
 
     public async Task<SelectSeriesResponse> SelectSeriesAsync(string tenant, SelectSeriesRequest request, CancellationToken ct)

@@ -63,6 +63,7 @@ public sealed class MicroservicesTests
             // Right away: the push was durable on the ingester when it returned, and nothing is uploaded yet.
             Assert.Empty(Directory.GetFiles(shared, "meta.json", SearchOption.AllDirectories));
             AssertSameStacks(expected, await QueryAsync(querier, timeMs, ct));
+            await AssertSameSourceLinesAsync(profile, querier, timeMs, ct);
 
             // A graceful stop cuts the head into a block, uploads it and leaves the ring.
             ingester.Terminate();
@@ -73,6 +74,7 @@ public sealed class MicroservicesTests
             Dictionary<string, long> fromStore = [];
             await Query.EventuallyAsync(async () => (fromStore = await QueryAsync(querier, timeMs, ct)).Count > 0, timeout, "the querier reads the uploaded block");
             AssertSameStacks(expected, fromStore);
+            await AssertSameSourceLinesAsync(profile, querier, timeMs, ct);
         }
         finally
         {
@@ -135,6 +137,7 @@ public sealed class MicroservicesTests
             }
             // Both ingesters hold the profile (replication factor 2); the querier merges it once.
             AssertSameStacks(expected, await QueryAsync(querier, timeMs, ct));
+            await AssertSameSourceLinesAsync(profile, querier, timeMs, ct);
 
             // One replica dies without a word (SIGKILL, still ACTIVE in the ring until its heartbeat times out):
             // the other replica has every acknowledged profile, so the read tolerates the failure and loses nothing.
@@ -142,6 +145,7 @@ public sealed class MicroservicesTests
             AssertSameStacks(expected, await QueryAsync(querier, timeMs, ct));
             var totals = await Query.SeriesTotalAsync(querier.Http, ProfileType, "{service_name=\"remote-read\"}", timeMs - 3_600_000, timeMs + 3_600_000, ct);
             Assert.Equal(expected.Values.Sum(), totals);
+            await AssertSameSourceLinesAsync(profile, querier, timeMs, ct);
         }
         finally
         {
@@ -172,6 +176,15 @@ public sealed class MicroservicesTests
 
     private static Task<Dictionary<string, long>> QueryAsync(PyroscopeProcess querier, long timeMs, CancellationToken ct) =>
         Query.MergedStacksAsync(querier.Http, ProfileType, "{service_name=\"remote-read\"}", timeMs - 3_600_000, timeMs + 3_600_000, ct);
+
+    /// <summary>SelectMergeProfile keeps the input's files, lines and mappings, each profile counted once.</summary>
+    private static async Task AssertSameSourceLinesAsync(Contracts.Google.V1.Profile input, PyroscopeProcess querier, long timeMs, CancellationToken ct)
+    {
+        var exported = new PprofSymbols(await Query.MergedPprofAsync(querier.Http, ProfileType, "{service_name=\"remote-read\"}", timeMs - 3_600_000, timeMs + 3_600_000, ct));
+        var expected = new PprofSymbols(input);
+        Assert.Equal(expected.FlatByLine(1).OrderBy(e => e.Key.ToString()), exported.FlatByLine(0).OrderBy(e => e.Key.ToString()));
+        Assert.Equal(expected.UsedMappings(1), exported.UsedMappings(0));
+    }
 
     private static void AssertSameStacks(Dictionary<string, long> expected, Dictionary<string, long> actual)
     {

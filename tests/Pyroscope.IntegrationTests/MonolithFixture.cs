@@ -67,15 +67,19 @@ public static class Query
     /// <summary>SelectMergeProfile: the merged pprof export, decoded like any input profile.</summary>
     public static async Task<Dictionary<string, long>> MergedPprofStacksAsync(HttpClient http, string profileTypeId, string selector, long startMs, long endMs, CancellationToken cancellationToken)
     {
-        var profile = await ConnectAsync(http, "SelectMergeProfile", new SelectMergeProfileRequest
+        var profile = await MergedPprofAsync(http, profileTypeId, selector, startMs, endMs, cancellationToken);
+        return profile.SampleType.Count == 0 ? [] : ExpectedStacks.FromPprof(profile, 0);
+    }
+
+    /// <summary>SelectMergeProfile: the merged pprof export with its symbols.</summary>
+    public static Task<Contracts.Google.V1.Profile> MergedPprofAsync(HttpClient http, string profileTypeId, string selector, long startMs, long endMs, CancellationToken cancellationToken) =>
+        ConnectAsync(http, "SelectMergeProfile", new SelectMergeProfileRequest
         {
             ProfileTypeID = profileTypeId,
             LabelSelector = selector,
             Start = startMs,
             End = endMs,
         }, Contracts.Google.V1.Profile.Parser, cancellationToken);
-        return profile.SampleType.Count == 0 ? [] : ExpectedStacks.FromPprof(profile, 0);
-    }
 
     /// <summary>SelectSeries summed over all points, with one step covering the whole range.</summary>
     public static async Task<double> SeriesTotalAsync(HttpClient http, string profileTypeId, string selector, long startMs, long endMs, CancellationToken cancellationToken)

@@ -202,8 +202,15 @@ public class RoundTripTests(MonolithFixture monolith) : IClassFixture<MonolithFi
             Assert.Equal(expected.Count, actual.Count);
 
             // The pprof export and the time series tell the same story as the flame graph.
-            var exported = await Query.MergedPprofStacksAsync(Http, type.ID, $"{{service_name=\"{service}\"}}", startMs, endMs, ct);
+            var exportedProfile = await Query.MergedPprofAsync(Http, type.ID, $"{{service_name=\"{service}\"}}", startMs, endMs, ct);
+            var exported = ExpectedStacks.FromPprof(exportedProfile, 0);
             Assert.Equal(expected.OrderBy(e => e.Key), exported.OrderBy(e => e.Key));
+            // ... with every file, line and mapping of the input.
+            var inputSymbols = new PprofSymbols(profile);
+            var exportedSymbols = new PprofSymbols(exportedProfile);
+            Assert.Equal(inputSymbols.FlatByLine(i).OrderBy(e => e.Key.ToString()), exportedSymbols.FlatByLine(0).OrderBy(e => e.Key.ToString()));
+            Assert.Equal(inputSymbols.CumulativeByLine(i).OrderBy(e => e.Key.ToString()), exportedSymbols.CumulativeByLine(0).OrderBy(e => e.Key.ToString()));
+            Assert.Equal(inputSymbols.UsedMappings(i), exportedSymbols.UsedMappings(0));
             var seriesTotal = await Query.SeriesTotalAsync(Http, type.ID, $"{{service_name=\"{service}\"}}", startMs, endMs, ct);
             Assert.Equal(expected.Values.Sum(), seriesTotal, 0.5);
             checkedTypes++;

@@ -1,4 +1,5 @@
 using Pyroscope.Model;
+using Pyroscope.Model.Query;
 
 namespace Pyroscope.Querier.Tests;
 
@@ -48,6 +49,28 @@ public sealed class InMemoryProfileReader : IProfileReader
                     }
                 }
                 sink.Add(frames, value);
+            }
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Names only: each frame becomes a function and a location of its own.</summary>
+    public ValueTask MergeProfileAsync(string tenantId, SelectQuery query, PprofMerger merger, CancellationToken cancellationToken)
+    {
+        foreach (var p in Matching(tenantId, query.Matchers, query.Range))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            foreach (var (stack, value) in p.Stacks)
+            {
+                var leafFirst = new ulong[stack.Length];
+                for (var i = 0; i < stack.Length; i++)
+                {
+                    var name = merger.String(stack[i]);
+                    merger.BeginLocation();
+                    merger.AddLine(merger.Function(name, name, 0, 0), 0);
+                    leafFirst[stack.Length - 1 - i] = merger.EndLocation(0, 0);
+                }
+                merger.AddSample(leafFirst, value);
             }
         }
         return ValueTask.CompletedTask;

@@ -1,4 +1,5 @@
 using Pyroscope.Model;
+using Pyroscope.Model.Query;
 using Pyroscope.Storage.Reading;
 using PprofLabel = Pyroscope.Contracts.Google.V1.Label;
 
@@ -47,6 +48,10 @@ public sealed class SpanTests
             Assert.Equal(expectedA, (await TestData.MergeAsync(reader, "t", onlyA)).Values.Sum());
             Assert.Equal(expectedAll, (await TestData.MergeAsync(reader, "t", new SelectQuery(matchers, All))).Values.Sum());
             Assert.Empty(await TestData.MergeAsync(reader, "t", onlyA with { SpanIds = new HashSet<string> { "ffff" } }));
+            // The symbolised export applies the same filter.
+            var merger = new PprofMerger();
+            await reader.MergeProfileAsync("t", onlyA, merger, CancellationToken.None);
+            Assert.Equal(expectedA, merger.ToProfile().Sample.Sum(s => s.Value[0]));
         }
 
         await Check();

@@ -10,12 +10,14 @@ using Microsoft.Extensions.Time.Testing;
 using Pyroscope.Contracts.Ingester.V1;
 using Pyroscope.Ingester;
 using Pyroscope.Model;
+using Pyroscope.Model.Query;
 using Pyroscope.Querier.Remote;
 using Pyroscope.Ring;
 using Pyroscope.Storage.Blocks;
 using Pyroscope.Storage.Ingestion;
 using Pyroscope.Storage.ObjectStore;
 using Pyroscope.Storage.Reading;
+using Pyroscope.Testing;
 
 namespace Pyroscope.Storage.Tests;
 
@@ -144,6 +146,13 @@ public sealed class StoreViewTests
     private static async Task AssertExactlyOnceAsync(IProfileReader reader, List<FixtureSeries> fixtures)
     {
         await TestData.AssertAllExactAsync(reader, Tenant, fixtures, All);
+        foreach (var f in fixtures)
+        {
+            // The symbolised export (MergeProfile RPC + store snapshot) follows the same rules.
+            var merger = new PprofMerger();
+            await reader.MergeProfileAsync(Tenant, TestData.QueryFor(f.Labels, All), merger, CancellationToken.None);
+            Assert.Equal(new PprofSymbols(f.Series.Profile).FlatByLine(0), new PprofSymbols(merger.ToProfile()).FlatByLine(0));
+        }
         long expectedSum = 0;
         foreach (var f in fixtures)
         {

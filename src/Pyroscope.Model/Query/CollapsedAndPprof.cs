@@ -106,7 +106,9 @@ public static class StackExports
 
     /// <summary>
     /// A pprof profile with one function and one location per frame name and one sample per stack,
-    /// valued in <paramref name="type"/>'s sample type.
+    /// valued in <paramref name="type"/>'s sample type: all a merged tree knows. The API's exports carry the
+    /// stored symbols instead (<see cref="PprofMerger"/>); this stays for holders of a tree only and as the
+    /// export benchmark's baseline.
     /// </summary>
     public static Pprof.Profile ToPprof(StackTree tree, ProfileTypeId type, long maxNodes, TimeRange range)
     {

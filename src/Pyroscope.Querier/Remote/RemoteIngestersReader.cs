@@ -1,6 +1,7 @@
 using Grpc.Core;
 using Pyroscope.Contracts.Ingester.V1;
 using Pyroscope.Model;
+using Pyroscope.Model.Query;
 using Pyroscope.Model.Remote;
 using Pyroscope.Ring;
 
@@ -110,15 +111,46 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
     /// merged from one ingester only; a profile that <paramref name="countedElsewhere"/> (the store snapshot the
     /// caller merges too) also holds, e.g. another replica's already uploaded block, is merged from none.
     /// </summary>
-    public async ValueTask MergeStacksAsync(
-        string tenantId, SelectQuery query, StoreView? storeView, IProfileReader? countedElsewhere, IStackSink sink, CancellationToken cancellationToken)
+    public ValueTask MergeStacksAsync(
+        string tenantId, SelectQuery query, StoreView? storeView, IProfileReader? countedElsewhere, IStackSink sink, CancellationToken cancellationToken) =>
+        MergeOncePerProfileAsync(tenantId, query, storeView, countedElsewhere,
+            static (client, request, options) => client.MergeStacksAsync(request, options).ResponseAsync,
+            answers => ReplayAll(answers, sink), cancellationToken);
+
+    public ValueTask MergeProfileAsync(string tenantId, SelectQuery query, PprofMerger merger, CancellationToken cancellationToken) =>
+        MergeProfileAsync(tenantId, query, storeView: null, countedElsewhere: null, merger, cancellationToken);
+
+    /// <summary>
+    /// Merges the ingesters' symbolised samples into <paramref name="merger"/>, under the replica rules of
+    /// <see cref="MergeStacksAsync(string, SelectQuery, StoreView?, IProfileReader?, IStackSink, CancellationToken)"/>.
+    /// </summary>
+    public ValueTask MergeProfileAsync(
+        string tenantId, SelectQuery query, StoreView? storeView, IProfileReader? countedElsewhere, PprofMerger merger, CancellationToken cancellationToken) =>
+        MergeOncePerProfileAsync(tenantId, query, storeView, countedElsewhere,
+            static (client, request, options) => client.MergeProfileAsync(request, options).ResponseAsync,
+            answers =>
+            {
+                foreach (var (_, answer) in answers)
+                {
+                    merger.Add(answer);
+                }
+            }, cancellationToken);
+
+    /// <summary>
+    /// Calls a merging read (<paramref name="call"/>) on the ingesters so that each profile is counted once, and hands
+    /// all answers to <paramref name="apply"/> together (sinks and mergers are not thread-safe).
+    /// </summary>
+    private async ValueTask MergeOncePerProfileAsync<TAnswer>(
+        string tenantId, SelectQuery query, StoreView? storeView, IProfileReader? countedElsewhere,
+        Func<IngesterService.IngesterServiceClient, SelectRequest, CallOptions, Task<TAnswer>> call,
+        Action<List<(InstanceDesc Instance, TAnswer Answer)>> apply, CancellationToken cancellationToken)
     {
         var request = ReadProtocol.ToProto(query);
         request.StoreView = storeView;
         var readSet = CurrentReadSet();
         if (readSet.Instances.Count <= 1)
         {
-            ReplayAll(await FanOutAsync(tenantId, readSet, (_, client, options) => client.MergeStacksAsync(request, options).ResponseAsync, cancellationToken), sink);
+            apply(await FanOutAsync(tenantId, readSet, (_, client, options) => call(client, request, options), cancellationToken));
             return;
         }
         // Replicas: each replicated profile is merged from the one ingester that owns it, so an owner failing
@@ -137,11 +169,10 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
             var owners = ReplicaOwners(totals, elsewhere);
             var attempt = new ReadSet(survivors, errorsLeft);
             var answers = await FanOutAsync(tenantId, attempt, (instance, client, options) =>
-                client.MergeStacksAsync(owners is null ? request : WithExclusions(request, owners, instance.Id), options).ResponseAsync, cancellationToken);
+                call(client, owners is null ? request : WithExclusions(request, owners, instance.Id), options), cancellationToken);
             if (answers.Count == survivors.Count)
             {
-                // Sinks are not thread-safe: replay after all answers arrived.
-                ReplayAll(answers, sink);
+                apply(answers);
                 return;
             }
             errorsLeft -= survivors.Count - answers.Count;

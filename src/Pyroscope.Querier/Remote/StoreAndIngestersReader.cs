@@ -1,5 +1,6 @@
 using Pyroscope.Contracts.Ingester.V1;
 using Pyroscope.Model;
+using Pyroscope.Model.Query;
 using Pyroscope.Storage.Reading;
 
 namespace Pyroscope.Querier.Remote;
@@ -75,6 +76,14 @@ public sealed class StoreAndIngestersReader(BlockStoreReader store, RemoteIngest
         // ingesters leave out profiles the snapshot holds (checked only when several ingesters could replicate).
         await ingesters.MergeStacksAsync(tenantId, query, ViewOf(snapshot, query.Range), countedElsewhere: snapshot, sink, cancellationToken);
         await snapshot.MergeStacksAsync(tenantId, query, sink, cancellationToken);
+    }
+
+    public async ValueTask MergeProfileAsync(string tenantId, SelectQuery query, PprofMerger merger, CancellationToken cancellationToken)
+    {
+        // Same view and replica rules as MergeStacksAsync; the merger is not thread-safe either.
+        var snapshot = await store.SnapshotAsync(tenantId, cancellationToken);
+        await ingesters.MergeProfileAsync(tenantId, query, ViewOf(snapshot, query.Range), countedElsewhere: snapshot, merger, cancellationToken);
+        await snapshot.MergeProfileAsync(tenantId, query, merger, cancellationToken);
     }
 
     public async ValueTask<IReadOnlyList<ProfileTotal>> ProfileTotalsAsync(string tenantId, SelectQuery query, CancellationToken cancellationToken)

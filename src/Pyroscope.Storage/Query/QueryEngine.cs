@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Globalization;
 using Pyroscope.Model;
+using Pyroscope.Model.Query;
 using Pyroscope.Storage.Head;
 using Pyroscope.Storage.Symbols;
 
@@ -184,6 +185,111 @@ internal static class QueryEngine
             ArrayPool<int>.Shared.Return(locations);
             ArrayPool<int>.Shared.Return(frames);
         }
+    }
+
+    /// <summary>
+    /// Sends every stack with a non-zero sum to the merger with its full symbols. Each referenced string,
+    /// mapping, function and location is translated into the merger's ids once (pooled id maps, 0 = not yet);
+    /// a stack then costs one array lookup per frame.
+    /// </summary>
+    public static void EmitPprof(SymbolTable symbols, long[] perStack, int nodeCount, PprofMerger merger)
+    {
+        var strings = ArrayPool<long>.Shared.Rent(Math.Max(1, symbols.Strings.Count));
+        var functions = ArrayPool<ulong>.Shared.Rent(Math.Max(1, symbols.FunctionCount));
+        var mappings = ArrayPool<ulong>.Shared.Rent(Math.Max(1, symbols.MappingStart.Count));
+        var locations = ArrayPool<ulong>.Shared.Rent(Math.Max(1, symbols.LocationCount));
+        var stack = ArrayPool<ulong>.Shared.Rent(256);
+        try
+        {
+            // String 0 is "" in both tables; -1 marks an untranslated string.
+            strings.AsSpan(0, symbols.Strings.Count).Fill(-1);
+            strings[0] = 0;
+            functions.AsSpan(0, symbols.FunctionCount).Clear();
+            mappings.AsSpan(0, symbols.MappingStart.Count).Clear();
+            locations.AsSpan(0, symbols.LocationCount).Clear();
+            for (var leaf = 0; leaf < nodeCount; leaf++)
+            {
+                var value = perStack[leaf];
+                if (value == 0)
+                {
+                    continue;
+                }
+                // pprof stacks are leaf first: the parent walk yields them in that order.
+                var depth = 0;
+                for (var node = leaf; node >= 0; node = symbols.NodeParent[node])
+                {
+                    if (depth == stack.Length)
+                    {
+                        var bigger = ArrayPool<ulong>.Shared.Rent(stack.Length * 2);
+                        stack.AsSpan().CopyTo(bigger);
+                        ArrayPool<ulong>.Shared.Return(stack);
+                        stack = bigger;
+                    }
+                    var loc = symbols.NodeLocation[node];
+                    var id = locations[loc];
+                    if (id == 0)
+                    {
+                        id = locations[loc] = TranslateLocation(symbols, loc, merger, strings, functions, mappings);
+                    }
+                    stack[depth++] = id;
+                }
+                merger.AddSample(stack.AsSpan(0, depth), value);
+            }
+        }
+        finally
+        {
+            ArrayPool<long>.Shared.Return(strings);
+            ArrayPool<ulong>.Shared.Return(functions);
+            ArrayPool<ulong>.Shared.Return(mappings);
+            ArrayPool<ulong>.Shared.Return(locations);
+            ArrayPool<ulong>.Shared.Return(stack);
+        }
+    }
+
+    private static ulong TranslateLocation(SymbolTable symbols, int loc, PprofMerger merger, long[] strings, ulong[] functions, ulong[] mappings)
+    {
+        ulong mapping = 0;
+        var m = symbols.LocationMapping[loc];
+        if (m >= 0)
+        {
+            mapping = mappings[m];
+            if (mapping == 0)
+            {
+                mapping = mappings[m] = merger.Mapping(symbols.MappingStart[m], symbols.MappingLimit[m], symbols.MappingOffset[m],
+                    TranslateString(symbols, symbols.MappingFilename[m], merger, strings), TranslateString(symbols, symbols.MappingBuildId[m], merger, strings));
+            }
+        }
+        // Functions first: the merger stages a location's lines between BeginLocation and EndLocation.
+        var lineStart = symbols.LocationLineStart[loc];
+        var lineEnd = lineStart + symbols.LocationLineCount[loc];
+        for (var l = lineStart; l < lineEnd; l++)
+        {
+            var f = symbols.LineFunction[l];
+            if (functions[f] == 0)
+            {
+                functions[f] = merger.Function(
+                    TranslateString(symbols, symbols.FunctionName[f], merger, strings),
+                    TranslateString(symbols, symbols.FunctionSystemName[f], merger, strings),
+                    TranslateString(symbols, symbols.FunctionFilename[f], merger, strings),
+                    symbols.FunctionStartLine[f]);
+            }
+        }
+        merger.BeginLocation();
+        for (var l = lineStart; l < lineEnd; l++)
+        {
+            merger.AddLine(functions[symbols.LineFunction[l]], symbols.LineNumber[l]);
+        }
+        return merger.EndLocation(mapping, symbols.LocationAddress[loc]);
+    }
+
+    private static long TranslateString(SymbolTable symbols, int id, PprofMerger merger, long[] strings)
+    {
+        var translated = strings[id];
+        if (translated < 0)
+        {
+            translated = strings[id] = merger.String(symbols.Strings[id]);
+        }
+        return translated;
     }
 
     private static bool FirstSighting(HashSet<string>? seen, string profileId) =>

@@ -1,7 +1,9 @@
 using Pyroscope.Model;
+using Pyroscope.Model.Query;
 using Pyroscope.Storage.Blocks;
 using Pyroscope.Storage.Head;
 using Pyroscope.Storage.Query;
+using Pyroscope.Storage.Symbols;
 
 namespace Pyroscope.Storage.Reading;
 
@@ -19,7 +21,20 @@ internal abstract class ProfileSource
     public abstract ValueTask<T> ReadIndexAsync<T>(Func<SeriesIndex, ProfileTable, T> read, CancellationToken cancellationToken);
 
     /// <summary>Adds the stacks of matching samples to the sink.</summary>
-    public abstract ValueTask MergeStacksAsync(SelectQuery query, HashSet<ulong>? spanIds, HashSet<string>? seen, IStackSink sink, CancellationToken cancellationToken);
+    public ValueTask MergeStacksAsync(SelectQuery query, HashSet<ulong>? spanIds, HashSet<string>? seen, IStackSink sink, CancellationToken cancellationToken) =>
+        SumPerStackAsync(query, spanIds, seen, (symbols, perStack, nodes) => QueryEngine.EmitStacks(symbols, perStack, nodes, sink), cancellationToken);
+
+    /// <summary>Adds the matching samples to the merger with their full symbols.</summary>
+    public ValueTask MergeProfileAsync(SelectQuery query, HashSet<ulong>? spanIds, HashSet<string>? seen, PprofMerger merger, CancellationToken cancellationToken) =>
+        SumPerStackAsync(query, spanIds, seen, (symbols, perStack, nodes) => QueryEngine.EmitPprof(symbols, perStack, nodes, merger), cancellationToken);
+
+    /// <summary>
+    /// Sums the matching samples per stack (indexed by stack tree node, pooled) and hands the sums to
+    /// <paramref name="emit"/> together with the symbols they refer to (under the head's lock for heads).
+    /// </summary>
+    private protected abstract ValueTask SumPerStackAsync(SelectQuery query, HashSet<ulong>? spanIds, HashSet<string>? seen, StackSumsHandler emit, CancellationToken cancellationToken);
+
+    private protected delegate void StackSumsHandler(SymbolTable symbols, long[] perStack, int nodeCount);
 
     public bool Overlaps(TimeRange range) => MinTimeMs <= MaxTimeMs && range.Overlaps(MinTimeMs, MaxTimeMs);
 }
@@ -35,7 +50,7 @@ internal sealed class HeadSource(TenantHead head) : ProfileSource
     public override ValueTask<T> ReadIndexAsync<T>(Func<SeriesIndex, ProfileTable, T> read, CancellationToken cancellationToken) =>
         ValueTask.FromResult(head.Read(t => read(t.Index, t.Profiles)));
 
-    public override ValueTask MergeStacksAsync(SelectQuery query, HashSet<ulong>? spanIds, HashSet<string>? seen, IStackSink sink, CancellationToken cancellationToken)
+    private protected override ValueTask SumPerStackAsync(SelectQuery query, HashSet<ulong>? spanIds, HashSet<string>? seen, StackSumsHandler emit, CancellationToken cancellationToken)
     {
         head.Read(t =>
         {
@@ -50,7 +65,7 @@ internal sealed class HeadSource(TenantHead head) : ProfileSource
             {
                 Array.Clear(perStack, 0, nodes);
                 QueryEngine.AccumulateStacks(t.Index, t.Profiles, t, series, query.Range, spanIds, seen, perStack);
-                QueryEngine.EmitStacks(t.Symbols, perStack, nodes, sink);
+                emit(t.Symbols, perStack, nodes);
             }
             finally
             {
@@ -78,7 +93,7 @@ internal sealed class BlockSource(BlockHandle block) : ProfileSource
         return read(index.Series, index.Profiles);
     }
 
-    public override async ValueTask MergeStacksAsync(SelectQuery query, HashSet<ulong>? spanIds, HashSet<string>? seen, IStackSink sink, CancellationToken cancellationToken)
+    private protected override async ValueTask SumPerStackAsync(SelectQuery query, HashSet<ulong>? spanIds, HashSet<string>? seen, StackSumsHandler emit, CancellationToken cancellationToken)
     {
         var index = await block.GetIndexAsync(cancellationToken);
         var series = index.Series.Match(query.Matchers, query.Range);
@@ -94,7 +109,7 @@ internal sealed class BlockSource(BlockHandle block) : ProfileSource
         {
             Array.Clear(perStack, 0, nodes);
             QueryEngine.AccumulateStacks(index.Series, index.Profiles, samples, series, query.Range, spanIds, seen, perStack);
-            QueryEngine.EmitStacks(symbols, perStack, nodes, sink);
+            emit(symbols, perStack, nodes);
         }
         finally
         {

@@ -1,4 +1,5 @@
 using Pyroscope.Model;
+using Pyroscope.Model.Query;
 using Pyroscope.Storage.Query;
 
 namespace Pyroscope.Storage.Reading;
@@ -74,7 +75,18 @@ public abstract class SourceSetReader : IProfileReader
         return result;
     }
 
-    public async ValueTask MergeStacksAsync(string tenantId, SelectQuery query, IStackSink sink, CancellationToken cancellationToken)
+    public ValueTask MergeStacksAsync(string tenantId, SelectQuery query, IStackSink sink, CancellationToken cancellationToken) =>
+        ForEachSelectedSourceAsync(tenantId, query, (source, spans, seen) => source.MergeStacksAsync(query, spans, seen, sink, cancellationToken), cancellationToken);
+
+    public ValueTask MergeProfileAsync(string tenantId, SelectQuery query, PprofMerger merger, CancellationToken cancellationToken) =>
+        ForEachSelectedSourceAsync(tenantId, query, (source, spans, seen) => source.MergeProfileAsync(query, spans, seen, merger, cancellationToken), cancellationToken);
+
+    /// <summary>
+    /// Visits the sources overlapping the query one after the other, each with the profile-id set that makes every
+    /// profile count once: shared by the sources whose time spans overlap, pre-filled with the excluded ids.
+    /// </summary>
+    private async ValueTask ForEachSelectedSourceAsync(string tenantId, SelectQuery query,
+        Func<ProfileSource, HashSet<ulong>?, HashSet<string>?, ValueTask> visit, CancellationToken cancellationToken)
     {
         var spans = QueryEngine.ParseSpanIds(query.SpanIds);
         var sources = await GetSourcesAsync(tenantId, cancellationToken);
@@ -86,7 +98,7 @@ public abstract class SourceSetReader : IProfileReader
         {
             if (sources[i].Overlaps(query.Range))
             {
-                await sources[i].MergeStacksAsync(query, spans, excluded is not null || dedupe?[i] == true ? seen : null, sink, cancellationToken);
+                await visit(sources[i], spans, excluded is not null || dedupe?[i] == true ? seen : null);
             }
         }
     }
