@@ -5,8 +5,9 @@ namespace Pyroscope.Storage.Head;
 
 /// <summary>
 /// The in-memory, appendable part of one tenant's data. Appends take the write lock (per tenant, so
-/// tenants append in parallel); queries take the read lock for the duration of a synchronous scan.
-/// The block id is fixed at creation so a head can be identified before and after it becomes a block.
+/// tenants append in parallel). Queries take the read lock only for the short synchronous part: matching
+/// series, summing values per stack and taking a <see cref="Symbols.SymbolSnapshot"/>; the stack walk and
+/// frame naming run on the snapshot after the lock is released (see Reading.HeadSource). The block id is fixed at creation so a head can be identified before and after it becomes a block.
 /// </summary>
 internal sealed class TenantHead
 {

@@ -2,7 +2,10 @@ using Pyroscope.Storage.Symbols;
 
 namespace Pyroscope.Storage.Head;
 
-/// <summary>Sample columns: one row per (profile, distinct stack). Span ids are materialised only once one appears.</summary>
+/// <summary>
+/// Sample columns: one row per (profile, distinct stack). Span ids are materialised only once one appears.
+/// Read only under the head's lock (<see cref="SpanId"/> is resized without a publication barrier).
+/// </summary>
 internal sealed class SampleColumns
 {
     public GrowableArray<int> StackId;

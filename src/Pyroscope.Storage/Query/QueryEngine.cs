@@ -111,11 +111,17 @@ internal static class QueryEngine
         }
     }
 
-    /// <summary>Sends every stack with a non-zero sum to the sink, interning each frame name once.</summary>
-    public static void EmitStacks(SymbolTable symbols, long[] perStack, int nodeCount, IStackSink sink)
+    public static void EmitStacks(SymbolTable symbols, long[] perStack, int nodeCount, IStackSink sink) =>
+        EmitStacks(SymbolSnapshot.Of(symbols), perStack, nodeCount, sink);
+
+    /// <summary>
+    /// Sends every stack with a non-zero sum to the sink, interning each frame name once. Reads only the
+    /// snapshot, so a head's lock need not be held (see <see cref="SymbolSnapshot"/>).
+    /// </summary>
+    public static void EmitStacks(SymbolSnapshot symbols, long[] perStack, int nodeCount, IStackSink sink)
     {
-        var nameIds = ArrayPool<int>.Shared.Rent(Math.Max(1, symbols.Strings.Count));
-        nameIds.AsSpan(0, symbols.Strings.Count).Fill(-1);
+        var nameIds = ArrayPool<int>.Shared.Rent(Math.Max(1, symbols.StringCount));
+        nameIds.AsSpan(0, symbols.StringCount).Fill(-1);
         Dictionary<int, int>? addressNames = null;
         var locations = ArrayPool<int>.Shared.Rent(256);
         var frames = ArrayPool<int>.Shared.Rent(256);
@@ -187,25 +193,28 @@ internal static class QueryEngine
         }
     }
 
+    public static void EmitPprof(SymbolTable symbols, long[] perStack, int nodeCount, PprofMerger merger) =>
+        EmitPprof(SymbolSnapshot.Of(symbols), perStack, nodeCount, merger);
+
     /// <summary>
     /// Sends every stack with a non-zero sum to the merger with its full symbols. Each referenced string,
     /// mapping, function and location is translated into the merger's ids once (pooled id maps, 0 = not yet);
     /// a stack then costs one array lookup per frame.
     /// </summary>
-    public static void EmitPprof(SymbolTable symbols, long[] perStack, int nodeCount, PprofMerger merger)
+    public static void EmitPprof(SymbolSnapshot symbols, long[] perStack, int nodeCount, PprofMerger merger)
     {
-        var strings = ArrayPool<long>.Shared.Rent(Math.Max(1, symbols.Strings.Count));
+        var strings = ArrayPool<long>.Shared.Rent(Math.Max(1, symbols.StringCount));
         var functions = ArrayPool<ulong>.Shared.Rent(Math.Max(1, symbols.FunctionCount));
-        var mappings = ArrayPool<ulong>.Shared.Rent(Math.Max(1, symbols.MappingStart.Count));
+        var mappings = ArrayPool<ulong>.Shared.Rent(Math.Max(1, symbols.MappingCount));
         var locations = ArrayPool<ulong>.Shared.Rent(Math.Max(1, symbols.LocationCount));
         var stack = ArrayPool<ulong>.Shared.Rent(256);
         try
         {
             // String 0 is "" in both tables; -1 marks an untranslated string.
-            strings.AsSpan(0, symbols.Strings.Count).Fill(-1);
+            strings.AsSpan(0, symbols.StringCount).Fill(-1);
             strings[0] = 0;
             functions.AsSpan(0, symbols.FunctionCount).Clear();
-            mappings.AsSpan(0, symbols.MappingStart.Count).Clear();
+            mappings.AsSpan(0, symbols.MappingCount).Clear();
             locations.AsSpan(0, symbols.LocationCount).Clear();
             for (var leaf = 0; leaf < nodeCount; leaf++)
             {
@@ -246,7 +255,7 @@ internal static class QueryEngine
         }
     }
 
-    private static ulong TranslateLocation(SymbolTable symbols, int loc, PprofMerger merger, long[] strings, ulong[] functions, ulong[] mappings)
+    private static ulong TranslateLocation(SymbolSnapshot symbols, int loc, PprofMerger merger, long[] strings, ulong[] functions, ulong[] mappings)
     {
         ulong mapping = 0;
         var m = symbols.LocationMapping[loc];
@@ -282,7 +291,7 @@ internal static class QueryEngine
         return merger.EndLocation(mapping, symbols.LocationAddress[loc]);
     }
 
-    private static long TranslateString(SymbolTable symbols, int id, PprofMerger merger, long[] strings)
+    private static long TranslateString(SymbolSnapshot symbols, int id, PprofMerger merger, long[] strings)
     {
         var translated = strings[id];
         if (translated < 0)

@@ -30,16 +30,22 @@ internal abstract class ProfileSource
 
     /// <summary>
     /// Sums the matching samples per stack (indexed by stack tree node, pooled) and hands the sums to
-    /// <paramref name="emit"/> together with the symbols they refer to (under the head's lock for heads).
+    /// <paramref name="emit"/> together with the symbols they refer to (for heads, after the lock is released).
     /// </summary>
     private protected abstract ValueTask SumPerStackAsync(SelectQuery query, HashSet<ulong>? spanIds, HashSet<string>? seen, StackSumsHandler emit, CancellationToken cancellationToken);
 
-    private protected delegate void StackSumsHandler(SymbolTable symbols, long[] perStack, int nodeCount);
+    private protected delegate void StackSumsHandler(SymbolSnapshot symbols, long[] perStack, int nodeCount);
 
     public bool Overlaps(TimeRange range) => MinTimeMs <= MaxTimeMs && range.Overlaps(MinTimeMs, MaxTimeMs);
 }
 
-internal sealed class HeadSource(TenantHead head) : ProfileSource
+/// <summary>
+/// A tenant head. Queries hold the head's read lock only while matching series and summing values per
+/// stack (O(samples in range)); walking the stacks and naming frames runs afterwards on a
+/// <see cref="SymbolSnapshot"/> taken under the same lock, so appends wait for the sums, not the emission.
+/// </summary>
+/// <param name="emitUnderLock">Keeps the lock for the whole query, as before; only the benchmark uses it, as its baseline.</param>
+internal sealed class HeadSource(TenantHead head, bool emitUnderLock = false) : ProfileSource
 {
     public override Ulid Id => head.BlockId;
 
@@ -47,32 +53,47 @@ internal sealed class HeadSource(TenantHead head) : ProfileSource
 
     public override long MaxTimeMs => head.Read(static t => t.MaxTimeMs);
 
+    /// <summary>Index reads stay under the lock: postings and series time spans are updated in place by appends.</summary>
     public override ValueTask<T> ReadIndexAsync<T>(Func<SeriesIndex, ProfileTable, T> read, CancellationToken cancellationToken) =>
         ValueTask.FromResult(head.Read(t => read(t.Index, t.Profiles)));
 
     private protected override ValueTask SumPerStackAsync(SelectQuery query, HashSet<ulong>? spanIds, HashSet<string>? seen, StackSumsHandler emit, CancellationToken cancellationToken)
     {
-        head.Read(t =>
+        long[]? perStack = null;
+        try
         {
-            var series = t.Index.Match(query.Matchers, query.Range);
-            if (series.Count == 0)
+            // The sums and the snapshot come from the same locked moment, so every summed stack id is
+            // below the snapshot's node count, and profile ids are marked seen exactly for what was summed.
+            var symbols = head.Read<SymbolSnapshot?>(t =>
             {
-                return 0;
-            }
-            var nodes = t.Symbols.NodeCount;
-            var perStack = System.Buffers.ArrayPool<long>.Shared.Rent(Math.Max(1, nodes));
-            try
-            {
-                Array.Clear(perStack, 0, nodes);
+                var series = t.Index.Match(query.Matchers, query.Range);
+                if (series.Count == 0)
+                {
+                    return null;
+                }
+                var snapshot = SymbolSnapshot.Of(t.Symbols);
+                perStack = System.Buffers.ArrayPool<long>.Shared.Rent(Math.Max(1, snapshot.NodeCount));
+                Array.Clear(perStack, 0, snapshot.NodeCount);
                 QueryEngine.AccumulateStacks(t.Index, t.Profiles, t, series, query.Range, spanIds, seen, perStack);
-                emit(t.Symbols, perStack, nodes);
+                if (emitUnderLock)
+                {
+                    emit(snapshot, perStack, snapshot.NodeCount);
+                    return null;
+                }
+                return snapshot;
+            });
+            if (symbols is not null)
+            {
+                emit(symbols, perStack!, symbols.NodeCount);
             }
-            finally
+        }
+        finally
+        {
+            if (perStack is not null)
             {
                 System.Buffers.ArrayPool<long>.Shared.Return(perStack);
             }
-            return 0;
-        });
+        }
         return ValueTask.CompletedTask;
     }
 }
@@ -109,7 +130,7 @@ internal sealed class BlockSource(BlockHandle block) : ProfileSource
         {
             Array.Clear(perStack, 0, nodes);
             QueryEngine.AccumulateStacks(index.Series, index.Profiles, samples, series, query.Range, spanIds, seen, perStack);
-            emit(symbols, perStack, nodes);
+            emit(SymbolSnapshot.Of(symbols), perStack, nodes);
         }
         finally
         {

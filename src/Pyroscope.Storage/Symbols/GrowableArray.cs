@@ -1,6 +1,15 @@
 namespace Pyroscope.Storage.Symbols;
 
-/// <summary>An append-only column: a plain array plus a count, grown by doubling. Not thread-safe.</summary>
+/// <summary>
+/// An append-only column: a plain array plus a count, grown by doubling. One writer at a time (the head's
+/// write lock). Concurrent readers are safe for rows below a count they took under that lock: a row is
+/// written once before the count covers it and never again (<see cref="SetCount"/> only rolls back a
+/// staged row at the end), and growth fills a new array completely before publishing it, so a reader
+/// holding the old array or the new one sees the same rows. Readers should capture <see cref="RawArray"/>
+/// once (see <see cref="SymbolSnapshot"/>) rather than index through a struct that may be mid-growth.
+/// Columns whose rows are updated in place (SeriesIndex's series time spans and profile lists) are only
+/// read under the lock.
+/// </summary>
 internal struct GrowableArray<T>
 {
     private T[] _items;
@@ -28,11 +37,12 @@ internal struct GrowableArray<T>
 
     public int Add(T item)
     {
-        if (_items is null || _count == _items.Length)
+        var items = _items;
+        if (items is null || _count == items.Length)
         {
-            Array.Resize(ref _items, Math.Max(16, _count * 2));
+            items = Grow(Math.Max(16, _count * 2));
         }
-        _items[_count] = item;
+        items[_count] = item;
         return _count++;
     }
 
@@ -41,8 +51,20 @@ internal struct GrowableArray<T>
     {
         if (_items is null || _count + extra > _items.Length)
         {
-            Array.Resize(ref _items, Math.Max(16, Math.Max(_count + extra, _count * 2)));
+            Grow(Math.Max(16, Math.Max(_count + extra, _count * 2)));
         }
+    }
+
+    private T[] Grow(int capacity)
+    {
+        var bigger = new T[capacity];
+        if (_items is not null)
+        {
+            Array.Copy(_items, bigger, _count);
+        }
+        // Release: a reader that picks up the new array also sees the copied rows (matters on ARM).
+        Volatile.Write(ref _items, bigger);
+        return bigger;
     }
 
     public void SetCount(int count) => _count = count;

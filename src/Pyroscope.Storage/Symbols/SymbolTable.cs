@@ -5,6 +5,10 @@ namespace Pyroscope.Storage.Symbols;
 /// <summary>
 /// Deduplicated symbols of one tenant (head) or one block: strings, functions, mappings and locations,
 /// plus the stack tree. Ids are dense indexes. Deduplication dictionaries exist only while writing.
+/// Every column is append-only: interning stages a candidate row at <c>Count</c> and either commits it or
+/// rolls the count back, committed rows are never rewritten, and a row only refers to rows committed
+/// before it. That is what lets head queries read a <see cref="SymbolSnapshot"/> without the head's lock.
+/// The dictionaries are not safe to read concurrently and are only used by the writer.
 /// </summary>
 internal sealed class SymbolTable
 {
