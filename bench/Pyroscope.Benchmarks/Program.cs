@@ -6,6 +6,12 @@ if (args is ["storage-size", ..])
     Pyroscope.Benchmarks.Storage.StorageSizeReport.Run();
     return;
 }
+// `head-lock` prints append latency under a concurrent query load, with and without the short head lock.
+if (args is ["head-lock", ..])
+{
+    Pyroscope.Benchmarks.Storage.HeadLockReport.Run();
+    return;
+}
 if (args.Length > 0 && args[0] == "--quick")
 {
     // A few timed runs without BenchmarkDotNet, for a fast look on a busy machine.
