@@ -1,3 +1,4 @@
+using Google.Protobuf;
 using Pyroscope.Contracts.Google.V1;
 using Pyroscope.Contracts.Ingester.V1;
 using Pyroscope.Contracts.Types.V1;
@@ -114,6 +115,36 @@ public sealed class HeadConcurrencyTests
             total += sample.Value[0];
         }
         return total;
+    }
+
+    [Fact]
+    public void Emitting_after_the_lock_gives_the_same_bytes_as_emitting_under_it()
+    {
+        var head = new TenantHead("tenant-a", Ulid.NewUlid());
+        var fixtures = TestData.AllFixtureSeries(T0);
+        foreach (var f in fixtures)
+        {
+            Assert.True(head.Append(f.Series, 0));
+        }
+        var range = new TimeRange(T0 - 60_000, T0 + 60_000);
+        foreach (var f in fixtures)
+        {
+            var query = TestData.QueryFor(f.Labels, range);
+            var shortLock = Export(new HeadSource(head), query);
+            var wholeQuery = Export(new HeadSource(head, emitUnderLock: true), query);
+            Assert.Equal(wholeQuery.Stacks, shortLock.Stacks);
+            Assert.Equal(f.Expected, shortLock.Stacks);
+            Assert.Equal(wholeQuery.Pprof, shortLock.Pprof);
+        }
+    }
+
+    private static (Dictionary<string, long> Stacks, byte[] Pprof) Export(HeadSource source, SelectQuery query)
+    {
+        var sink = new CollectingSink();
+        source.MergeStacksAsync(query, null, null, sink, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+        var merger = new PprofMerger();
+        source.MergeProfileAsync(query, null, null, merger, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+        return (sink.Stacks, merger.ToProfile().ToByteArray());
     }
 
     /// <summary>
