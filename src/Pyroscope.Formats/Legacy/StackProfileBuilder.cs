@@ -73,7 +73,12 @@ public sealed class StackProfileBuilder
             _profile.Period = periodNanos;
             foreach (var sample in _profile.Sample)
             {
-                sample.Value[0] *= periodNanos;
+                var samples = sample.Value[0];
+                if (samples > long.MaxValue / periodNanos)
+                {
+                    throw new ProfileFormatException($"sample value {samples} × period {periodNanos} ns overflows a 64-bit nanosecond count");
+                }
+                sample.Value[0] = samples * periodNanos;
             }
         }
         _profile.TimeNanos = timeNanos;
