@@ -158,6 +158,17 @@ public static class ProfileNormalizer
             }
             _ = Str(profile.StringTable, sampleType.Unit);
         }
+        var functionIds = new HashSet<ulong>();
+        for (var functionIndex = 0; functionIndex < profile.Function.Count; functionIndex++)
+        {
+            var function = profile.Function[functionIndex];
+            if (function.Id == 0)
+            {
+                throw Malformed("function id is 0");
+            }
+            _ = Str(profile.StringTable, function.Name);
+            functionIds.Add(function.Id);
+        }
         var locationIds = new HashSet<ulong>();
         for (var locationIndex = 0; locationIndex < profile.Location.Count; locationIndex++)
         {
@@ -167,15 +178,16 @@ public static class ProfileNormalizer
                 throw Malformed("location id is 0");
             }
             locationIds.Add(location.Id);
-        }
-        for (var functionIndex = 0; functionIndex < profile.Function.Count; functionIndex++)
-        {
-            var function = profile.Function[functionIndex];
-            if (function.Id == 0)
+            // The ingester resolves every line's function; an unknown one must be refused here, before any
+            // series of the push is stored, not half-way through the ingester's append.
+            for (var lineIndex = 0; lineIndex < location.Line.Count; lineIndex++)
             {
-                throw Malformed("function id is 0");
+                var functionId = location.Line[lineIndex].FunctionId;
+                if (!functionIds.Contains(functionId))
+                {
+                    throw Malformed($"location {location.Id} references unknown function id {functionId}");
+                }
             }
-            _ = Str(profile.StringTable, function.Name);
         }
         var valueCount = profile.SampleType.Count;
         for (var sampleIndex = 0; sampleIndex < profile.Sample.Count; sampleIndex++)

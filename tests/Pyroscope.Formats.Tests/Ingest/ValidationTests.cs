@@ -104,6 +104,12 @@ public sealed class ValidationTests
         profile = Small();
         profile.Function[0].Id = 0;
         Assert.Contains("function id is 0", Refused(profile, Labels(), Limits).Message);
+
+        profile = Small();
+        profile.Location[0].Line[0].FunctionId = 777;
+        e = Refused(profile, Labels(), Limits);
+        Assert.Equal(DiscardReasons.MalformedProfile, e.Reason);
+        Assert.Contains($"location {profile.Location[0].Id} references unknown function id 777", e.Message);
     }
 
     [Fact]
