@@ -90,6 +90,27 @@ public sealed class LegacyTreeTests
         Assert.Equal(FixtureStacks.Values.Sum(), series.Profile.Sample.Sum(s => s.Value[0]));
     }
 
+    [Theory]
+    [InlineData("trie")]
+    [InlineData("tree")]
+    public void Folded_limits_apply_sample_count_refused_and_depth_cut_to_root_most_frames(string format)
+    {
+        var body = format == "trie" ? LegacyTreeEncoder.Trie(FixtureStacks) : LegacyTreeEncoder.Tree(FixtureStacks);
+        var md = Metadata("name=legacy.app.alloc_objects&from=1700000000&until=1700000010&format=" + format);
+
+        var tooMany = NormalizationLimits.Unlimited with { MaxProfileStacktraceSamples = FixtureStacks.Count - 1 };
+        var decoded = Assert.Single(IngestDecoder.Decode(md, null, body, new IngestDecodeOptions()));
+        var refused = Assert.Throws<ProfileValidationException>(() => ProfileNormalizer.Normalize(decoded.Profile, decoded.Labels, tooMany, new NormalizeContext(Now, md.FromNanos, 0)));
+        Assert.Equal(DiscardReasons.SamplesLimit, refused.Reason);
+
+        const int depth = 3;
+        decoded = Assert.Single(IngestDecoder.Decode(md, null, body, new IngestDecodeOptions()));
+        var series = Assert.Single(ProfileNormalizer.Normalize(decoded.Profile, decoded.Labels, NormalizationLimits.Unlimited with { MaxProfileStacktraceDepth = depth },
+            new NormalizeContext(Now, md.FromNanos, 0)));
+        var expected = FixtureStacks.GroupBy(kv => string.Join(';', kv.Key.Split(';').Take(depth))).ToDictionary(g => g.Key, g => g.Sum(kv => kv.Value));
+        Assert.Equal(expected.OrderBy(k => k.Key), Stacks(series.Profile).OrderBy(k => k.Key));
+    }
+
     [Fact]
     public void Trie_keys_split_inside_frames_and_values_on_inner_nodes_are_kept()
     {
