@@ -3,6 +3,7 @@ using Google.Protobuf;
 using Pyroscope.Contracts.Google.V1;
 using Pyroscope.Formats.Normalization;
 using Pyroscope.Model;
+using Label = Pyroscope.Model.Label;
 
 namespace Pyroscope.Benchmarks.Ingest;
 
