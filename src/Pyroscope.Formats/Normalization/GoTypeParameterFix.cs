@@ -15,8 +15,9 @@ public static class GoTypeParameterFix
     private const string Elided = "[...]";
 
     /// <summary>
-    /// Upstream decides by the series' language: the spy name (<c>gospy</c> is Go; other known spies are not);
-    /// without a known spy, a profile whose functions live in <c>.go</c> files is treated as Go.
+    /// Upstream decides by the series' language: the spies it maps to a language (<c>gospy</c> is Go, the other
+    /// listed ones are not), otherwise a guess from the profile. Our guess — functions in <c>.go</c> files — stands
+    /// in for upstream's own heuristic and may differ from it on unusual profiles.
     /// </summary>
     public static bool AppliesTo(string? spyName, Profile profile)
     {
@@ -24,7 +25,7 @@ public static class GoTypeParameterFix
         {
             case "gospy":
                 return true;
-            case "dotnetspy" or "phpspy" or "pyspy" or "rbspy" or "nodespy" or "javaspy" or "grafana-agent.java" or "pyroscope-rs" or "ebpfspy":
+            case "dotnetspy" or "phpspy" or "pyspy" or "rbspy" or "nodespy" or "javaspy" or "grafana-agent.java" or "pyroscope-rs":
                 return false;
         }
         var strings = profile.StringTable;
