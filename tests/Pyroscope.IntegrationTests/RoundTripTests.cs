@@ -129,6 +129,29 @@ public class RoundTripTests(MonolithFixture monolith) : IClassFixture<MonolithFi
         }
     }
 
+    [Theory]
+    [InlineData("trie")]
+    [InlineData("tree")]
+    public async Task Legacy_trie_and_tree_bodies_come_back_as_the_folded_stacks(string format)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var text = await File.ReadAllTextAsync(RepositoryPaths.Fixture("folded/go-cpu-nanoseconds.folded"), ct);
+        var expected = ExpectedStacks.FromFolded(text);
+        var body = format == "trie" ? LegacyTreeEncoder.Trie(expected) : LegacyTreeEncoder.Tree(expected);
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var service = "legacy-" + format;
+        var response = await Http.PostAsync($"/ingest?name={service}.cpu&from={now - 10}&until={now}&sampleRate=100&spyName=gospy&format={format}",
+            new ByteArrayContent(body), ct);
+        Assert.True(response.StatusCode == HttpStatusCode.OK, await response.Content.ReadAsStringAsync(ct));
+
+        var startMs = (now - 3600) * 1000;
+        var endMs = (now + 60) * 1000;
+        var type = Assert.Single(await Query.ProfileTypesAsync(Http, service, startMs, endMs, ct));
+        var actual = await Query.MergedStacksAsync(Http, type.ID, $"{{service_name=\"{service}\"}}", startMs, endMs, ct);
+        // 100 Hz: a sample is 10 ms of CPU, exactly as for the same stacks sent folded.
+        Assert.Equal(expected.ToDictionary(kv => kv.Key, kv => kv.Value * 10_000_000).OrderBy(k => k.Key), actual.OrderBy(k => k.Key));
+    }
+
     [Fact]
     public async Task Nodejs_client_requests_replayed_with_their_own_urls_and_headers()
     {

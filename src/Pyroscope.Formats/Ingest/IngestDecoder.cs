@@ -20,17 +20,32 @@ public sealed record IngestDecodeOptions
 
 /// <summary>
 /// The body of <c>POST /ingest</c> in every format upstream accepts, first match wins (as upstream's
-/// ingest handler): trie/tree (refused: retired legacy format) → lines → jfr → pprof → speedscope →
+/// ingest handler): trie → tree → lines → jfr → pprof → speedscope →
 /// any multipart form (pprof form) → folded text.
 /// </summary>
 public static class IngestDecoder
 {
+    public const string TrieContentType = "binary/octet-stream+trie";
+    public const string TreeContentType = "binary/octet-stream+tree";
+
+    private static bool IsMediaType(string contentType, string mediaType)
+    {
+        var semicolon = contentType.IndexOf(';');
+        var type = (semicolon < 0 ? contentType : contentType[..semicolon]).AsSpan().Trim();
+        return type.Equals(mediaType, StringComparison.OrdinalIgnoreCase);
+    }
+
     public static List<IngestedProfile> Decode(IngestMetadata md, string? contentType, ReadOnlyMemory<byte> body, IngestDecodeOptions options)
     {
         var ct = contentType ?? "";
-        if (md.Format is "trie" or "tree" || ct.Contains("+trie", StringComparison.OrdinalIgnoreCase) || ct.Contains("+tree", StringComparison.OrdinalIgnoreCase))
+        // Upstream's order: the trie check (format or content type) comes before the tree one.
+        if (md.Format == "trie" || IsMediaType(ct, TrieContentType))
         {
-            throw new ProfileFormatException($"format \"{(md.Format.Length > 0 ? md.Format : ct)}\" (legacy trie/tree) is not supported; send pprof, jfr, folded, lines or speedscope");
+            return Legacy(md, LegacyTreeParser.ParseTrie(Plain(body, options, "trie").Span, LegacyProfileType.FromAppName(md.Key.FullName), md.SampleRate, md.FromNanos, md.UntilNanos));
+        }
+        if (md.Format == "tree" || IsMediaType(ct, TreeContentType))
+        {
+            return Legacy(md, LegacyTreeParser.ParseTree(Plain(body, options, "tree").Span, LegacyProfileType.FromAppName(md.Key.FullName), md.SampleRate, md.FromNanos, md.UntilNanos));
         }
         switch (md.Format)
         {
@@ -55,7 +70,7 @@ public static class IngestDecoder
         }
         if (md.Format is not ("" or "folded" or "collapsed"))
         {
-            throw new ProfileFormatException($"unknown format \"{md.Format}\" (supported: pprof, jfr, nettrace, folded, lines, speedscope)");
+            throw new ProfileFormatException($"unknown format \"{md.Format}\" (supported: pprof, jfr, nettrace, folded, lines, speedscope, trie, tree)");
         }
         return Legacy(md, FoldedParser.ParseFolded(Plain(body, options, "folded").Span, LegacyProfileType.FromAppName(md.Key.FullName), md.SampleRate, md.FromNanos, md.UntilNanos));
     }

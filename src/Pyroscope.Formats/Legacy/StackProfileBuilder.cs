@@ -32,6 +32,12 @@ public sealed class StackProfileBuilder
         _stack.Add(lookup.TryGetValue(name, out var id) ? id : LocationFor(name.ToString()));
     }
 
+    /// <summary>Frames currently on the stack; with <see cref="TruncateStack"/> lets tree walkers share prefixes between samples.</summary>
+    public int Depth => _stack.Count;
+
+    /// <summary>Pops frames (leaf side) until <paramref name="depth"/> remain; the stack survives <see cref="CommitSample"/>.</summary>
+    public void TruncateStack(int depth) => _stack.RemoveRange(depth, _stack.Count - depth);
+
     public void CommitSample(long value)
     {
         if (value == 0 || _stack.Count == 0)
@@ -67,7 +73,12 @@ public sealed class StackProfileBuilder
             _profile.Period = periodNanos;
             foreach (var sample in _profile.Sample)
             {
-                sample.Value[0] *= periodNanos;
+                var samples = sample.Value[0];
+                if (samples > long.MaxValue / periodNanos)
+                {
+                    throw new ProfileFormatException($"sample value {samples} × period {periodNanos} ns overflows a 64-bit nanosecond count");
+                }
+                sample.Value[0] = samples * periodNanos;
             }
         }
         _profile.TimeNanos = timeNanos;

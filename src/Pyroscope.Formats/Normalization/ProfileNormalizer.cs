@@ -20,6 +20,7 @@ public readonly record struct NormalizeContext(long NowNanos, long FallbackTimeN
 /// stack depth and symbol length (truncated);</item>
 /// <item>pprof string labels split the profile into series (series labels win on conflicts), except
 /// span_id / trace_id (profile_id is renamed span_id) which stay on the samples;</item>
+/// <item>Go profiles: generic shapes in function names become <c>[...]</c> (<see cref="GoTypeParameterFix"/>);</item>
 /// <item>per sample type: zero values dropped, identical stacks merged, shared symbol tables.</item>
 /// </list>
 /// The returned messages share Location/Function/Mapping instances with the input: treat them as read-only.
@@ -44,6 +45,10 @@ public static class ProfileNormalizer
         }
         var strings = profile.StringTable;
         ValidateProfile(profile, baseLabels, limits, context);
+        if (GoTypeParameterFix.AppliesTo(baseLabels.GetValueOrDefault(LabelNames.Spy), profile))
+        {
+            GoTypeParameterFix.Apply(profile);
+        }
 
         var timeNanos = profile.TimeNanos;
         if (timeNanos <= 0 || timeNanos < 31_536_000_000_000_000L)
