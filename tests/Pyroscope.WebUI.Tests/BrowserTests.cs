@@ -294,8 +294,8 @@ public sealed class BrowserTests(UiFixture ui)
         await page.ClickAsync("#custom-range summary");
         var from = DateTimeOffset.FromUnixTimeMilliseconds(ui.Host.BucketTime(0) - 60_000).ToLocalTime();
         var until = DateTimeOffset.FromUnixTimeMilliseconds(ui.Host.BucketTime(1) + 60_000).ToLocalTime();
-        await page.FillAsync("#custom-from", from.ToString("yyyy-MM-ddTHH:mm:ss"));
-        await page.FillAsync("#custom-until", until.ToString("yyyy-MM-ddTHH:mm:ss"));
+        await page.FillAsync("#custom-from", DateTimeLocal(from));
+        await page.FillAsync("#custom-until", DateTimeLocal(until));
         await page.ClickAsync("#custom-apply");
         await page.WaitForFunctionAsync("() => /from=\\d+/.test(location.search)");
         var expected = ExpectedInRange(ui.Host.BucketTime(0) - 60_000, ui.Host.BucketTime(1) + 60_000);
@@ -305,6 +305,13 @@ public sealed class BrowserTests(UiFixture ui)
         await page.WaitForFunctionAsync("() => location.search.includes('from=now-15m')");
         await Assertions.Expect(page.Locator("#range-label")).ToHaveTextAsync("Last 15 minutes");
     }
+
+    /// <summary>
+    /// The value Chromium keeps in a datetime-local input: it drops ":00" seconds, and Playwright's fill refuses
+    /// ("Malformed value") a value the input normalises differently, so whole minutes are written without seconds.
+    /// </summary>
+    private static string DateTimeLocal(DateTimeOffset time) =>
+        time.ToString(time.Second == 0 ? "yyyy-MM-ddTHH:mm" : "yyyy-MM-ddTHH:mm:ss", System.Globalization.CultureInfo.InvariantCulture);
 
     [Fact]
     public async Task Exports_png_json_pprof_and_collapsed()
