@@ -1,4 +1,3 @@
-using System.Diagnostics.Metrics;
 using System.IO.Compression;
 using System.Net;
 using System.Net.Http.Headers;
@@ -221,26 +220,7 @@ public sealed class IngestHttpTests
     public async Task Too_many_labels_is_400_and_counted_by_reason_and_tenant()
     {
         await using var host = await DistributorHost.StartAsync();
-        var discarded = new List<(long Value, string Reason, string Tenant)>();
-        using var listener = new MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (instrument.Meter.Name == DistributorMetrics.MeterName && instrument.Name == "pyroscope_discarded_samples_total")
-            {
-                l.EnableMeasurementEvents(instrument);
-            }
-        };
-        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
-        {
-            string? reason = null, tenant = null;
-            foreach (var tag in tags)
-            {
-                if (tag.Key == "reason") { reason = tag.Value as string; }
-                if (tag.Key == "tenant") { tenant = tag.Value as string; }
-            }
-            lock (discarded) { discarded.Add((value, reason!, tenant!)); }
-        });
-        listener.Start();
+        using var discarded = new DiscardedSamplesRecorder();
         var labels = string.Join(",", Enumerable.Range(0, 35).Select(i => $"l{i}=v"));
 
         using var response = await host.Client.PostAsync($"/ingest?name=app{{{labels}}}", new ByteArrayContent("a;b 1"u8.ToArray()), Ct);
@@ -249,10 +229,7 @@ public sealed class IngestHttpTests
         Assert.Equal(HttpStatusCode.BadRequest, status);
         Assert.Contains("limit 30", message);
         Assert.Contains("max_label_names_per_series", message);
-        lock (discarded)
-        {
-            Assert.Contains(discarded, d => d is { Reason: "max_label_names_per_series", Tenant: "anonymous", Value: 1 });
-        }
+        Assert.Contains(discarded.Increments, d => d is { Reason: "max_label_names_per_series", Tenant: "anonymous", Value: 1 });
     }
 
     [Fact]

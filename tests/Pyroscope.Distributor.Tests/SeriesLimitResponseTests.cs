@@ -1,4 +1,3 @@
-using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
@@ -33,26 +32,7 @@ public sealed class SeriesLimitResponseTests
     {
         await using var host = await DistributorHost.StartAsync();
         host.Ingester.FailWith = new SeriesLimitExceededException(Refusal);
-        var discarded = new List<(long Value, string Reason, string Tenant)>();
-        using var listener = new MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (instrument.Meter.Name == DistributorMetrics.MeterName && instrument.Name == "pyroscope_discarded_samples_total")
-            {
-                l.EnableMeasurementEvents(instrument);
-            }
-        };
-        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
-        {
-            string? reason = null, tenant = null;
-            foreach (var tag in tags)
-            {
-                if (tag.Key == "reason") { reason = tag.Value as string; }
-                if (tag.Key == "tenant") { tenant = tag.Value as string; }
-            }
-            lock (discarded) { discarded.Add((value, reason!, tenant!)); }
-        });
-        listener.Start();
+        using var discarded = new DiscardedSamplesRecorder();
 
         // /ingest (pyroscope SDKs).
         using (var response = await host.Client.PostAsync("/ingest?name=limited-app&format=pprof", new ByteArrayContent(Read("go/go-cpu.pb.gz")), Ct))
@@ -82,9 +62,6 @@ public sealed class SeriesLimitResponseTests
         Assert.Equal(StatusCode.ResourceExhausted, e.StatusCode);
         Assert.Equal(Refusal, e.Status.Detail);
 
-        lock (discarded)
-        {
-            Assert.Equal(3, discarded.Count(d => d is { Reason: "series_limit", Tenant: "anonymous", Value: 1 }));
-        }
+        Assert.Equal(3, discarded.Increments.Count(d => d is { Reason: "series_limit", Tenant: "anonymous", Value: 1 }));
     }
 }

@@ -1,5 +1,6 @@
 using System.IO.Compression;
 using Pyroscope.Contracts.Google.V1;
+using Pyroscope.Testing;
 
 namespace Pyroscope.IntegrationTests;
 
@@ -54,22 +55,7 @@ public static class ExpectedStacks
         return stacks;
     }
 
-    public static Dictionary<string, long> FromFolded(string text)
-    {
-        var stacks = new Dictionary<string, long>();
-        foreach (var raw in text.Split('\n'))
-        {
-            var line = raw.Trim();
-            if (line.Length == 0)
-            {
-                continue;
-            }
-            var space = line.LastIndexOf(' ');
-            var key = line[..space];
-            stacks[key] = stacks.GetValueOrDefault(key) + long.Parse(line[(space + 1)..], System.Globalization.CultureInfo.InvariantCulture);
-        }
-        return stacks;
-    }
+    public static Dictionary<string, long> FromFolded(string text) => FoldedText.Parse(text);
 
     /// <summary>
     /// Decodes flame graph levels (flamebearer or querier.v1 FlameGraph): 4 ints a node, [x delta, total, self,

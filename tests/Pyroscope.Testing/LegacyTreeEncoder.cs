@@ -11,22 +11,7 @@ namespace Pyroscope.Testing;
 public static class LegacyTreeEncoder
 {
     /// <summary>Folded text → stack ("a;b;c") → summed value, skipping blank lines.</summary>
-    public static Dictionary<string, long> ParseFolded(string text)
-    {
-        var stacks = new Dictionary<string, long>(StringComparer.Ordinal);
-        foreach (var raw in text.Split('\n'))
-        {
-            var line = raw.Trim();
-            if (line.Length == 0)
-            {
-                continue;
-            }
-            var space = line.LastIndexOf(' ');
-            var key = line[..space];
-            stacks[key] = stacks.GetValueOrDefault(key) + long.Parse(line[(space + 1)..], System.Globalization.CultureInfo.InvariantCulture);
-        }
-        return stacks;
-    }
+    public static Dictionary<string, long> ParseFolded(string text) => FoldedText.Parse(text);
 
     private sealed class Node(byte[] name)
     {
