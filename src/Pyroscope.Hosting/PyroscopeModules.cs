@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Pyroscope.Api;
 using Pyroscope.Hosting.Modules;
 using Pyroscope.Ring;
+using Pyroscope.Settings;
 using Pyroscope.Storage;
 
 namespace Pyroscope.Hosting;
@@ -23,6 +24,7 @@ public static class PyroscopeModules
             .Register(ModuleDefinition.Target(ModuleNames.Ingester, ComponentInit(ModuleNames.Ingester, components)))
             .Register(ModuleDefinition.Target(ModuleNames.Querier, ComponentInit(ModuleNames.Querier, components)))
             .Register(ModuleDefinition.Target(ModuleNames.Compactor, InitCompactor))
+            .Register(ModuleDefinition.Target(ModuleNames.TenantSettings, InitTenantSettings))
             .Register(ModuleDefinition.Target(ModuleNames.All, init: null));
 
         registry
@@ -32,7 +34,8 @@ public static class PyroscopeModules
             .DependsOn(ModuleNames.Ingester, ModuleNames.Api, ModuleNames.Overrides, ModuleNames.Ring, ModuleNames.Storage)
             .DependsOn(ModuleNames.Querier, ModuleNames.Api, ModuleNames.Overrides, ModuleNames.Ring, ModuleNames.Storage)
             .DependsOn(ModuleNames.Compactor, ModuleNames.Api, ModuleNames.Overrides, ModuleNames.Storage)
-            .DependsOn(ModuleNames.All, ModuleNames.Distributor, ModuleNames.Ingester, ModuleNames.Querier, ModuleNames.Compactor);
+            .DependsOn(ModuleNames.TenantSettings, ModuleNames.Server, ModuleNames.Api, ModuleNames.Storage)
+            .DependsOn(ModuleNames.All, ModuleNames.Distributor, ModuleNames.Ingester, ModuleNames.Querier, ModuleNames.Compactor, ModuleNames.TenantSettings);
         return registry;
     }
 
@@ -106,5 +109,11 @@ public static class PyroscopeModules
     {
         context.Services.AddCompactor(context.Configuration);
         context.Services.AddModuleService<CompactorRetentionBinding>();
+    }
+
+    private static void InitTenantSettings(ModuleContext context)
+    {
+        context.Services.AddTenantSettings(context.Configuration);
+        context.MapEndpoints(app => app.MapTenantSettings());
     }
 }

@@ -12,5 +12,6 @@ public static class ModuleNames
     public const string Ingester = "ingester";
     public const string Querier = "querier";
     public const string Compactor = "compactor";
+    public const string TenantSettings = "tenant-settings";
     public const string All = "all";
 }
