@@ -31,6 +31,14 @@ public class ModuleRegistryTests
         }
         Assert.Contains(ModuleNames.Distributor, order);
         Assert.Contains(ModuleNames.Querier, order);
+        Assert.Contains(ModuleNames.TenantSettings, order);
+    }
+
+    [Fact]
+    public void Tenant_settings_is_a_target_of_its_own_needing_only_the_server_api_and_object_store()
+    {
+        var order = Table().Expand([ModuleNames.TenantSettings]);
+        Assert.Equal([ModuleNames.Server, ModuleNames.Api, ModuleNames.Storage, ModuleNames.TenantSettings], order);
     }
 
     [Fact]

@@ -56,6 +56,7 @@ public class ProcessTests
         Assert.Equal(0, code);
         Assert.EndsWith("\n\nModules marked with * are included in target All.\n", output.Replace("\r", ""));
         Assert.Contains("ingester *\n", output);
+        Assert.Contains("\ntenant-settings *\n", output.Replace("\r", ""));
     }
 
     [Theory]
