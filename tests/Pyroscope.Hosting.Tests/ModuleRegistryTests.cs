@@ -96,7 +96,7 @@ public class ModuleRegistryTests
     public void Modules_listing_is_the_user_visible_modules_sorted_with_stars_for_all()
     {
         var text = PyroscopeProgram.DescribeModules(Table());
-        Assert.Equal("all\ncompactor *\ndistributor *\ningester *\nquerier *\n\nModules marked with * are included in target All.\n", text);
+        Assert.Equal("all\ncompactor *\ndistributor *\ningester *\nquerier *\ntenant-settings *\n\nModules marked with * are included in target All.\n", text);
     }
 
     [Fact]
@@ -110,6 +110,6 @@ public class ModuleRegistryTests
         var lines = PyroscopeProgram.DescribeModules(registry).Split('\n');
         Assert.Contains("store-gateway *", lines);
         Assert.Contains("admin", lines);
-        Assert.Equal(["admin", "all", "compactor *", "distributor *", "ingester *", "querier *", "store-gateway *"], lines.TakeWhile(l => l.Length > 0));
+        Assert.Equal(["admin", "all", "compactor *", "distributor *", "ingester *", "querier *", "store-gateway *", "tenant-settings *"], lines.TakeWhile(l => l.Length > 0));
     }
 }
