@@ -34,7 +34,8 @@ shared.Attach(
 shared.Attach(
         builder.AddProject<Projects.Pyroscope_Querier>(ResourceNames.Querier, launchProfileName: null)
             .WithPyroscopeEndpoints()
-            .WithArgs("-target=querier"),
+            // Grafana reads through the querier, and its Profiles Drilldown app asks the same address for settings.v1.
+            .WithArgs("-target=querier,tenant-settings"),
         usesObjectStore: true)
     .WithReference(ingester.GetEndpoint("grpc"))
     .WaitFor(ingester);

@@ -69,6 +69,15 @@ public class TopologyTests
             }
         }
         Assert.Contains("\"idle\"", rendered);
+
+        // The querier also serves Profiles Drilldown's settings, stored in the shared (Azurite) object store.
+        const string setBody = "{\"setting\":{\"name\":\"pluginSettings\",\"value\":\"{\\\"maxNodes\\\":2048}\"}}";
+        using var set = await querier.PostAsync("/settings.v1.SettingsService/Set", new StringContent(setBody, System.Text.Encoding.UTF8, "application/json"), cts.Token);
+        Assert.Equal(HttpStatusCode.OK, set.StatusCode);
+        using var get = await querier.PostAsync("/settings.v1.SettingsService/Get", new StringContent("{}", System.Text.Encoding.UTF8, "application/json"), cts.Token);
+        using var settings = System.Text.Json.JsonDocument.Parse(await get.Content.ReadAsStringAsync(cts.Token));
+        var stored = Assert.Single(settings.RootElement.GetProperty("settings").EnumerateArray());
+        Assert.Equal("{\"maxNodes\":2048}", stored.GetProperty("value").GetString());
     }
 
     private static async Task WaitForActiveIngesterAsync(HttpClient http, CancellationToken cancellationToken)
