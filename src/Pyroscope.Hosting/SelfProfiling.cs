@@ -56,7 +56,7 @@ internal static class SelfProfiling
 
     private static IEnumerable<string> Targets(ModuleContext context)
     {
-        foreach (var name in new[] { ModuleNames.All, ModuleNames.Distributor, ModuleNames.Ingester, ModuleNames.Querier, ModuleNames.Compactor })
+        foreach (var name in new[] { ModuleNames.All, ModuleNames.Distributor, ModuleNames.Ingester, ModuleNames.Querier, ModuleNames.Compactor, ModuleNames.TenantSettings })
         {
             if (context.ActiveModules.Contains(name))
             {

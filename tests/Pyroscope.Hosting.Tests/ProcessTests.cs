@@ -14,6 +14,7 @@ public class ProcessTests
         { "Pyroscope.Distributor", "distributor" },
         { "Pyroscope.Ingester", "ingester" },
         { "Pyroscope.Querier", "querier" },
+        { "Pyroscope.Querier", "querier,tenant-settings" },
     };
 
     [Theory]
