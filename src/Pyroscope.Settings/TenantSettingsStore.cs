@@ -31,19 +31,9 @@ public sealed class TenantSettingsStore(IObjectStore store, TimeProvider time)
     public static string KeyFor(string tenantId) => tenantId + "/" + ObjectName;
 
     /// <summary>The tenant's settings sorted by name; empty when it never set one.</summary>
-    public async Task<GetSettingsResponse> GetAsync(string tenantId, CancellationToken cancellationToken)
-    {
-        var gate = LockFor(tenantId);
-        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            return await LoadAsync(tenantId, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            gate.Release();
-        }
-    }
+    /// <remarks>No lock: object-store puts are atomic, so a read sees the version before or after a Set.</remarks>
+    public Task<GetSettingsResponse> GetAsync(string tenantId, CancellationToken cancellationToken) =>
+        LoadAsync(tenantId, cancellationToken);
 
     /// <summary>
     /// Stores <paramref name="setting"/> (modifiedAt ≤ 0 means now, in Unix ms) unless a newer version of the
@@ -115,7 +105,15 @@ public sealed class TenantSettingsStore(IObjectStore store, TimeProvider time)
         {
             return new GetSettingsResponse();
         }
-        var stored = Parser.Parse<GetSettingsResponse>(System.Text.Encoding.UTF8.GetString(bytes));
+        GetSettingsResponse stored;
+        try
+        {
+            stored = Parser.Parse<GetSettingsResponse>(System.Text.Encoding.UTF8.GetString(bytes));
+        }
+        catch (Exception e) when (e is InvalidJsonException or InvalidProtocolBufferException)
+        {
+            throw new ApiException(ConnectCode.Internal, $"stored tenant settings {KeyFor(tenantId)} are not valid settings JSON: {e.Message}", inner: e);
+        }
         var sorted = new List<Setting>(stored.Settings);
         sorted.Sort(static (a, b) => string.CompareOrdinal(a.Name, b.Name));
         var result = new GetSettingsResponse();

@@ -146,4 +146,19 @@ public sealed class TenantSettingsStoreTests : IDisposable
         Assert.Contains(expected, error.Message);
         Assert.Empty((await store.GetAsync("anonymous", ct)).Settings);
     }
+
+    [Fact]
+    public async Task A_damaged_settings_object_is_reported_with_its_key_and_left_in_place()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var path = Path.Combine(_dir, "anonymous", "settings", "tenant_settings.json");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        await File.WriteAllTextAsync(path, "{\"settings\": [", ct);
+
+        var error = await Assert.ThrowsAsync<ApiException>(() => NewStore().SetAsync("anonymous", Named("theme", "dark"), ct));
+
+        Assert.Equal(ConnectCode.Internal, error.Code);
+        Assert.Contains("anonymous/settings/tenant_settings.json", error.Message);
+        Assert.Equal("{\"settings\": [", await File.ReadAllTextAsync(path, ct));
+    }
 }
