@@ -100,11 +100,12 @@ public sealed class LiveProfilerTests
         var window = batch.Until - batch.From;
         // The batch covers the whole window, not just the quarter that was sampled...
         Assert.True(window >= TimeSpan.FromMilliseconds(900), $"window {window}");
-        // ...and the one always-alive burner thread's wall time adds up to about that window
-        // (unscaled it would be about a quarter of it).
+        // ...and the one always-alive burner thread's wall time adds up to about that window: unscaled it
+        // would be about a quarter of it (0.25), scaled twice about 4. The range separates exactly those cases;
+        // it is wide because on a loaded 2-core CI machine the sampler's own timing drifts (1.59 was seen).
         var wall = BurnerWall(batch.Profiles.Single(p => p.Type == DotNetProfileTypes.Wall).Profile);
         var ratio = wall / (window.TotalMilliseconds * 1_000_000);
-        Assert.InRange(ratio, 0.6, 1.4);
+        Assert.InRange(ratio, 0.5, 2.0);
     }
 
     private static double BurnerWall(Contracts.Google.V1.Profile profile) =>
