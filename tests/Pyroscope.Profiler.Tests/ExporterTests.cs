@@ -7,6 +7,7 @@ using Pyroscope.Profiler.Export;
 
 namespace Pyroscope.Profiler.Tests;
 
+[Collection(InProcessProfilerCollection.Name)]
 public sealed class ExporterTests
 {
     private static ProfileBatch SmallBatch()
