@@ -669,8 +669,11 @@ for (const r of document.querySelectorAll('input[name="drag-side"]')) r.addEvent
 
 let searchTimer = 0;
 $('search').addEventListener('input', (e) => {
+  // The state takes the text at once (only the redraw waits), so a reload that re-syncs the controls while
+  // the user is typing keeps what was typed instead of resetting the box to the previous search.
+  state.search = e.target.value;
   clearTimeout(searchTimer);
-  searchTimer = setTimeout(() => applySearch(e.target.value), 120);
+  searchTimer = setTimeout(() => applySearch(state.search), 120);
 });
 $('reset-zoom').addEventListener('click', () => {
   flame.setSelectedName(null);
