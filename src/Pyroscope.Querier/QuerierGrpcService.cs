@@ -43,16 +43,6 @@ public sealed class QuerierGrpcService(QueryEngine engine, ITenantResolver tenan
     public override Task<AnalyzeQueryResponse> AnalyzeQuery(AnalyzeQueryRequest request, ServerCallContext context) =>
         Run(context, (t, ct) => engine.AnalyzeQueryAsync(t, request, ct));
 
-    private async Task<T> Run<T>(ServerCallContext context, Func<string, CancellationToken, Task<T>> call)
-    {
-        var tenant = tenants.Resolve(context);
-        try
-        {
-            return await call(tenant, context.CancellationToken).ConfigureAwait(false);
-        }
-        catch (ApiException e)
-        {
-            throw new RpcException(new Status(e.Code.ToGrpc(), e.Message));
-        }
-    }
+    private Task<T> Run<T>(ServerCallContext context, Func<string, CancellationToken, Task<T>> call) =>
+        tenants.RunForTenantAsync(context, call);
 }

@@ -14,15 +14,6 @@ public sealed class SettingsGrpcService(TenantSettingsStore settings, ITenantRes
     public override Task<SetSettingsResponse> Set(SetSettingsRequest request, ServerCallContext context) =>
         Run(context, async (t, ct) => new SetSettingsResponse { Setting = await settings.SetAsync(t, request.Setting, ct) });
 
-    private async Task<T> Run<T>(ServerCallContext context, Func<string, CancellationToken, Task<T>> call)
-    {
-        try
-        {
-            return await call(tenants.Resolve(context), context.CancellationToken).ConfigureAwait(false);
-        }
-        catch (ApiException e)
-        {
-            throw new RpcException(new Status(e.Code.ToGrpc(), e.Message));
-        }
-    }
+    private Task<T> Run<T>(ServerCallContext context, Func<string, CancellationToken, Task<T>> call) =>
+        tenants.RunForTenantAsync(context, call);
 }

@@ -1,0 +1,23 @@
+using Grpc.Core;
+
+namespace Pyroscope.Api.Tenancy;
+
+public static class TenantGrpcCalls
+{
+    /// <summary>
+    /// Runs one unary gRPC call for the caller's tenant; an <see cref="ApiException"/> becomes the gRPC status of
+    /// its Connect code, with its message, as the Connect endpoints answer it.
+    /// </summary>
+    public static async Task<T> RunForTenantAsync<T>(this ITenantResolver tenants, ServerCallContext context, Func<string, CancellationToken, Task<T>> call)
+    {
+        var tenant = tenants.Resolve(context);
+        try
+        {
+            return await call(tenant, context.CancellationToken).ConfigureAwait(false);
+        }
+        catch (ApiException e)
+        {
+            throw new RpcException(new Status(e.Code.ToGrpc(), e.Message));
+        }
+    }
+}
