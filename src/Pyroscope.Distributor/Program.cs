@@ -6,5 +6,9 @@ namespace Pyroscope.Distributor;
 /// <summary>Runs the distributor alone (<c>-target=distributor</c>); Pyroscope.All runs it together with the others.</summary>
 public static class Program
 {
-    public static Task<int> Main(string[] args) => PyroscopeProgram.RunAsync(args, ModuleNames.Distributor, DistributorModule.Component);
+    /// <summary>The components this executable hands to the composition.</summary>
+    public static IReadOnlyList<ComponentLibrary> Components { get; } =
+        [new(ModuleNames.Distributor, DistributorExtensions.AddDistributor, endpoints => endpoints.MapDistributor())];
+
+    public static Task<int> Main(string[] args) => PyroscopeProgram.RunAsync(args, ModuleNames.Distributor, Components);
 }

@@ -34,11 +34,17 @@ public static class ApiEndpoints
     private static string DescribeNotReady(ModuleManager manager)
     {
         var text = new StringBuilder("Some services are not Running:\n");
+        var failures = manager.Failures;
         foreach (var (module, state) in manager.States)
         {
             if (state != ModuleState.Running)
             {
-                text.Append(state).Append(": ").Append(module).Append('\n');
+                text.Append(state).Append(": ").Append(module);
+                if (failures.TryGetValue(module, out var reason))
+                {
+                    text.Append(": ").Append(reason);
+                }
+                text.Append('\n');
             }
         }
         return text.ToString();

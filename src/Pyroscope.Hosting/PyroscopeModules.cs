@@ -3,16 +3,19 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Pyroscope.Api;
 using Pyroscope.Hosting.Modules;
+using Pyroscope.Model;
 using Pyroscope.Ring;
-using Pyroscope.Settings;
 using Pyroscope.Storage;
 
 namespace Pyroscope.Hosting;
 
-/// <summary>The module table of Pyroscope.NET: every module and, in one place, every dependency.</summary>
+/// <summary>
+/// The module table of Pyroscope.NET: every module, in one place every dependency, and every choice between
+/// an in-process and a remote seam. The monolith is these same modules with the in-process choices.
+/// </summary>
 public static class PyroscopeModules
 {
-    public static ModuleRegistry CreateRegistry(IReadOnlyCollection<ComponentModule> components)
+    public static ModuleRegistry CreateRegistry()
     {
         var registry = new ModuleRegistry()
             .Register(ModuleDefinition.Internal(ModuleNames.Server, InitServer))
@@ -20,11 +23,11 @@ public static class PyroscopeModules
             .Register(ModuleDefinition.Internal(ModuleNames.Overrides, InitOverrides))
             .Register(ModuleDefinition.Internal(ModuleNames.Ring, InitRing))
             .Register(ModuleDefinition.Internal(ModuleNames.Storage, InitStorage))
-            .Register(ModuleDefinition.Target(ModuleNames.Distributor, ComponentInit(ModuleNames.Distributor, components)))
-            .Register(ModuleDefinition.Target(ModuleNames.Ingester, ComponentInit(ModuleNames.Ingester, components)))
-            .Register(ModuleDefinition.Target(ModuleNames.Querier, ComponentInit(ModuleNames.Querier, components)))
-            .Register(ModuleDefinition.Target(ModuleNames.Compactor, InitCompactor))
-            .Register(ModuleDefinition.Target(ModuleNames.TenantSettings, InitTenantSettings))
+            .Register(ModuleDefinition.Component(ModuleNames.Distributor, InitDistributor))
+            .Register(ModuleDefinition.Component(ModuleNames.Ingester, InitIngester))
+            .Register(ModuleDefinition.Component(ModuleNames.Querier, InitQuerier))
+            .Register(ModuleDefinition.Component(ModuleNames.Compactor, InitComponent))
+            .Register(ModuleDefinition.Component(ModuleNames.TenantSettings, InitComponent))
             .Register(ModuleDefinition.Target(ModuleNames.All, init: null));
 
         registry
@@ -39,57 +42,23 @@ public static class PyroscopeModules
         return registry;
     }
 
-    /// <summary>The component names a target needs that this executable does not carry.</summary>
-    public static IReadOnlyList<string> MissingComponents(IReadOnlyList<string> modules, IReadOnlyCollection<ComponentModule> components)
-    {
-        var missing = new List<string>();
-        foreach (var module in modules)
-        {
-            if (module is ModuleNames.Distributor or ModuleNames.Ingester or ModuleNames.Querier && !HasComponent(components, module))
-            {
-                missing.Add(module);
-            }
-        }
-        return missing;
-    }
-
-    private static Action<ModuleContext> ComponentInit(string name, IReadOnlyCollection<ComponentModule> components)
-    {
-        foreach (var component in components)
-        {
-            if (component.Name == name)
-            {
-                return component.Init;
-            }
-        }
-        return _ => throw new InvalidOperationException($"module \"{name}\" is not part of this executable; run Pyroscope.All to use it");
-    }
-
-    private static bool HasComponent(IReadOnlyCollection<ComponentModule> components, string name)
-    {
-        foreach (var component in components)
-        {
-            if (component.Name == name)
-            {
-                return true;
-            }
-        }
-        return false;
-    }
-
     private static void InitServer(ModuleContext context)
     {
         context.Services.AddGrpc(options => options.EnableDetailedErrors = false);
         SelfProfiling.Register(context);
-        context.MapEndpoints(app =>
+        context.UseMiddleware(app =>
+        {
+            app.UseRouting();
             // gRPC-Web on every gRPC service, so browsers and Connect-web clients reach them on the HTTP port.
-            app.UseGrpcWeb(new GrpcWebOptions { DefaultEnabled = true }));
+            app.UseGrpcWeb(new GrpcWebOptions { DefaultEnabled = true });
+            app.UseModuleReadinessGate();
+        });
     }
 
     private static void InitApi(ModuleContext context)
     {
         context.Services.AddPyroscopeApi(context.Configuration);
-        context.MapEndpoints(app => app.MapPyroscopeApiEndpoints());
+        context.UseMiddleware(app => app.MapPyroscopeApiEndpoints());
     }
 
     private static void InitOverrides(ModuleContext context) =>
@@ -99,21 +68,56 @@ public static class PyroscopeModules
     {
         // In the monolith the KV is in memory; with ring.store=redis every process shares one ring.
         context.Services.AddRing(context.Configuration);
-        context.MapEndpoints(app => app.MapRingStatus());
+        context.UseMiddleware(app => app.MapRingStatus());
     }
 
-    private static void InitStorage(ModuleContext context) =>
+    private static void InitStorage(ModuleContext context)
+    {
         context.Services.AddObjectStore(context.Configuration);
-
-    private static void InitCompactor(ModuleContext context)
-    {
-        context.Services.AddCompactor(context.Configuration);
-        context.Services.AddModuleService<CompactorRetentionBinding>();
+        context.Services.AddBlockStoreReader(context.Configuration);
     }
 
-    private static void InitTenantSettings(ModuleContext context)
+    private static void InitDistributor(ModuleContext context)
     {
-        context.Services.AddTenantSettings(context.Configuration);
-        context.MapEndpoints(app => app.MapTenantSettings());
+        InitComponent(context);
+        // Seam distributor → ingester: the ingester of this process when there is one, else the ring's ingesters over gRPC.
+        if (context.ActiveModules.Contains(ModuleNames.Ingester))
+        {
+            context.Services.AddSingleton(sp => sp.GetRequiredKeyedService<IIngesterClient>(InProcessSeams.Ingester));
+        }
+        else
+        {
+            RemoteSeams.AddRingIngesterClient(context.Services);
+        }
+    }
+
+    private static void InitIngester(ModuleContext context)
+    {
+        InitComponent(context);
+        // Joins the ring under the address distributors and queriers reach its gRPC port at.
+        context.Services.AddRingLifecycler(context.Configuration, sp => IngesterRingIdentity.Of(context.Configuration, sp.GetRequiredService<RingOptions>()));
+    }
+
+    private static void InitQuerier(ModuleContext context)
+    {
+        InitComponent(context);
+        // Seam querier → data: the ingester of this process plus the store when there is one, else one store
+        // snapshot plus what the ring's ingesters hold beyond it, over gRPC.
+        if (context.ActiveModules.Contains(ModuleNames.Ingester))
+        {
+            context.Services.AddSingleton(sp => sp.GetRequiredKeyedService<IProfileReader>(InProcessSeams.Ingester));
+        }
+        else
+        {
+            RemoteSeams.AddStoreAndIngestersReader(context.Services);
+        }
+    }
+
+    /// <summary>A component module: the component's own services and endpoints, as its executable handed them over.</summary>
+    private static void InitComponent(ModuleContext context)
+    {
+        var component = context.Component(context.Module);
+        component.AddServices(context.Services, context.Configuration);
+        context.MapEndpoints(component.MapEndpoints);
     }
 }

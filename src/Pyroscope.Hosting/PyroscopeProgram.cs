@@ -19,7 +19,8 @@ namespace Pyroscope.Hosting;
 /// </summary>
 public static class PyroscopeProgram
 {
-    public static async Task<int> RunAsync(string[] args, string defaultTarget, params ComponentModule[] components)
+    /// <param name="components">The component libraries this executable carries; a target needing others is refused.</param>
+    public static async Task<int> RunAsync(string[] args, string defaultTarget, IReadOnlyList<ComponentLibrary> components)
     {
         var stdout = Console.Out;
         var stderr = Console.Error;
@@ -28,7 +29,7 @@ public static class PyroscopeProgram
         try
         {
             commandLine = CommandLine.Parse(args);
-            registry = PyroscopeModules.CreateRegistry(components);
+            registry = PyroscopeModules.CreateRegistry();
         }
         catch (ConfigurationException ex)
         {
@@ -58,12 +59,7 @@ public static class PyroscopeProgram
         {
             var settings = PyroscopeSettings.Load(commandLine, defaultTarget);
             var modules = registry.Expand(settings.Targets);
-            var missing = PyroscopeModules.MissingComponents(modules, components);
-            if (missing.Count > 0)
-            {
-                throw new ConfigurationException($"this executable does not contain module(s) {string.Join(", ", missing)}; run Pyroscope.All for them");
-            }
-            app = Build(settings, registry, modules);
+            app = Build(settings, registry, modules, components);
         }
         catch (Exception ex) when (ex is ConfigurationException or ModuleRegistryException)
         {
@@ -80,7 +76,6 @@ public static class PyroscopeProgram
         {
             var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Pyroscope");
             var manager = app.Services.GetRequiredService<ModuleManager>();
-            var hostedServices = app.Services.GetServices<IHostedService>().ToArray();
             try
             {
                 await app.RunAsync().ConfigureAwait(false);
@@ -91,13 +86,26 @@ public static class PyroscopeProgram
                 await stderr.WriteLineAsync("error: " + ex.Message).ConfigureAwait(false);
                 return 1;
             }
-            return Failed(manager, hostedServices, logger) ? 1 : 0;
+            return manager.HasFailed ? 1 : 0;
         }
     }
 
     /// <summary>Builds the web host for the given modules (in start order) without running it.</summary>
-    public static WebApplication Build(PyroscopeSettings settings, ModuleRegistry registry, IReadOnlyList<string> modules)
+    public static WebApplication Build(PyroscopeSettings settings, ModuleRegistry registry, IReadOnlyList<string> modules, IReadOnlyList<ComponentLibrary> components)
     {
+        var missing = new List<string>();
+        foreach (var module in modules)
+        {
+            if (registry[module].NeedsComponent && ModuleContext.Find(components, module) is null)
+            {
+                missing.Add(module);
+            }
+        }
+        if (missing.Count > 0)
+        {
+            throw new ConfigurationException($"this executable does not contain module(s) {string.Join(", ", missing)}; run Pyroscope.All for them");
+        }
+
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
             ApplicationName = Assembly.GetEntryAssembly()?.GetName().Name,
@@ -130,22 +138,26 @@ public static class PyroscopeProgram
 
         builder.AddServiceDefaults();
         builder.Services.AddSingleton(settings);
-        builder.Services.AddSingleton(new ActiveModules(modules));
-        // Registered first so it starts before, and stops after, the components' own hosted services.
-        builder.Services.AddSingleton<ModuleManager>();
+        var active = new ActiveModules(modules, registry.DependenciesOf);
+        builder.Services.AddSingleton(active);
+        builder.Services.AddSingleton(sp => new ModuleManager(
+            active,
+            module => [.. sp.GetKeyedServices<IHostedService>(module)],
+            sp.GetRequiredService<IHostApplicationLifetime>(),
+            sp.GetRequiredService<ILogger<ModuleManager>>(),
+            sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ModuleManager>());
 
-        var active = new HashSet<string>(modules, StringComparer.Ordinal);
-        var context = new ModuleContext(builder.Services, builder.Configuration, active);
+        var context = new ModuleContext(builder.Services, builder.Configuration, active, components);
         foreach (var module in modules)
         {
-            registry[module].Init?.Invoke(context);
+            context.Initialise(registry[module]);
         }
 
         var app = builder.Build();
-        foreach (var map in context.EndpointMappers)
+        foreach (var use in context.AppBuilders)
         {
-            map(app);
+            use(app);
         }
         return app;
     }
@@ -217,21 +229,4 @@ public static class PyroscopeProgram
         "error" => Microsoft.Extensions.Logging.LogLevel.Error,
         _ => throw new ConfigurationException($"invalid log level \"{level}\": use debug, info, warn or error"),
     };
-
-    private static bool Failed(ModuleManager manager, IHostedService[] hostedServices, ILogger logger)
-    {
-        if (manager.HasFailed)
-        {
-            return true;
-        }
-        foreach (var service in hostedServices)
-        {
-            if (service is BackgroundService { ExecuteTask.IsFaulted: true } background)
-            {
-                logger.LogCritical(background.ExecuteTask!.Exception, "{Service} failed", service.GetType().Name);
-                return true;
-            }
-        }
-        return false;
-    }
 }

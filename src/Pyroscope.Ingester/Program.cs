@@ -6,5 +6,9 @@ namespace Pyroscope.Ingester;
 /// <summary>Runs the ingester alone (<c>-target=ingester</c>); Pyroscope.All runs it together with the others.</summary>
 public static class Program
 {
-    public static Task<int> Main(string[] args) => PyroscopeProgram.RunAsync(args, ModuleNames.Ingester, IngesterModule.Component);
+    /// <summary>The components this executable hands to the composition.</summary>
+    public static IReadOnlyList<ComponentLibrary> Components { get; } =
+        [new(ModuleNames.Ingester, IngesterExtensions.AddIngester, endpoints => endpoints.MapIngester())];
+
+    public static Task<int> Main(string[] args) => PyroscopeProgram.RunAsync(args, ModuleNames.Ingester, Components);
 }

@@ -5,6 +5,16 @@ namespace Pyroscope.Model;
 // The seams between components. Each has an in-process implementation (monolith) and a
 // network one (microservices); callers never know which they hold.
 
+/// <summary>
+/// Service keys under which a component registers the in-process side of a seam. The module table binds each
+/// seam to it, or to the network side, depending on which modules run in the process.
+/// </summary>
+public static class InProcessSeams
+{
+    /// <summary>The ingester of this process: its <see cref="IIngesterClient"/> and its complete <see cref="IProfileReader"/> (head, local blocks and the store).</summary>
+    public const string Ingester = "in-process-ingester";
+}
+
 /// <summary>Distributor → ingester. Completes only when the ingester has made the write durable.</summary>
 public interface IIngesterClient
 {

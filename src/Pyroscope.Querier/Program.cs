@@ -1,10 +1,22 @@
 using Pyroscope.Hosting;
 using Pyroscope.Hosting.Modules;
+using Pyroscope.Settings;
+using Pyroscope.WebUI;
 
 namespace Pyroscope.Querier;
 
-/// <summary>Runs the querier alone (<c>-target=querier</c>); Pyroscope.All runs it together with the others.</summary>
+/// <summary>
+/// Runs the querier alone (<c>-target=querier</c>); Pyroscope.All runs it together with the others. It also
+/// carries tenant-settings, which Grafana's Profiles Drilldown asks for at the querier's address.
+/// </summary>
 public static class Program
 {
-    public static Task<int> Main(string[] args) => PyroscopeProgram.RunAsync(args, ModuleNames.Querier, QuerierModule.Component);
+    /// <summary>The components this executable hands to the composition.</summary>
+    public static IReadOnlyList<ComponentLibrary> Components { get; } =
+    [
+        new(ModuleNames.Querier, QuerierEndpoints.AddQuerier, endpoints => endpoints.MapQuerier().MapPyroscopeWebUI()),
+        new(ModuleNames.TenantSettings, SettingsEndpoints.AddTenantSettings, endpoints => endpoints.MapTenantSettings()),
+    ];
+
+    public static Task<int> Main(string[] args) => PyroscopeProgram.RunAsync(args, ModuleNames.Querier, Components);
 }

@@ -5,7 +5,7 @@ namespace Pyroscope.Hosting.Tests;
 
 public class ModuleRegistryTests
 {
-    private static ModuleRegistry Table() => PyroscopeModules.CreateRegistry([]);
+    private static ModuleRegistry Table() => PyroscopeModules.CreateRegistry();
 
     [Fact]
     public void A_target_expands_to_its_closure_with_dependencies_first()

@@ -1,19 +1,8 @@
 using System.Diagnostics.Metrics;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Pyroscope.Hosting.Modules;
-
-/// <summary>A module's runtime work, started after its dependencies and stopped before them.</summary>
-public interface IModuleService
-{
-    string Module { get; }
-
-    Task StartAsync(CancellationToken cancellationToken);
-
-    Task StopAsync(CancellationToken cancellationToken);
-}
 
 public enum ModuleState
 {
@@ -26,38 +15,45 @@ public enum ModuleState
 }
 
 /// <summary>
-/// Starts the modules of this process in dependency order and stops them in reverse, like dskit's service
-/// manager. One module failing stops the whole process with a non-zero exit code. <c>/ready</c> reads it.
+/// Drives every module's services through one lifecycle, like dskit's service manager: a module starts once all
+/// its dependencies run (modules without a path between them start concurrently), is <see cref="ModuleState.Running"/>
+/// once each of its services has started, and stops after every module that depends on it. A service that fails
+/// to start, or a background service whose loop faults or ends on its own, fails its module and stops the process
+/// with exit code 1. <c>/ready</c> and <c>/services</c> read the states.
 /// </summary>
+/// <remarks>
+/// <see cref="StartAsync"/> returns at once so the server listens (and <c>/ready</c> answers 503) while modules
+/// start: a WAL replay or an unreachable object store shows as <see cref="ModuleState.Starting"/>, not as a
+/// process that does not answer.
+/// </remarks>
 public sealed class ModuleManager : IHostedService
 {
-    private readonly IReadOnlyList<string> _order;
-    private readonly Dictionary<string, List<IModuleService>> _services;
-    private readonly Dictionary<string, ModuleState> _states;
+    private readonly ActiveModules _modules;
+    private readonly Func<string, IReadOnlyList<IHostedService>> _servicesOf;
     private readonly IHostApplicationLifetime _lifetime;
     private readonly ILogger<ModuleManager> _logger;
     private readonly Lock _lock = new();
+    private readonly Dictionary<string, ModuleState> _states = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _failures = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, IReadOnlyList<IHostedService>> _started = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stopping = new();
+    private Task _startAll = Task.CompletedTask;
     private volatile bool _serverListening;
 
-    public ModuleManager(ActiveModules active, IEnumerable<IModuleService> services, IHostApplicationLifetime lifetime, ILogger<ModuleManager> logger, IMeterFactory meterFactory)
+    public ModuleManager(
+        ActiveModules modules,
+        Func<string, IReadOnlyList<IHostedService>> servicesOf,
+        IHostApplicationLifetime lifetime,
+        ILogger<ModuleManager> logger,
+        IMeterFactory meterFactory)
     {
-        _order = active.InStartOrder;
+        _modules = modules;
+        _servicesOf = servicesOf;
         _lifetime = lifetime;
         _logger = logger;
-        _states = new Dictionary<string, ModuleState>(StringComparer.Ordinal);
-        _services = new Dictionary<string, List<IModuleService>>(StringComparer.Ordinal);
-        foreach (var name in _order)
+        foreach (var name in modules.InStartOrder)
         {
             _states[name] = ModuleState.New;
-            _services[name] = [];
-        }
-        foreach (var service in services)
-        {
-            if (!_services.TryGetValue(service.Module, out var list))
-            {
-                throw new InvalidOperationException($"service {service.GetType().Name} belongs to module \"{service.Module}\", which is not running in this process");
-            }
-            list.Add(service);
         }
         lifetime.ApplicationStarted.Register(() => _serverListening = true);
 
@@ -101,64 +97,182 @@ public sealed class ModuleManager : IHostedService
         }
     }
 
-    public async Task StartAsync(CancellationToken cancellationToken)
+    /// <summary>Why each failed module failed.</summary>
+    public IReadOnlyDictionary<string, string> Failures
     {
-        foreach (var module in _order)
+        get
         {
-            SetState(module, ModuleState.Starting);
-            try
+            lock (_lock)
             {
-                foreach (var service in _services[module])
+                return new Dictionary<string, string>(_failures);
+            }
+        }
+    }
+
+    /// <summary>Completes when every module is running, or has failed, or was never started because a dependency failed.</summary>
+    public Task WhenStarted => _startAll;
+
+    public ModuleState StateOf(string module)
+    {
+        lock (_lock)
+        {
+            return _states.TryGetValue(module, out var state) ? state : ModuleState.New;
+        }
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        var starts = new Dictionary<string, Task<bool>>(StringComparer.Ordinal);
+        foreach (var module in _modules.InStartOrder)
+        {
+            // Start order lists dependencies first, so their tasks exist by the time a dependent looks them up.
+            var dependencies = new List<Task<bool>>();
+            foreach (var dependency in _modules.DependenciesOf(module))
+            {
+                dependencies.Add(starts[dependency]);
+            }
+            starts[module] = StartModuleAsync(module, dependencies);
+        }
+        _startAll = Task.WhenAll(starts.Values);
+        return Task.CompletedTask;
+    }
+
+    private async Task<bool> StartModuleAsync(string module, List<Task<bool>> dependencies)
+    {
+        foreach (var dependency in dependencies)
+        {
+            if (!await dependency.ConfigureAwait(false))
+            {
+                return false;
+            }
+        }
+        var token = _stopping.Token;
+        if (token.IsCancellationRequested)
+        {
+            return false;
+        }
+        SetState(module, ModuleState.Starting);
+        var services = _servicesOf(module);
+        var started = new List<IHostedService>(services.Count);
+        lock (_lock)
+        {
+            _started[module] = started;
+        }
+        try
+        {
+            foreach (var service in services)
+            {
+                await service.StartAsync(token).ConfigureAwait(false);
+                lock (_lock)
                 {
-                    await service.StartAsync(cancellationToken).ConfigureAwait(false);
+                    started.Add(service);
                 }
             }
-            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            return false;
+        }
+        catch (Exception ex)
+        {
+            Fail(module, ex);
+            return false;
+        }
+        SetState(module, ModuleState.Running);
+        _logger.LogInformation("module {Module} running", module);
+        foreach (var service in services)
+        {
+            if (service is BackgroundService { ExecuteTask: { } loop })
             {
-                ReportFailure(module, ex);
-                return;
+                _ = WatchAsync(module, service, loop);
             }
-            SetState(module, ModuleState.Running);
-            _logger.LogInformation("module {Module} running", module);
+        }
+        return true;
+    }
+
+    /// <summary>A module's background loop that faults, or ends while nobody asked it to stop, fails the module.</summary>
+    private async Task WatchAsync(string module, IHostedService service, Task loop)
+    {
+        try
+        {
+            await loop.ConfigureAwait(false);
+        }
+        catch (Exception) when (_stopping.IsCancellationRequested)
+        {
+            return;
+        }
+        catch (Exception ex)
+        {
+            Fail(module, ex);
+            return;
+        }
+        if (!_stopping.IsCancellationRequested)
+        {
+            Fail(module, new InvalidOperationException($"{service.GetType().Name} stopped on its own"));
         }
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        for (var i = _order.Count - 1; i >= 0; i--)
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        try
         {
-            var module = _order[i];
-            var state = States[module];
-            if (state is ModuleState.New)
-            {
-                SetState(module, ModuleState.Terminated);
-                continue;
-            }
-            if (state is ModuleState.Failed)
-            {
-                continue;
-            }
+            await _startAll.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Start failures were reported when they happened.
+        }
+        // Reverse start order stops every module after all modules that depend on it.
+        var order = _modules.InStartOrder;
+        for (var i = order.Count - 1; i >= 0; i--)
+        {
+            await StopModuleAsync(order[i], cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task StopModuleAsync(string module, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<IHostedService> started;
+        ModuleState state;
+        lock (_lock)
+        {
+            state = _states[module];
+            started = _started.TryGetValue(module, out var list) ? [.. list] : [];
+        }
+        if (state is not ModuleState.Failed)
+        {
             SetState(module, ModuleState.Stopping);
-            var services = _services[module];
-            for (var j = services.Count - 1; j >= 0; j--)
+        }
+        for (var j = started.Count - 1; j >= 0; j--)
+        {
+            try
             {
-                try
-                {
-                    await services[j].StopAsync(cancellationToken).ConfigureAwait(false);
-                }
-                catch (Exception ex)
-                {
-                    _logger.LogError(ex, "module {Module} failed while stopping", module);
-                }
+                await started[j].StopAsync(cancellationToken).ConfigureAwait(false);
             }
+            catch (Exception ex)
+            {
+                _logger.LogError(ex, "module {Module} failed while stopping: {Reason}", module, ex.Message);
+            }
+        }
+        if (state is not ModuleState.Failed)
+        {
             SetState(module, ModuleState.Terminated);
         }
     }
 
     /// <summary>Marks the module failed and stops the process with exit code 1.</summary>
-    public void ReportFailure(string module, Exception error)
+    private void Fail(string module, Exception error)
     {
-        SetState(module, ModuleState.Failed);
+        lock (_lock)
+        {
+            if (_states[module] == ModuleState.Failed)
+            {
+                return;
+            }
+            _states[module] = ModuleState.Failed;
+            _failures[module] = error.Message;
+        }
         HasFailed = true;
         _logger.LogCritical(error, "module {Module} failed: {Reason}; stopping", module, error.Message);
         _lifetime.StopApplication();
@@ -178,32 +292,5 @@ public sealed class ModuleManager : IHostedService
         {
             yield return new Measurement<int>(state == ModuleState.Running ? 1 : 0, new KeyValuePair<string, object?>("module", module));
         }
-    }
-}
-
-/// <summary>The modules this process runs, in start order.</summary>
-public sealed record ActiveModules(IReadOnlyList<string> InStartOrder)
-{
-    public bool Contains(string module)
-    {
-        foreach (var name in InStartOrder)
-        {
-            if (name == module)
-            {
-                return true;
-            }
-        }
-        return false;
-    }
-}
-
-public static class ModuleServiceCollectionExtensions
-{
-    /// <summary>Registers a module service that the module manager starts in dependency order.</summary>
-    public static IServiceCollection AddModuleService<T>(this IServiceCollection services) where T : class, IModuleService
-    {
-        services.AddSingleton<T>();
-        services.AddSingleton<IModuleService>(sp => sp.GetRequiredService<T>());
-        return services;
     }
 }
