@@ -1,6 +1,7 @@
-using Pyroscope.Distributor.Remote;
 using Pyroscope.Hosting;
 using Pyroscope.Hosting.Modules;
+using Pyroscope.Ingester.Client;
+using Pyroscope.Model;
 
 namespace Pyroscope.Distributor;
 
@@ -12,8 +13,12 @@ public static class DistributorModule
     private static void Init(ModuleContext context)
     {
         context.Services.AddDistributor(context.Configuration);
-        // Ingesters over gRPC, chosen by the ring; an in-process ingester's local client replaces this.
-        context.Services.AddRemoteIngesterClient(context.Configuration);
+        if (!context.ActiveModules.Contains(ModuleNames.Ingester))
+        {
+            // No ingester in this process (it brings its local client): push to the ring's ingesters over gRPC.
+            context.Services.AddRingIngesterClient(context.Configuration);
+            context.Services.AddSingleton<IIngesterClient>(sp => sp.GetRequiredService<RingIngesterClient>());
+        }
         context.MapEndpoints(app => app.MapDistributor());
     }
 }

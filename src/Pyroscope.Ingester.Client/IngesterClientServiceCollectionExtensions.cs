@@ -1,27 +1,39 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Pyroscope.Contracts.Ingester.V1;
-using Pyroscope.Model;
 using Pyroscope.Ring;
+using Pyroscope.Storage;
 
-namespace Pyroscope.Distributor.Remote;
+namespace Pyroscope.Ingester.Client;
 
-public static class RemoteIngesterServiceCollectionExtensions
+/// <summary>
+/// Registers the remote side of the ingester API as concrete types. Which implementation the seams
+/// (<c>IIngesterClient</c>, <c>IProfileReader</c>) get is decided by the composition, not here. Each call
+/// is idempotent, so a process with both a distributor and a querier shares one channel pool.
+/// </summary>
+public static class IngesterClientServiceCollectionExtensions
 {
-    /// <summary>
-    /// Registers <see cref="RingIngesterClient"/> as the <see cref="IIngesterClient"/> with TryAdd, so an in-process
-    /// ingester's local client (registered with AddSingleton, before or after) wins in the monolith. Needs the
-    /// ring (<c>AddRing</c>); use the overload taking configuration to add it too.
-    /// </summary>
-    public static IServiceCollection AddRemoteIngesterClient(this IServiceCollection services)
+    /// <summary><see cref="RingIngesterClient"/> (pushes placed by the ring) and the channel pool; adds the ring.</summary>
+    public static IServiceCollection AddRingIngesterClient(this IServiceCollection services, IConfiguration configuration)
     {
+        services.AddRing(configuration);
         services.TryAddSingleton<IngesterChannelPool>();
         services.TryAddSingleton<RingIngesterClient>();
-        services.TryAddSingleton<IIngesterClient>(sp => sp.GetRequiredService<RingIngesterClient>());
         return services;
     }
 
-    public static IServiceCollection AddRemoteIngesterClient(this IServiceCollection services, IConfiguration configuration) =>
-        services.AddRing(configuration).AddRemoteIngesterClient();
+    /// <summary>
+    /// <see cref="StoreAndIngestersReader"/> (one object-store snapshot per query plus whatever the ring's
+    /// ingesters hold beyond it), <see cref="RemoteIngestersReader"/> and the channel pool; adds the ring and the
+    /// object store's block reader.
+    /// </summary>
+    public static IServiceCollection AddStoreAndIngestersReader(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddRing(configuration);
+        services.AddBlockStoreReader(configuration);
+        services.TryAddSingleton<IngesterChannelPool>();
+        services.TryAddSingleton<RemoteIngestersReader>();
+        services.TryAddSingleton<StoreAndIngestersReader>();
+        return services;
+    }
 }
