@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Pyroscope.Api;
 using Pyroscope.Hosting.Modules;
+using Pyroscope.Ingester.Client;
 using Pyroscope.Model;
 using Pyroscope.Ring;
 using Pyroscope.Storage;
@@ -87,7 +88,8 @@ public static class PyroscopeModules
         }
         else
         {
-            RemoteSeams.AddRingIngesterClient(context.Services);
+            context.Services.AddRingIngesterClient(context.Configuration);
+            context.Services.AddSingleton<IIngesterClient>(sp => sp.GetRequiredService<RingIngesterClient>());
         }
     }
 
@@ -109,7 +111,8 @@ public static class PyroscopeModules
         }
         else
         {
-            RemoteSeams.AddStoreAndIngestersReader(context.Services);
+            context.Services.AddStoreAndIngestersReader(context.Configuration);
+            context.Services.AddSingleton<IProfileReader>(sp => sp.GetRequiredService<StoreAndIngestersReader>());
         }
     }
 

@@ -1,8 +1,8 @@
 using Grpc.Core;
 using Pyroscope.Contracts.Ingester.V1;
+using Pyroscope.Ingester.Client;
 using Pyroscope.Model;
 using Pyroscope.Model.Query;
-using Pyroscope.Model.Remote;
 using Pyroscope.Storage.Ingestion;
 using Pyroscope.Storage.Reading;
 
@@ -12,12 +12,10 @@ namespace Pyroscope.Ingester;
 /// gRPC <c>ingester.v1.IngesterService</c>: Push from distributors, and reads from queriers in other processes.
 /// A read that carries a <see cref="StoreView"/> (the querier reads exactly that store snapshot itself) sees every
 /// local block and head the view does not cover, uploaded or not; a read without one sees only data not yet
-/// uploaded (<see cref="IngesterReader"/>), as older queriers expect. The tenant travels in the <c>x-scope-orgid</c> header.
+/// uploaded (<see cref="IngesterReader"/>), as older queriers expect. The tenant travels in the org id header (<see cref="OrgIdHeader.GrpcKey"/>).
 /// </summary>
 public sealed class IngesterGrpcService(IngesterEngine engine, IngesterReader reader, ILogger<IngesterGrpcService> logger) : IngesterService.IngesterServiceBase
 {
-    public const string TenantHeader = "x-scope-orgid";
-
     public override async Task<PushResponse> Push(PushRequest request, ServerCallContext context)
     {
         var tenant = Tenant(context);
@@ -125,9 +123,9 @@ public sealed class IngesterGrpcService(IngesterEngine engine, IngesterReader re
 
     private static string Tenant(ServerCallContext context)
     {
-        var tenant = context.RequestHeaders.GetValue(TenantHeader);
+        var tenant = context.RequestHeaders.GetValue(OrgIdHeader.GrpcKey);
         return string.IsNullOrEmpty(tenant)
-            ? throw new RpcException(new Status(StatusCode.Unauthenticated, "no org id: the x-scope-orgid header is missing"))
+            ? throw new RpcException(new Status(StatusCode.Unauthenticated, $"no org id: the {OrgIdHeader.GrpcKey} header is missing"))
             : tenant;
     }
 }

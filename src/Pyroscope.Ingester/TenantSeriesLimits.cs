@@ -15,23 +15,7 @@ public sealed class TenantSeriesLimits(ITenantLimitsProvider limits, IRing? ring
     {
         var tenant = limits.For(tenantId);
         // Without a ring (a lone engine in a test host) this ingester is the only one.
-        var (ingesters, replicationFactor) = ring is null ? (1, 1) : (HealthyInstances(ring), ring.ReplicationFactor);
+        var (ingesters, replicationFactor) = ring is null ? (1, 1) : (Replication.HealthyInstanceCount(ring), ring.ReplicationFactor);
         return new SeriesLimit(tenant.MaxLocalSeriesPerTenant, tenant.MaxGlobalSeriesPerTenant, ingesters, replicationFactor);
-    }
-
-    /// <summary>Members with a fresh heartbeat in any state, as dskit's HealthyInstancesCount counts them.</summary>
-    private static int HealthyInstances(IRing ring)
-    {
-        var snapshot = ring.Current;
-        var now = ring.NowMs;
-        var healthy = 0;
-        for (var i = 0; i < snapshot.Instances.Count; i++)
-        {
-            if (snapshot.Instances[i].IsHeartbeatFresh(now, ring.HeartbeatTimeout))
-            {
-                healthy++;
-            }
-        }
-        return healthy;
     }
 }

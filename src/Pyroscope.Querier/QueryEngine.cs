@@ -1,9 +1,9 @@
 using Pyroscope.Api;
 using Pyroscope.Api.Limits;
 using Pyroscope.Contracts.Querier.V1;
+using Pyroscope.Ingester.Client;
 using Pyroscope.Model;
 using Pyroscope.Model.Query;
-using Pyroscope.Model.Remote;
 using Pprof = Pyroscope.Contracts.Google.V1;
 using TypesV1 = Pyroscope.Contracts.Types.V1;
 

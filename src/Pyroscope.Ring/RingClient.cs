@@ -41,17 +41,13 @@ public sealed class RingClient(IRingKvStore kv, RingOptions options, TimeProvide
 
     public long NowMs => timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
 
-    /// <summary>Quorum of a replication factor, counting at most as many replicas as there are members.</summary>
-    public static int QuorumFor(int replicationFactor, int memberCount) =>
-        Math.Max(1, Math.Min(replicationFactor, memberCount)) / 2 + 1;
-
     public ReplicationSet GetReplicationSet(uint token, int replicationFactor, RingOperation operation = RingOperation.Write)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(replicationFactor);
         var snapshot = Current;
         Span<int> replicas = replicationFactor <= 32 ? stackalloc int[replicationFactor] : new int[replicationFactor];
         var found = snapshot.GetReplicas(token, replicationFactor, operation, NowMs, options.HeartbeatTimeout, replicas);
-        var minSuccess = QuorumFor(replicationFactor, snapshot.Instances.Count);
+        var minSuccess = Replication.WriteQuorum(replicationFactor, snapshot.Instances.Count);
         if (found < minSuccess)
         {
             throw new RingUnavailableException(

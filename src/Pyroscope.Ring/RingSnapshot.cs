@@ -188,15 +188,19 @@ public sealed class RingSnapshot
     }
 }
 
-/// <summary>The members a key is replicated to and how many of them must acknowledge a write.</summary>
-public sealed class ReplicationSet(InstanceDesc[] instances, int minSuccess)
+/// <summary>
+/// The members an operation goes to and how many of them must succeed: for a write, the replicas of a key and a
+/// quorum of them (<see cref="Replication.WriteQuorum"/>); for a read, every healthy member and all but the
+/// failures a read tolerates (<see cref="Replication.ForRead"/>).
+/// </summary>
+public sealed class ReplicationSet(IReadOnlyList<InstanceDesc> instances, int minSuccess)
 {
     public IReadOnlyList<InstanceDesc> Instances { get; } = instances;
 
-    /// <summary>Acknowledgements needed: a quorum (rf/2+1) of the replication factor.</summary>
+    /// <summary>Successful answers needed.</summary>
     public int MinSuccess { get; } = minSuccess;
 
-    /// <summary>Failures that can be tolerated before the write as a whole fails.</summary>
+    /// <summary>Failures that can be tolerated before the operation as a whole fails.</summary>
     public int MaxErrors => Instances.Count - MinSuccess;
 }
 

@@ -8,6 +8,7 @@ using Grpc.Net.Client;
 using Pyroscope.Contracts.Querier.V1;
 using Pyroscope.Model;
 using Pyroscope.Model.Query;
+using Pyroscope.Testing;
 using Label = Pyroscope.Model.Label;
 using Pprof = Pyroscope.Contracts.Google.V1;
 using TypesV1 = Pyroscope.Contracts.Types.V1;
@@ -26,17 +27,17 @@ public sealed class QuerierComponentTests : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         _now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        var cpu = Fixtures.LoadPprof("go/go-cpu.pb.gz");
-        _cpu = Fixtures.TypesOf(cpu, "process_cpu")[1];
+        var cpu = PprofFixtures.LoadPprof("go/go-cpu.pb.gz");
+        _cpu = PprofFixtures.TypesOf(cpu, "process_cpu")[1];
         Assert.Equal("process_cpu:cpu:nanoseconds:cpu:nanoseconds", _cpu.Id);
-        _cpuStacks = Fixtures.Stacks(cpu, 1);
+        _cpuStacks = PprofFixtures.Stacks(cpu, 1);
         _reader.Add(Tenant, LabelSet.From(new Label("service_name", "api"), new Label("pod", "1")), _cpu, _now - 600_000, _cpuStacks);
         _reader.Add(Tenant, LabelSet.From(new Label("service_name", "api"), new Label("pod", "2")), _cpu, _now - 300_000, _cpuStacks);
-        var heap = Fixtures.LoadPprof("go/go-heap.pb.gz");
-        var heapTypes = Fixtures.TypesOf(heap, "memory");
+        var heap = PprofFixtures.LoadPprof("go/go-heap.pb.gz");
+        var heapTypes = PprofFixtures.TypesOf(heap, "memory");
         for (var i = 0; i < heapTypes.Count; i++)
         {
-            _reader.Add(Tenant, LabelSet.From(new Label("service_name", "worker")), heapTypes[i], _now - 120_000, Fixtures.Stacks(heap, i));
+            _reader.Add(Tenant, LabelSet.From(new Label("service_name", "worker")), heapTypes[i], _now - 120_000, PprofFixtures.Stacks(heap, i));
         }
         _reader.Add("other-tenant", LabelSet.From(new Label("service_name", "secret")), _cpu, _now - 60_000, _cpuStacks);
         _host = await QuerierHost.StartAsync(_reader);
@@ -116,7 +117,7 @@ public sealed class QuerierComponentTests : IAsyncLifetime
         request.MaxNodes = 1_000_000;
         var response = await PostProtoAsync("SelectMergeStacktraces", request, SelectMergeStacktracesResponse.Parser);
         var tree = TreeExports.FromTreeBytes(response.Tree.Span);
-        var expected = Fixtures.Folded(_cpuStacks.Concat(_cpuStacks));
+        var expected = PprofFixtures.Folded(_cpuStacks.Concat(_cpuStacks));
         var actual = StackExports.ToCollapsed(tree).TrimEnd('\n').Split('\n')
             .Select(l => (Key: l[..l.LastIndexOf(' ')], Value: long.Parse(l[(l.LastIndexOf(' ') + 1)..])));
         Assert.Equal(expected.OrderBy(k => k.Key, StringComparer.Ordinal).Select(k => (k.Key, k.Value)), actual.OrderBy(k => k.Key, StringComparer.Ordinal));
@@ -128,8 +129,8 @@ public sealed class QuerierComponentTests : IAsyncLifetime
         var request = new SelectMergeProfileRequest { ProfileTypeID = _cpu.Id, LabelSelector = "{pod=\"1\"}", Start = _now - 3_600_000, End = _now };
         var profile = await PostProtoAsync("SelectMergeProfile", request, Pprof.Profile.Parser);
         Assert.Equal("cpu", profile.StringTable[(int)profile.SampleType[0].Type]);
-        Assert.Equal(Fixtures.Folded(_cpuStacks).OrderBy(k => k.Key, StringComparer.Ordinal),
-            Fixtures.Folded(Fixtures.Stacks(profile, 0)).OrderBy(k => k.Key, StringComparer.Ordinal));
+        Assert.Equal(PprofFixtures.Folded(_cpuStacks).OrderBy(k => k.Key, StringComparer.Ordinal),
+            PprofFixtures.Folded(PprofFixtures.Stacks(profile, 0)).OrderBy(k => k.Key, StringComparer.Ordinal));
     }
 
     [Fact]
@@ -263,10 +264,10 @@ public sealed class QuerierComponentTests : IAsyncLifetime
         var query = Uri.EscapeDataString(_cpu.Id + "{pod=\"2\"}");
         var bytes = await _host.Http.GetByteArrayAsync($"/pyroscope/render?query={query}&from={(_now - 3_600_000) / 1000}&until={_now}&format=pprof", TestContext.Current.CancellationToken);
         var profile = Pprof.Profile.Parser.ParseFrom(bytes);
-        Assert.Equal(Fixtures.Folded(_cpuStacks).Values.Sum(), Fixtures.Stacks(profile, 0).Sum(s => s.Value));
+        Assert.Equal(PprofFixtures.Folded(_cpuStacks).Values.Sum(), PprofFixtures.Stacks(profile, 0).Sum(s => s.Value));
 
         var text = await _host.Http.GetStringAsync($"/pyroscope/render?query={query}&format=collapsed", TestContext.Current.CancellationToken);
-        Assert.Equal(Fixtures.Folded(_cpuStacks).Count, text.TrimEnd('\n').Split('\n').Length);
+        Assert.Equal(PprofFixtures.Folded(_cpuStacks).Count, text.TrimEnd('\n').Split('\n').Length);
     }
 
     [Theory]

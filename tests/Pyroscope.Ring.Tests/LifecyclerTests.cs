@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Pyroscope.Ring;
 using Pyroscope.Ring.Kv;
+using Pyroscope.Testing;
 
 namespace Pyroscope.Ring.Tests;
 

@@ -271,7 +271,7 @@ public sealed class SeriesLimitTests
         {
             using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
             var client = new IngesterService.IngesterServiceClient(channel);
-            var headers = new Metadata { { IngesterGrpcService.TenantHeader, Tenant } };
+            var headers = new Metadata { { "x-scope-orgid", Tenant } };
             await client.PushAsync(PushOf(SeriesOf("a")), headers, cancellationToken: TestContext.Current.CancellationToken);
             var e = await Assert.ThrowsAsync<RpcException>(async () =>
                 await client.PushAsync(PushOf(SeriesOf("b")), headers, cancellationToken: TestContext.Current.CancellationToken));

@@ -9,9 +9,9 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using Pyroscope.Contracts.Ingester.V1;
 using Pyroscope.Ingester;
+using Pyroscope.Ingester.Client;
 using Pyroscope.Model;
 using Pyroscope.Model.Query;
-using Pyroscope.Querier.Remote;
 using Pyroscope.Ring;
 using Pyroscope.Storage.Blocks;
 using Pyroscope.Storage.Ingestion;
@@ -282,20 +282,5 @@ public sealed class StoreViewTests
         public Task<IReadOnlyList<string>> ListAsync(string prefix, CancellationToken cancellationToken) => inner.ListAsync(prefix, cancellationToken);
 
         public Task DeleteAsync(string key, CancellationToken cancellationToken) => inner.DeleteAsync(key, cancellationToken);
-    }
-
-    private sealed class FixedRing(List<InstanceDesc> instances) : IRing
-    {
-        public RingSnapshot Current => RingSnapshot.Empty;
-
-        public int ReplicationFactor => 1;
-
-        public TimeSpan HeartbeatTimeout => TimeSpan.FromMinutes(1);
-
-        public long NowMs => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-
-        public ReplicationSet GetReplicationSet(uint token, int replicationFactor, RingOperation operation = RingOperation.Write) => throw new NotSupportedException();
-
-        public IReadOnlyList<InstanceDesc> GetAllHealthy(RingOperation operation = RingOperation.Read) => instances;
     }
 }

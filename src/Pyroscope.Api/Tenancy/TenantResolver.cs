@@ -1,6 +1,7 @@
 using Grpc.Core;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
+using Pyroscope.Model;
 
 namespace Pyroscope.Api.Tenancy;
 
@@ -26,7 +27,7 @@ public sealed class TenancyOptions
     }
 }
 
-/// <summary>Which tenant a request belongs to: <c>X-Scope-OrgID</c> when multitenancy is on, else "anonymous".</summary>
+/// <summary>Which tenant a request belongs to: the org id header (<see cref="OrgIdHeader"/>) when multitenancy is on, else "anonymous".</summary>
 public interface ITenantResolver
 {
     bool MultitenancyEnabled { get; }
@@ -34,24 +35,22 @@ public interface ITenantResolver
     /// <summary>Throws <see cref="ApiException"/> (401 unauthenticated) when no valid tenant is given.</summary>
     string Resolve(HttpContext context);
 
-    /// <summary>Same for gRPC: metadata <c>x-scope-orgid</c>; throws <see cref="RpcException"/> Unauthenticated.</summary>
+    /// <summary>Same for gRPC: metadata <see cref="OrgIdHeader.GrpcKey"/>; throws <see cref="RpcException"/> Unauthenticated.</summary>
     string Resolve(ServerCallContext context);
 }
 
 public sealed class TenantResolver(TenancyOptions options) : ITenantResolver
 {
-    public const string HeaderName = "X-Scope-OrgID";
-
     public bool MultitenancyEnabled => options.MultitenancyEnabled;
 
     public string Resolve(HttpContext context) =>
-        FromHeader(context.Request.Headers[HeaderName].ToString());
+        FromHeader(context.Request.Headers[OrgIdHeader.HttpName].ToString());
 
     public string Resolve(ServerCallContext context)
     {
         try
         {
-            return FromHeader(context.RequestHeaders.GetValue("x-scope-orgid"));
+            return FromHeader(context.RequestHeaders.GetValue(OrgIdHeader.GrpcKey));
         }
         catch (ApiException e)
         {

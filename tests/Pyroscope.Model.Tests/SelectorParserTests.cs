@@ -2,7 +2,7 @@ using Pyroscope.Model;
 using MatchType = Pyroscope.Model.MatchType;
 using Pyroscope.Model.Query;
 
-namespace Pyroscope.Querier.Tests;
+namespace Pyroscope.Model.Tests;
 
 public class SelectorParserTests
 {

@@ -1,10 +1,13 @@
 using Pyroscope.Contracts.Ingester.V1;
+using Pyroscope.Model;
+using Pyroscope.Model.Query;
 using ProtoLabels = Pyroscope.Contracts.Types.V1.Labels;
 using ProtoLabelPair = Pyroscope.Contracts.Types.V1.LabelPair;
 using ProtoMatcher = Pyroscope.Contracts.Ingester.V1.Matcher;
+using MatchType = Pyroscope.Model.MatchType;
 using ProtoMatchType = Pyroscope.Contracts.Ingester.V1.MatcherType;
 
-namespace Pyroscope.Model.Remote;
+namespace Pyroscope.Ingester.Client;
 
 /// <summary>
 /// Converts <see cref="IProfileReader"/> arguments and answers to and from the ingester.v1 read messages,

@@ -3,8 +3,9 @@ using Pyroscope.Model;
 using Label = Pyroscope.Model.Label;
 using Pyroscope.Model.Query;
 using TypesV1 = Pyroscope.Contracts.Types.V1;
+using Pyroscope.Testing;
 
-namespace Pyroscope.Querier.Tests;
+namespace Pyroscope.Model.Tests;
 
 public class SeriesAndExportTests
 {
@@ -88,14 +89,14 @@ public class SeriesAndExportTests
     [Fact]
     public void Pprof_export_decodes_to_the_same_stacks()
     {
-        var input = Fixtures.LoadPprof("go/go-cpu.pb.gz");
-        var stacks = Fixtures.Stacks(input, 1);
+        var input = PprofFixtures.LoadPprof("go/go-cpu.pb.gz");
+        var stacks = PprofFixtures.Stacks(input, 1);
         var tree = new StackTree();
         foreach (var (s, v) in stacks)
         {
             tree.Add(v, s);
         }
-        var type = Fixtures.TypesOf(input, "process_cpu")[1];
+        var type = PprofFixtures.TypesOf(input, "process_cpu")[1];
         var bytes = Google.Protobuf.MessageExtensions.ToByteArray(StackExports.ToPprof(tree, type, 0, new TimeRange(1000, 2000)));
 
         var decoded = Profile.Parser.ParseFrom(bytes);
@@ -106,7 +107,7 @@ public class SeriesAndExportTests
         var names = decoded.Function.Select(f => decoded.StringTable[(int)f.Name]).ToList();
         Assert.Equal(names.Count, names.Distinct().Count());
         Assert.Equal(decoded.Function.Count, decoded.Location.Count);
-        Assert.Equal(Fixtures.Folded(stacks).OrderBy(k => k.Key, StringComparer.Ordinal),
-            Fixtures.Folded(Fixtures.Stacks(decoded, 0)).OrderBy(k => k.Key, StringComparer.Ordinal));
+        Assert.Equal(PprofFixtures.Folded(stacks).OrderBy(k => k.Key, StringComparer.Ordinal),
+            PprofFixtures.Folded(PprofFixtures.Stacks(decoded, 0)).OrderBy(k => k.Key, StringComparer.Ordinal));
     }
 }

@@ -1,6 +1,7 @@
 using Pyroscope.Contracts.Ingester.V1;
+using Pyroscope.Model;
 
-namespace Pyroscope.Model.Remote;
+namespace Pyroscope.Ingester.Client;
 
 /// <summary>
 /// Collects merged stacks as a trie for the wire (<see cref="StackSet"/>): each frame name once, each

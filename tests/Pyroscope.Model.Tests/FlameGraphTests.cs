@@ -1,8 +1,9 @@
 using System.Text.Json;
 using Pyroscope.Model;
 using Pyroscope.Model.Query;
+using Pyroscope.Testing;
 
-namespace Pyroscope.Querier.Tests;
+namespace Pyroscope.Model.Tests;
 
 public class FlameGraphTests
 {
@@ -81,8 +82,8 @@ public class FlameGraphTests
     [Fact]
     public void Truncation_on_a_real_profile_keeps_totals_and_respects_the_threshold()
     {
-        var p = Fixtures.LoadPprof("go/go-cpu.pb.gz");
-        var stacks = Fixtures.Stacks(p, 1);
+        var p = PprofFixtures.LoadPprof("go/go-cpu.pb.gz");
+        var stacks = PprofFixtures.Stacks(p, 1);
         var tree = new StackTree();
         foreach (var (s, v) in stacks)
         {
@@ -143,8 +144,8 @@ public class FlameGraphTests
     [Fact]
     public void Merge_of_trees_equals_one_tree_of_all_stacks()
     {
-        var p = Fixtures.LoadPprof("go/go-cpu.pb.gz");
-        var stacks = Fixtures.Stacks(p, 1);
+        var p = PprofFixtures.LoadPprof("go/go-cpu.pb.gz");
+        var stacks = PprofFixtures.Stacks(p, 1);
         var all = new StackTree();
         var a = new StackTree();
         var b = new StackTree();
@@ -155,7 +156,7 @@ public class FlameGraphTests
         }
         a.Merge(b);
         Assert.Equal(StackExports.ToCollapsed(all), StackExports.ToCollapsed(a));
-        Assert.Equal(Fixtures.Folded(stacks).OrderBy(k => k.Key, StringComparer.Ordinal).Select(k => $"{k.Key} {k.Value}"),
+        Assert.Equal(PprofFixtures.Folded(stacks).OrderBy(k => k.Key, StringComparer.Ordinal).Select(k => $"{k.Key} {k.Value}"),
             StackExports.ToCollapsed(a).TrimEnd('\n').Split('\n').Order(StringComparer.Ordinal));
     }
 

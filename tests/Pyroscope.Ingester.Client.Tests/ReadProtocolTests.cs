@@ -2,10 +2,12 @@ using System.IO.Compression;
 using Google.Protobuf;
 using Pyroscope.Contracts.Google.V1;
 using Pyroscope.Contracts.Ingester.V1;
-using Pyroscope.Model.Remote;
+using Pyroscope.Model;
 using Pyroscope.Testing;
+using Label = Pyroscope.Model.Label;
+using MatchType = Pyroscope.Model.MatchType;
 
-namespace Pyroscope.Model.Tests;
+namespace Pyroscope.Ingester.Client.Tests;
 
 public sealed class ReadProtocolTests
 {

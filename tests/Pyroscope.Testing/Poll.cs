@@ -1,8 +1,8 @@
-namespace Pyroscope.Ring.Tests;
+namespace Pyroscope.Testing;
 
-internal static class Poll
+public static class Poll
 {
-    /// <summary>Polls <paramref name="condition"/> until it holds; fails with <paramref name="what"/> after the timeout.</summary>
+    /// <summary>Polls <paramref name="condition"/> until it holds; throws <see cref="TimeoutException"/> naming <paramref name="what"/> after the timeout.</summary>
     public static async Task UntilAsync(Func<Task<bool>> condition, string what, double timeoutSeconds = 15)
     {
         var deadline = DateTime.UtcNow.AddSeconds(timeoutSeconds);
@@ -10,9 +10,9 @@ internal static class Poll
         {
             if (DateTime.UtcNow > deadline)
             {
-                Assert.Fail($"Timed out after {timeoutSeconds}s waiting until {what}");
+                throw new TimeoutException($"Timed out after {timeoutSeconds}s waiting until {what}");
             }
-            await Task.Delay(25, TestContext.Current.CancellationToken);
+            await Task.Delay(25);
         }
     }
 

@@ -14,13 +14,13 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Pyroscope.Contracts.Google.V1;
 using Pyroscope.Contracts.Ingester.V1;
 using Pyroscope.Contracts.Types.V1;
-using Pyroscope.Distributor.Remote;
 using Pyroscope.Model;
 using Pyroscope.Ring;
 using Pyroscope.Ring.Kv;
+using Pyroscope.Testing;
 using Label = Pyroscope.Model.Label;
 
-namespace Pyroscope.Ring.Tests;
+namespace Pyroscope.Ingester.Client.Tests;
 
 /// <summary>The distributor's ring client against three real gRPC ingesters (Kestrel, HTTP/2 cleartext, free ports).</summary>
 public sealed class RingIngesterClientTests : IAsyncLifetime
@@ -64,8 +64,7 @@ public sealed class RingIngesterClientTests : IAsyncLifetime
 
     private static Profile LoadFixtureProfile()
     {
-        var path = Path.Combine(AppContext.BaseDirectory, "../../../../../../shared/fixtures/go/go-cpu.pb.gz");
-        using var gzip = new GZipStream(File.OpenRead(path), CompressionMode.Decompress);
+        using var gzip = new GZipStream(File.OpenRead(RepositoryPaths.Fixture("go/go-cpu.pb.gz")), CompressionMode.Decompress);
         return Profile.Parser.ParseFrom(gzip);
     }
 
@@ -185,24 +184,6 @@ public sealed class RingIngesterClientTests : IAsyncLifetime
         Assert.Equal(_servers.Take(2).Select(s => s.GrpcAddress).Order(), _channels.Addresses.Order());
     }
 
-    [Fact]
-    public void A_local_ingester_client_wins_over_the_remote_one_in_either_order()
-    {
-        var configuration = new ConfigurationBuilder().Build();
-        var local = new LocalClient();
-
-        var before = new ServiceCollection().AddLogging().AddSingleton<IIngesterClient>(local).AddRemoteIngesterClient(configuration);
-        var after = new ServiceCollection().AddLogging().AddRemoteIngesterClient(configuration).AddSingleton<IIngesterClient>(local);
-        var remoteOnly = new ServiceCollection().AddLogging().AddRemoteIngesterClient(configuration);
-
-        using var p1 = before.BuildServiceProvider();
-        using var p2 = after.BuildServiceProvider();
-        using var p3 = remoteOnly.BuildServiceProvider();
-        Assert.Same(local, p1.GetRequiredService<IIngesterClient>());
-        Assert.Same(local, p2.GetRequiredService<IIngesterClient>());
-        Assert.IsType<RingIngesterClient>(p3.GetRequiredService<IIngesterClient>());
-    }
-
     public async ValueTask DisposeAsync()
     {
         _channels.Dispose();
@@ -210,11 +191,6 @@ public sealed class RingIngesterClientTests : IAsyncLifetime
         {
             await server.StopAsync();
         }
-    }
-
-    private sealed class LocalClient : IIngesterClient
-    {
-        public Task PushAsync(string tenantId, PushRequest request, CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }
 
@@ -266,7 +242,7 @@ internal sealed class TestIngesterServer
     {
         public override Task<PushResponse> Push(PushRequest request, ServerCallContext context)
         {
-            var tenant = context.RequestHeaders.GetValue(RingIngesterClient.TenantHeader)
+            var tenant = context.RequestHeaders.GetValue("x-scope-orgid")
                 ?? throw new RpcException(new Status(StatusCode.InvalidArgument, "no tenant"));
             var call = Interlocked.Increment(ref server._calls);
             foreach (var series in request.Series)

@@ -1,6 +1,6 @@
 using Pyroscope.Model.Query;
 
-namespace Pyroscope.Querier.Tests;
+namespace Pyroscope.Model.Tests;
 
 /// <summary>
 /// StackTree caches whole stacks by hash and derives totals lazily; these check it against a plain

@@ -2,10 +2,9 @@ using Grpc.Core;
 using Pyroscope.Contracts.Ingester.V1;
 using Pyroscope.Model;
 using Pyroscope.Model.Query;
-using Pyroscope.Model.Remote;
 using Pyroscope.Ring;
 
-namespace Pyroscope.Querier.Remote;
+namespace Pyroscope.Ingester.Client;
 
 /// <summary>
 /// Reads every healthy ingester in the ring (ACTIVE or LEAVING), in parallel. Each read may carry a
@@ -21,10 +20,6 @@ namespace Pyroscope.Querier.Remote;
 /// </summary>
 public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channels) : IProfileReader
 {
-    public const string TenantHeader = "x-scope-orgid";
-
-    private long _channelsCheckedAtVersion = -1;
-
     /// <summary>Deadline of one read from one ingester.</summary>
     public TimeSpan RemoteTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
@@ -167,7 +162,7 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
         while (true)
         {
             var owners = ReplicaOwners(totals, elsewhere);
-            var attempt = new ReadSet(survivors, errorsLeft);
+            var attempt = new ReplicationSet(survivors, survivors.Count - errorsLeft);
             var answers = await FanOutAsync(tenantId, attempt, (instance, client, options) =>
                 call(client, owners is null ? request : WithExclusions(request, owners, instance.Id), options), cancellationToken);
             if (answers.Count == survivors.Count)
@@ -344,24 +339,14 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
         return oldest == long.MaxValue ? new ProfileStats(false, 0, 0) : new ProfileStats(true, oldest, newest);
     }
 
-    /// <summary>The ingesters a read goes to, and how many of them may fail without losing acknowledged data.</summary>
-    private readonly record struct ReadSet(IReadOnlyList<InstanceDesc> Instances, int MaxErrors);
-
-    /// <summary>
-    /// Every healthy ingester, with dskit's failure budget: of max(members, rf) ingesters, all but rf/2 must
-    /// answer, and members that are already unhealthy have used up part of that budget.
-    /// </summary>
-    private ReadSet CurrentReadSet()
+    /// <summary>Every healthy ingester, and how many of them may fail without losing acknowledged data.</summary>
+    private ReplicationSet CurrentReadSet()
     {
-        var snapshot = ring.Current;
-        EvictDepartedChannels(snapshot);
-        var healthy = ring.GetAllHealthy(RingOperation.Read);
-        var members = Math.Max(snapshot.Instances.Count, healthy.Count);
-        var required = Math.Max(members, ring.ReplicationFactor) - ring.ReplicationFactor / 2;
-        return new ReadSet(healthy, Math.Max(0, healthy.Count - required));
+        channels.EvictDeparted(ring.Current);
+        return Replication.ForRead(ring);
     }
 
-    /// <summary>Calls every healthy ingester at once and returns their answers (see <see cref="FanOutAsync{T}(string, ReadSet, Func{InstanceDesc, IngesterService.IngesterServiceClient, CallOptions, Task{T}}, CancellationToken)"/>).</summary>
+    /// <summary>Calls every healthy ingester at once and returns their answers (see <see cref="FanOutAsync{T}(string, ReplicationSet, Func{InstanceDesc, IngesterService.IngesterServiceClient, CallOptions, Task{T}}, CancellationToken)"/>).</summary>
     private async Task<List<T>> FanOutAsync<T>(
         string tenantId,
         Func<IngesterService.IngesterServiceClient, CallOptions, Task<T>> call,
@@ -378,12 +363,12 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
 
     /// <summary>
     /// Calls the ingesters of <paramref name="readSet"/> at once and returns the answers of those that succeeded.
-    /// Up to <see cref="ReadSet.MaxErrors"/> failures are left out of the answers; one more cancels the other
+    /// Up to <see cref="ReplicationSet.MaxErrors"/> failures are left out of the answers; one more cancels the other
     /// calls and fails the read, naming the first ingester that failed. The caller's cancellation cancels all calls.
     /// </summary>
     private async Task<List<(InstanceDesc Instance, T Answer)>> FanOutAsync<T>(
         string tenantId,
-        ReadSet readSet,
+        ReplicationSet readSet,
         Func<InstanceDesc, IngesterService.IngesterServiceClient, CallOptions, Task<T>> call,
         CancellationToken cancellationToken)
     {
@@ -395,7 +380,7 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
         }
         using var failFast = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var budget = new FailureBudget(readSet.MaxErrors, failFast);
-        var headers = new Metadata { { TenantHeader, tenantId } };
+        var headers = new Metadata { { OrgIdHeader.GrpcKey, tenantId } };
         var deadline = DateTime.UtcNow + RemoteTimeout;
         var tasks = new Task<(InstanceDesc, T?, bool)>[instances.Count];
         for (var i = 0; i < tasks.Length; i++)
@@ -439,60 +424,6 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
         {
             budget.Record(new IngesterReadException(instance.Id, instance.GrpcAddr, e));
             return (instance, default, false);
-        }
-    }
-
-    /// <summary>Counts the failed calls of one fan-out; the first one over the budget cancels the rest.</summary>
-    private sealed class FailureBudget(int maxErrors, CancellationTokenSource failFast)
-    {
-        private readonly Lock _lock = new();
-        private IngesterReadException? _first;
-        private int _failures;
-
-        public void Record(IngesterReadException failure)
-        {
-            lock (_lock)
-            {
-                // Calls cancelled because the budget ran out fail too; the first failure is the one to report.
-                _first ??= failure;
-                if (++_failures > maxErrors)
-                {
-                    failFast.Cancel();
-                }
-            }
-        }
-
-        public void ThrowIfExceeded()
-        {
-            lock (_lock)
-            {
-                if (_failures > maxErrors)
-                {
-                    throw _first!;
-                }
-            }
-        }
-    }
-
-    /// <summary>Closes channels to addresses no longer in the ring, once per ring version.</summary>
-    private void EvictDepartedChannels(RingSnapshot snapshot)
-    {
-        var checkedAt = Interlocked.Read(ref _channelsCheckedAtVersion);
-        if (checkedAt == snapshot.Version || Interlocked.CompareExchange(ref _channelsCheckedAtVersion, snapshot.Version, checkedAt) != checkedAt)
-        {
-            return;
-        }
-        var present = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var instance in snapshot.Instances)
-        {
-            present.Add(instance.GrpcAddr);
-        }
-        foreach (var address in channels.Addresses)
-        {
-            if (!present.Contains(address))
-            {
-                channels.Evict(address);
-            }
         }
     }
 

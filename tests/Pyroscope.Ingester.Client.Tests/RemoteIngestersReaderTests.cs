@@ -2,12 +2,11 @@ using System.Net;
 using System.Net.Sockets;
 using Pyroscope.Contracts.Ingester.V1;
 using Pyroscope.Model;
-using Pyroscope.Model.Remote;
-using Pyroscope.Querier.Remote;
 using Pyroscope.Ring;
+using Pyroscope.Testing;
 using MatchType = Pyroscope.Model.MatchType;
 
-namespace Pyroscope.Querier.Tests;
+namespace Pyroscope.Ingester.Client.Tests;
 
 public sealed class RemoteIngestersReaderTests
 {
@@ -123,20 +122,5 @@ public sealed class RemoteIngestersReaderTests
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private sealed class FixedRing(params InstanceDesc[] instances) : IRing
-    {
-        public RingSnapshot Current => RingSnapshot.Empty;
-
-        public int ReplicationFactor => 1;
-
-        public TimeSpan HeartbeatTimeout => TimeSpan.FromMinutes(1);
-
-        public long NowMs => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-
-        public ReplicationSet GetReplicationSet(uint token, int replicationFactor, RingOperation operation = RingOperation.Write) => throw new NotSupportedException();
-
-        public IReadOnlyList<InstanceDesc> GetAllHealthy(RingOperation operation = RingOperation.Read) => instances;
     }
 }

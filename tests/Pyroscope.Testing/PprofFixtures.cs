@@ -2,34 +2,14 @@ using System.IO.Compression;
 using Pyroscope.Contracts.Google.V1;
 using Pyroscope.Model;
 
-namespace Pyroscope.Querier.Tests;
+namespace Pyroscope.Testing;
 
-/// <summary>Real profiles from ../shared/fixtures, decoded here independently of the code under test.</summary>
-public static class Fixtures
+/// <summary>Real pprof profiles from ../shared/fixtures, decoded here independently of the code under test.</summary>
+public static class PprofFixtures
 {
-    public static string Path(string relative)
-    {
-        var dir = AppContext.BaseDirectory;
-        while (dir is not null)
-        {
-            var candidate = System.IO.Path.Combine(dir, "shared", "fixtures", relative);
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-            var sibling = System.IO.Path.Combine(dir, "..", "shared", "fixtures", relative);
-            if (File.Exists(sibling))
-            {
-                return System.IO.Path.GetFullPath(sibling);
-            }
-            dir = System.IO.Path.GetDirectoryName(dir);
-        }
-        throw new FileNotFoundException("fixture not found: " + relative);
-    }
-
     public static Profile LoadPprof(string relative)
     {
-        using var file = File.OpenRead(Path(relative));
+        using var file = File.OpenRead(RepositoryPaths.Fixture(relative));
         var buffer = new MemoryStream();
         var head = new byte[2];
         file.ReadExactly(head);

@@ -6,7 +6,7 @@ using Pyroscope.Contracts.Ingester.V1;
 using Pyroscope.Model;
 using Pyroscope.Ring;
 
-namespace Pyroscope.Distributor.Remote;
+namespace Pyroscope.Ingester.Client;
 
 /// <summary>
 /// Distributor → ingesters over gRPC, placed by the ring: each series goes to its replication set (token =
@@ -16,10 +16,6 @@ namespace Pyroscope.Distributor.Remote;
 /// </summary>
 public sealed class RingIngesterClient(IRing ring, IngesterChannelPool channels, ILogger<RingIngesterClient> logger) : IIngesterClient
 {
-    public const string TenantHeader = "x-scope-orgid";
-
-    private long _channelsCheckedAtVersion = -1;
-
     /// <summary>Deadline of one push to one ingester.</summary>
     public TimeSpan RemoteTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
@@ -32,9 +28,9 @@ public sealed class RingIngesterClient(IRing ring, IngesterChannelPool channels,
             return;
         }
         var snapshot = ring.Current;
-        EvictDepartedChannels(snapshot);
+        channels.EvictDeparted(snapshot);
         var replicationFactor = ring.ReplicationFactor;
-        var minSuccess = RingClient.QuorumFor(replicationFactor, snapshot.Instances.Count);
+        var minSuccess = Replication.WriteQuorum(replicationFactor, snapshot.Instances.Count);
         var now = ring.NowMs;
 
         // Route: per series its replicas; per instance the series it receives.
@@ -119,7 +115,7 @@ public sealed class RingIngesterClient(IRing ring, IngesterChannelPool channels,
         try
         {
             var client = channels.GetClient(instance.GrpcAddr);
-            var headers = new Metadata { { TenantHeader, tenantId } };
+            var headers = new Metadata { { OrgIdHeader.GrpcKey, tenantId } };
             await client.PushAsync(request, headers, DateTime.UtcNow + RemoteTimeout, cancellationToken).ResponseAsync.ConfigureAwait(false);
         }
         catch (Exception e)
@@ -128,32 +124,6 @@ public sealed class RingIngesterClient(IRing ring, IngesterChannelPool channels,
             logger.LogDebug(e, "Push to ingester {Instance} ({Address}) failed", instance.Id, instance.GrpcAddr);
         }
         batch.Report(seriesIndexes, failure, request);
-    }
-
-    /// <summary>Closes channels to addresses no longer in the ring, once per ring version.</summary>
-    private void EvictDepartedChannels(RingSnapshot snapshot)
-    {
-        var checkedAt = Interlocked.Read(ref _channelsCheckedAtVersion);
-        if (checkedAt == snapshot.Version || Interlocked.CompareExchange(ref _channelsCheckedAtVersion, snapshot.Version, checkedAt) != checkedAt)
-        {
-            return;
-        }
-        foreach (var address in channels.Addresses)
-        {
-            var present = false;
-            foreach (var instance in snapshot.Instances)
-            {
-                if (instance.GrpcAddr == address)
-                {
-                    present = true;
-                    break;
-                }
-            }
-            if (!present)
-            {
-                channels.Evict(address);
-            }
-        }
     }
 
     /// <summary>Fallback for callers that did not fill in the fingerprint: the same one the head index uses.</summary>

@@ -3,7 +3,7 @@ using Pyroscope.Model;
 using Pyroscope.Model.Query;
 using Pyroscope.Storage.Reading;
 
-namespace Pyroscope.Querier.Remote;
+namespace Pyroscope.Ingester.Client;
 
 /// <summary>
 /// The complete view of a querier without an in-process ingester: the object store plus every ingester.
