@@ -2,6 +2,7 @@ using Grpc.AspNetCore.Web;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Pyroscope.Api;
+using Pyroscope.Compactor;
 using Pyroscope.Hosting.Modules;
 using Pyroscope.Ring;
 using Pyroscope.Settings;
@@ -108,7 +109,6 @@ public static class PyroscopeModules
     private static void InitCompactor(ModuleContext context)
     {
         context.Services.AddCompactor(context.Configuration);
-        context.Services.AddModuleService<CompactorRetentionBinding>();
     }
 
     private static void InitTenantSettings(ModuleContext context)

@@ -1,15 +1,13 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Pyroscope.Hosting.Modules;
-using Pyroscope.Storage.Compaction;
+using Microsoft.Extensions.Hosting;
 
-namespace Pyroscope.Hosting.Tests;
+namespace Pyroscope.Compactor.Tests;
 
 public class CompactorWiringTests
 {
     [Fact]
-    public async Task The_compactor_module_applies_per_tenant_retention_from_limits_and_overrides()
+    public void AddCompactor_applies_per_tenant_retention_from_limits_and_overrides_and_registers_its_service()
     {
         var dir = Directory.CreateTempSubdirectory("compactor-wiring-").FullName;
         try
@@ -21,24 +19,15 @@ public class CompactorWiringTests
                 ["limits:compactor_blocks_retention_period"] = "30d",
                 ["overrides:short-lived:compactor_blocks_retention_period"] = "2d",
             }).Build();
-            var registry = PyroscopeModules.CreateRegistry([]);
-            var modules = registry.Expand([ModuleNames.Compactor]);
             var services = new ServiceCollection().AddLogging().AddMetrics();
-            var context = new ModuleContext(services, configuration, new HashSet<string>(modules));
-            foreach (var module in modules)
-            {
-                registry[module].Init?.Invoke(context);
-            }
-            await using var provider = services.BuildServiceProvider();
-            foreach (var service in provider.GetServices<IModuleService>())
-            {
-                await service.StartAsync(TestContext.Current.CancellationToken);
-            }
+            services.AddCompactor(configuration);
+            using var provider = services.BuildServiceProvider();
 
             var compactor = provider.GetRequiredService<Compactor>();
             Assert.NotNull(compactor.RetentionForTenant);
             Assert.Equal(TimeSpan.FromDays(30), compactor.RetentionForTenant("anonymous"));
             Assert.Equal(TimeSpan.FromDays(2), compactor.RetentionForTenant("short-lived"));
+            Assert.IsType<CompactorService>(Assert.Single(provider.GetServices<IHostedService>()));
         }
         finally
         {
