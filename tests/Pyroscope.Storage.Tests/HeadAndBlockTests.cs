@@ -1,6 +1,4 @@
 using Pyroscope.Model;
-using Pyroscope.Storage.ObjectStore;
-using Pyroscope.Storage.Reading;
 
 namespace Pyroscope.Storage.Tests;
 
@@ -13,7 +11,6 @@ public sealed class HeadAndBlockTests
     [Fact]
     public async Task Head_returns_exact_stack_totals_for_every_fixture()
     {
-        using var dir = new TempDir();
         var clock = TestData.Clock();
         using var storage = new TestStore(time: clock);
         var fixtures = TestData.AllFixtureSeries(T0);
@@ -27,7 +24,6 @@ public sealed class HeadAndBlockTests
     [Fact]
     public async Task Local_block_returns_the_same_totals_as_the_head()
     {
-        using var dir = new TempDir();
         var clock = TestData.Clock();
         using var storage = new TestStore(time: clock);
         var fixtures = TestData.AllFixtureSeries(T0);
@@ -40,7 +36,6 @@ public sealed class HeadAndBlockTests
     [Fact]
     public async Task Same_profile_id_pushed_twice_counts_once()
     {
-        using var dir = new TempDir();
         using var storage = new TestStore(time: TestData.Clock());
         var f = TestData.AllFixtureSeries(T0)[0];
         await storage.PushAsync(Tenant, Fixtures.Push([f.Series]), CancellationToken.None);
@@ -51,7 +46,6 @@ public sealed class HeadAndBlockTests
     [Fact]
     public async Task Time_range_selects_profiles_by_timestamp()
     {
-        using var dir = new TempDir();
         using var storage = new TestStore(time: TestData.Clock());
         var profile = Fixtures.Decode("go/go-cpu.pb.gz");
         var early = Fixtures.ToSeries(profile, "svc", T0)[1];
@@ -75,7 +69,6 @@ public sealed class HeadAndBlockTests
     [Fact]
     public async Task Label_queries_answer_from_the_index()
     {
-        using var dir = new TempDir();
         using var storage = new TestStore(time: TestData.Clock());
         var fixtures = TestData.AllFixtureSeries(T0);
         await storage.PushAsync(Tenant, Fixtures.Push(fixtures.Select(f => f.Series)), CancellationToken.None);
@@ -103,7 +96,6 @@ public sealed class HeadAndBlockTests
     [Fact]
     public async Task Each_frame_name_is_interned_once_per_source()
     {
-        using var dir = new TempDir();
         using var storage = new TestStore(time: TestData.Clock());
         var f = TestData.AllFixtureSeries(T0).First(x => x.File == "go/go-cpu.pb.gz");
         await storage.PushAsync(Tenant, Fixtures.Push([f.Series]), CancellationToken.None);
@@ -116,7 +108,6 @@ public sealed class HeadAndBlockTests
     [Fact]
     public async Task Excluded_profile_ids_are_left_out_of_merged_stacks()
     {
-        using var dir = new TempDir();
         using var storage = new TestStore(time: TestData.Clock());
         var f = TestData.AllFixtureSeries(T0).First(x => x.File == "go/go-cpu.pb.gz");
         var other = f.Series.Clone();
@@ -135,7 +126,6 @@ public sealed class HeadAndBlockTests
     [Fact]
     public async Task Bad_tenant_and_bad_profile_are_rejected_by_name()
     {
-        using var dir = new TempDir();
         using var storage = new TestStore(time: TestData.Clock());
         var f = TestData.AllFixtureSeries(T0)[0];
         var ex = await Assert.ThrowsAsync<ArgumentException>(() => storage.PushAsync("../x", Fixtures.Push([f.Series]), CancellationToken.None));

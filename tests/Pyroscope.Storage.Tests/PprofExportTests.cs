@@ -2,7 +2,6 @@ using Google.Protobuf;
 using Pyroscope.Contracts.Google.V1;
 using Pyroscope.Model;
 using Pyroscope.Model.Query;
-using Pyroscope.Storage.Reading;
 using Pyroscope.Testing;
 
 namespace Pyroscope.Storage.Tests;
@@ -31,7 +30,6 @@ public sealed class PprofExportTests
     [MemberData(nameof(Inputs))]
     public async Task Head_and_block_export_every_source_line_and_mapping_with_shared_symbols_once(string fixture)
     {
-        using var dir = new TempDir();
         using var storage = new TestStore(time: TestData.Clock());
         var profile = Fixtures.Decode(fixture);
         // Two copies with different ids: the first flushed to a block, the second in the head.
@@ -66,7 +64,6 @@ public sealed class PprofExportTests
     public async Task Go_cpu_export_keeps_files_lines_addresses_and_build_ids()
     {
         // Guards the theory above against a fixture without symbols: go-cpu has all of them.
-        using var dir = new TempDir();
         using var storage = new TestStore(time: TestData.Clock());
         var series = Fixtures.ToSeries(Fixtures.Decode("go/go-cpu.pb.gz"), "svc", T0)[1];
         // No fixture carries a build id (Go writes one only for binaries built with it): give the mapping one.
@@ -90,7 +87,6 @@ public sealed class PprofExportTests
     [Fact]
     public async Task A_replica_in_a_block_and_the_head_counts_once_and_excluded_profiles_not_at_all()
     {
-        using var dir = new TempDir();
         using var storage = new TestStore(time: TestData.Clock());
         var series = Fixtures.ToSeries(Fixtures.Decode("go/go-cpu.pb.gz"), "svc", T0, "same-id")[1];
         await storage.PushAsync(Tenant, Fixtures.Push([series]), CancellationToken.None);

@@ -1,6 +1,5 @@
 using Pyroscope.Model;
 using Pyroscope.Model.Query;
-using Pyroscope.Storage.Reading;
 using PprofLabel = Pyroscope.Contracts.Google.V1.Label;
 
 namespace Pyroscope.Storage.Tests;
@@ -13,7 +12,6 @@ public sealed class SpanTests
     [Fact]
     public async Task Span_filter_selects_only_samples_of_the_given_spans_in_head_and_block()
     {
-        using var dir = new TempDir();
         using var storage = new TestStore(time: TestData.Clock());
         var series = Fixtures.ToSeries(Fixtures.Decode("go/go-cpu.pb.gz"), "spans", T0)[1];
         var profile = series.Profile;
