@@ -151,4 +151,20 @@ public sealed class WalTests
         Assert.Equal(64, totals.Count);
         Assert.All(totals, t => Assert.Equal(expected, t.Value));
     }
+
+    [Fact]
+    public void Wal_records_keep_their_layout_so_segments_of_earlier_versions_replay()
+    {
+        // string tenant (uvarint byte count + UTF-8) | codec byte 1 | zstd(PushRequest): what earlier versions wrote.
+        var push = Fixtures.Push([TestData.AllFixtureSeries(T0)[0].Series]);
+        var tenant = new string('é', 70); // 140 UTF-8 bytes: a two-byte length varint
+        using var compressor = new ZstdSharp.Compressor(1);
+        byte[] earlier = [0x8c, 0x01, .. System.Text.Encoding.UTF8.GetBytes(tenant), 1, .. compressor.Wrap(Google.Protobuf.MessageExtensions.ToByteArray(push))];
+
+        var (decodedTenant, decoded) = WalRecordCodec.Decode(earlier);
+        Assert.Equal(tenant, decodedTenant);
+        Assert.Equal(push, decoded);
+        Assert.Equal(earlier, WalRecordCodec.Encode(tenant, push));
+        Assert.Throws<InvalidDataException>(() => WalRecordCodec.Decode([.. earlier[..142], 2, .. earlier[143..]]));
+    }
 }
