@@ -13,7 +13,7 @@ public static class Program
         .. Distributor.Program.Components,
         .. Ingester.Program.Components,
         .. Querier.Program.Components,
-        new(ModuleNames.Compactor, CompactorExtensions.AddCompactor, _ => { }),
+        new(ModuleNames.Compactor, (services, configuration) => services.AddCompactor(configuration), _ => { }),
     ];
 
     public static Task<int> Main(string[] args) => PyroscopeProgram.RunAsync(args, ModuleNames.All, Components);

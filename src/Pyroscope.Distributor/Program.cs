@@ -8,7 +8,7 @@ public static class Program
 {
     /// <summary>The components this executable hands to the composition.</summary>
     public static IReadOnlyList<ComponentLibrary> Components { get; } =
-        [new(ModuleNames.Distributor, DistributorExtensions.AddDistributor, endpoints => endpoints.MapDistributor())];
+        [new(ModuleNames.Distributor, (services, configuration) => services.AddDistributor(configuration), endpoints => endpoints.MapDistributor())];
 
     public static Task<int> Main(string[] args) => PyroscopeProgram.RunAsync(args, ModuleNames.Distributor, Components);
 }

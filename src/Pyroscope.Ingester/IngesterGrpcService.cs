@@ -3,8 +3,6 @@ using Pyroscope.Contracts.Ingester.V1;
 using Pyroscope.Ingester.Client;
 using Pyroscope.Model;
 using Pyroscope.Model.Query;
-using Pyroscope.Storage.Ingestion;
-using Pyroscope.Storage.Reading;
 
 namespace Pyroscope.Ingester;
 
@@ -28,6 +26,10 @@ public sealed class IngesterGrpcService(IngesterEngine engine, IngesterReader re
         {
             // The distributor turns this status back into a 429 for the client.
             throw new RpcException(new Status(StatusCode.ResourceExhausted, e.Message));
+        }
+        catch (IngesterStartingException e)
+        {
+            throw new RpcException(new Status(StatusCode.Unavailable, e.Message));
         }
         catch (Exception e) when (e is ArgumentException or InvalidDataException)
         {
@@ -109,6 +111,10 @@ public sealed class IngesterGrpcService(IngesterEngine engine, IngesterReader re
         try
         {
             return await read(tenant, context.CancellationToken);
+        }
+        catch (IngesterStartingException e)
+        {
+            throw new RpcException(new Status(StatusCode.Unavailable, e.Message));
         }
         catch (Exception e) when (e is ArgumentException or InvalidDataException)
         {

@@ -1,6 +1,5 @@
 using Pyroscope.Contracts.Ingester.V1;
 using Pyroscope.Model;
-using Pyroscope.Storage.Ingestion;
 
 namespace Pyroscope.Ingester;
 

@@ -8,7 +8,7 @@ public static class Program
 {
     /// <summary>The components this executable hands to the composition.</summary>
     public static IReadOnlyList<ComponentLibrary> Components { get; } =
-        [new(ModuleNames.Ingester, IngesterExtensions.AddIngester, endpoints => endpoints.MapIngester())];
+        [new(ModuleNames.Ingester, (services, configuration) => services.AddIngester(configuration), endpoints => endpoints.MapIngester())];
 
     public static Task<int> Main(string[] args) => PyroscopeProgram.RunAsync(args, ModuleNames.Ingester, Components);
 }

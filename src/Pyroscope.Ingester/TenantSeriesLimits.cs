@@ -1,6 +1,5 @@
 using Pyroscope.Api.Limits;
 using Pyroscope.Ring;
-using Pyroscope.Storage.Ingestion;
 
 namespace Pyroscope.Ingester;
 

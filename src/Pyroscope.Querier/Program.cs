@@ -14,8 +14,8 @@ public static class Program
     /// <summary>The components this executable hands to the composition.</summary>
     public static IReadOnlyList<ComponentLibrary> Components { get; } =
     [
-        new(ModuleNames.Querier, QuerierEndpoints.AddQuerier, endpoints => endpoints.MapQuerier().MapPyroscopeWebUI()),
-        new(ModuleNames.TenantSettings, SettingsEndpoints.AddTenantSettings, endpoints => endpoints.MapTenantSettings()),
+        new(ModuleNames.Querier, (services, configuration) => services.AddQuerier(configuration), endpoints => endpoints.MapQuerier().MapPyroscopeWebUI()),
+        new(ModuleNames.TenantSettings, (services, configuration) => services.AddTenantSettings(configuration), endpoints => endpoints.MapTenantSettings()),
     ];
 
     public static Task<int> Main(string[] args) => PyroscopeProgram.RunAsync(args, ModuleNames.Querier, Components);

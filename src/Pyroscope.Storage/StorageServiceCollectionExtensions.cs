@@ -1,10 +1,8 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Pyroscope.Model;
-using Pyroscope.Storage.Compaction;
 using Pyroscope.Storage.ObjectStore;
 using Pyroscope.Storage.Reading;
 
@@ -23,7 +21,7 @@ public static class StorageServiceCollectionExtensions
 
     /// <summary>
     /// A reader over object storage only (a querier process without a local ingester). Registers
-    /// <see cref="BlockStoreReader"/> and, unless one exists already, <see cref="IProfileReader"/>.
+    /// <see cref="BlockStoreReader"/>; which <see cref="IProfileReader"/> a querier reads through is the composition's choice.
     /// </summary>
     public static IServiceCollection AddBlockStoreReader(this IServiceCollection services, IConfiguration configuration)
     {
@@ -31,44 +29,6 @@ public static class StorageServiceCollectionExtensions
         services.TryAddSingleton(sp => new BlockStoreReader(
             sp.GetRequiredService<IObjectStore>(), new BlockStoreReaderOptions(), sp.GetRequiredService<TimeProvider>(),
             sp.GetService<ILogger<BlockStoreReader>>()));
-        services.TryAddSingleton<IProfileReader>(sp => sp.GetRequiredService<BlockStoreReader>());
         return services;
-    }
-
-    /// <summary>The <c>compactor</c> module: compaction, replica de-duplication and retention in a background service.</summary>
-    public static IServiceCollection AddCompactor(this IServiceCollection services, IConfiguration configuration)
-    {
-        services.AddObjectStore(configuration);
-        services.TryAddSingleton(_ => CompactorOptions.From(configuration));
-        services.TryAddSingleton(sp => new Compactor(sp.GetRequiredService<IObjectStore>(), sp.GetRequiredService<CompactorOptions>(),
-            sp.GetRequiredService<TimeProvider>(), sp.GetService<ILogger<Compactor>>()));
-        services.AddHostedService<CompactorService>();
-        return services;
-    }
-}
-
-internal sealed class CompactorService(Compactor compactor, CompactorOptions options, TimeProvider time, ILogger<CompactorService> logger) : BackgroundService
-{
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await compactor.RunOnceAsync(stoppingToken);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                logger.LogError(e, "Compaction round failed.");
-            }
-            try
-            {
-                await Task.Delay(options.Interval, time, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
     }
 }

@@ -1,7 +1,4 @@
 using Pyroscope.Model;
-using Pyroscope.Storage.Ingestion;
-using Pyroscope.Storage.ObjectStore;
-using Pyroscope.Storage.Reading;
 
 namespace Pyroscope.Storage.Tests;
 
@@ -14,52 +11,47 @@ public sealed class HeadAndBlockTests
     [Fact]
     public async Task Head_returns_exact_stack_totals_for_every_fixture()
     {
-        using var dir = new TempDir();
         var clock = TestData.Clock();
-        await using var engine = await TestData.OpenAsync(dir.Path, null, clock);
+        using var storage = new TestStore(time: clock);
         var fixtures = TestData.AllFixtureSeries(T0);
         foreach (var f in fixtures)
         {
-            await engine.PushAsync(Tenant, Fixtures.Push([f.Series]), CancellationToken.None);
+            await storage.PushAsync(Tenant, Fixtures.Push([f.Series]), CancellationToken.None);
         }
-        await TestData.AssertAllExactAsync(new IngesterReader(engine), Tenant, fixtures, All);
+        await TestData.AssertAllExactAsync(storage, Tenant, fixtures, All);
     }
 
     [Fact]
     public async Task Local_block_returns_the_same_totals_as_the_head()
     {
-        using var dir = new TempDir();
         var clock = TestData.Clock();
-        await using var engine = await TestData.OpenAsync(dir.Path, null, clock);
+        using var storage = new TestStore(time: clock);
         var fixtures = TestData.AllFixtureSeries(T0);
-        await engine.PushAsync(Tenant, Fixtures.Push(fixtures.Select(f => f.Series)), CancellationToken.None);
-        engine.Cut();
-        await engine.FlushPendingAsync(CancellationToken.None);
-        Assert.Single(engine.LocalBlockIds());
-        await TestData.AssertAllExactAsync(new IngesterReader(engine), Tenant, fixtures, All);
+        await storage.PushAsync(Tenant, Fixtures.Push(fixtures.Select(f => f.Series)), CancellationToken.None);
+        await storage.FlushAsync();
+        Assert.Single(storage.BlockIds);
+        await TestData.AssertAllExactAsync(storage, Tenant, fixtures, All);
     }
 
     [Fact]
     public async Task Same_profile_id_pushed_twice_counts_once()
     {
-        using var dir = new TempDir();
-        await using var engine = await TestData.OpenAsync(dir.Path, null, TestData.Clock());
+        using var storage = new TestStore(time: TestData.Clock());
         var f = TestData.AllFixtureSeries(T0)[0];
-        await engine.PushAsync(Tenant, Fixtures.Push([f.Series]), CancellationToken.None);
-        await engine.PushAsync(Tenant, Fixtures.Push([f.Series]), CancellationToken.None);
-        await TestData.AssertAllExactAsync(new IngesterReader(engine), Tenant, [f], All);
+        await storage.PushAsync(Tenant, Fixtures.Push([f.Series]), CancellationToken.None);
+        await storage.PushAsync(Tenant, Fixtures.Push([f.Series]), CancellationToken.None);
+        await TestData.AssertAllExactAsync(storage, Tenant, [f], All);
     }
 
     [Fact]
     public async Task Time_range_selects_profiles_by_timestamp()
     {
-        using var dir = new TempDir();
-        await using var engine = await TestData.OpenAsync(dir.Path, null, TestData.Clock());
+        using var storage = new TestStore(time: TestData.Clock());
         var profile = Fixtures.Decode("go/go-cpu.pb.gz");
         var early = Fixtures.ToSeries(profile, "svc", T0)[1];
         var late = Fixtures.ToSeries(profile, "svc", T0 + 60_000)[1];
-        await engine.PushAsync(Tenant, Fixtures.Push([early, late]), CancellationToken.None);
-        var reader = new IngesterReader(engine);
+        await storage.PushAsync(Tenant, Fixtures.Push([early, late]), CancellationToken.None);
+        var reader = storage;
         var labels = LabelSet.From(early.Labels.Select(l => new Label(l.Name, l.Value)));
         var expected = Fixtures.ExpectedStacks(early.Profile).Values.Sum();
 
@@ -77,11 +69,10 @@ public sealed class HeadAndBlockTests
     [Fact]
     public async Task Label_queries_answer_from_the_index()
     {
-        using var dir = new TempDir();
-        await using var engine = await TestData.OpenAsync(dir.Path, null, TestData.Clock());
+        using var storage = new TestStore(time: TestData.Clock());
         var fixtures = TestData.AllFixtureSeries(T0);
-        await engine.PushAsync(Tenant, Fixtures.Push(fixtures.Select(f => f.Series)), CancellationToken.None);
-        var reader = new IngesterReader(engine);
+        await storage.PushAsync(Tenant, Fixtures.Push(fixtures.Select(f => f.Series)), CancellationToken.None);
+        var reader = storage;
 
         var types = await reader.ProfileTypesAsync(Tenant, All, CancellationToken.None);
         Assert.Equal(fixtures.Select(f => f.Labels.Get(LabelNames.ProfileType)!).Distinct().Order(StringComparer.Ordinal), types.Select(t => t.Id));
@@ -105,12 +96,11 @@ public sealed class HeadAndBlockTests
     [Fact]
     public async Task Each_frame_name_is_interned_once_per_source()
     {
-        using var dir = new TempDir();
-        await using var engine = await TestData.OpenAsync(dir.Path, null, TestData.Clock());
+        using var storage = new TestStore(time: TestData.Clock());
         var f = TestData.AllFixtureSeries(T0).First(x => x.File == "go/go-cpu.pb.gz");
-        await engine.PushAsync(Tenant, Fixtures.Push([f.Series]), CancellationToken.None);
+        await storage.PushAsync(Tenant, Fixtures.Push([f.Series]), CancellationToken.None);
         var sink = new CollectingSink();
-        await new IngesterReader(engine).MergeStacksAsync(Tenant, TestData.QueryFor(f.Labels, All), sink, CancellationToken.None);
+        await storage.MergeStacksAsync(Tenant, TestData.QueryFor(f.Labels, All), sink, CancellationToken.None);
         var distinctFrames = f.Expected.Keys.SelectMany(k => k.Split(';')).Distinct().Count();
         Assert.Equal(distinctFrames, sink.InternCalls);
     }
@@ -118,14 +108,13 @@ public sealed class HeadAndBlockTests
     [Fact]
     public async Task Excluded_profile_ids_are_left_out_of_merged_stacks()
     {
-        using var dir = new TempDir();
-        await using var engine = await TestData.OpenAsync(dir.Path, null, TestData.Clock());
+        using var storage = new TestStore(time: TestData.Clock());
         var f = TestData.AllFixtureSeries(T0).First(x => x.File == "go/go-cpu.pb.gz");
         var other = f.Series.Clone();
         other.Id = "another-profile";
         other.Profile.TimeNanos += 1_000_000_000;
-        await engine.PushAsync(Tenant, Fixtures.Push([f.Series, other]), CancellationToken.None);
-        var reader = new IngesterReader(engine);
+        await storage.PushAsync(Tenant, Fixtures.Push([f.Series, other]), CancellationToken.None);
+        var reader = storage;
         var query = TestData.QueryFor(f.Labels, All);
 
         var both = await TestData.MergeAsync(reader, Tenant, query);
@@ -137,15 +126,14 @@ public sealed class HeadAndBlockTests
     [Fact]
     public async Task Bad_tenant_and_bad_profile_are_rejected_by_name()
     {
-        using var dir = new TempDir();
-        await using var engine = await TestData.OpenAsync(dir.Path, null, TestData.Clock());
+        using var storage = new TestStore(time: TestData.Clock());
         var f = TestData.AllFixtureSeries(T0)[0];
-        var ex = await Assert.ThrowsAsync<ArgumentException>(() => engine.PushAsync("../x", Fixtures.Push([f.Series]), CancellationToken.None));
+        var ex = await Assert.ThrowsAsync<ArgumentException>(() => storage.PushAsync("../x", Fixtures.Push([f.Series]), CancellationToken.None));
         Assert.Contains("../x", ex.Message);
         var broken = f.Series.Clone();
         broken.Id = "broken";
         broken.Profile.Sample[0].LocationId.Add(987654321);
-        var bad = await Assert.ThrowsAsync<InvalidDataException>(() => engine.PushAsync(Tenant, Fixtures.Push([broken]), CancellationToken.None));
+        var bad = await Assert.ThrowsAsync<InvalidDataException>(() => storage.PushAsync(Tenant, Fixtures.Push([broken]), CancellationToken.None));
         Assert.Contains("987654321", bad.Message);
     }
 }

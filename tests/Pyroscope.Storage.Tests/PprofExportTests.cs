@@ -2,7 +2,6 @@ using Google.Protobuf;
 using Pyroscope.Contracts.Google.V1;
 using Pyroscope.Model;
 using Pyroscope.Model.Query;
-using Pyroscope.Storage.Reading;
 using Pyroscope.Testing;
 
 namespace Pyroscope.Storage.Tests;
@@ -31,18 +30,16 @@ public sealed class PprofExportTests
     [MemberData(nameof(Inputs))]
     public async Task Head_and_block_export_every_source_line_and_mapping_with_shared_symbols_once(string fixture)
     {
-        using var dir = new TempDir();
-        await using var engine = await TestData.OpenAsync(dir.Path, null, TestData.Clock());
+        using var storage = new TestStore(time: TestData.Clock());
         var profile = Fixtures.Decode(fixture);
         // Two copies with different ids: the first flushed to a block, the second in the head.
         var inBlock = Fixtures.ToSeries(profile, "svc", T0, "first");
         var inHead = Fixtures.ToSeries(profile, "svc", T0 + 1_000, "second");
-        await engine.PushAsync(Tenant, Fixtures.Push(inBlock), CancellationToken.None);
-        engine.Cut();
-        await engine.FlushPendingAsync(CancellationToken.None);
-        Assert.Single(engine.LocalBlockIds());
-        await engine.PushAsync(Tenant, Fixtures.Push(inHead), CancellationToken.None);
-        var reader = new IngesterReader(engine);
+        await storage.PushAsync(Tenant, Fixtures.Push(inBlock), CancellationToken.None);
+        await storage.FlushAsync();
+        Assert.Single(storage.BlockIds);
+        await storage.PushAsync(Tenant, Fixtures.Push(inHead), CancellationToken.None);
+        var reader = storage;
 
         foreach (var series in inBlock)
         {
@@ -67,15 +64,14 @@ public sealed class PprofExportTests
     public async Task Go_cpu_export_keeps_files_lines_addresses_and_build_ids()
     {
         // Guards the theory above against a fixture without symbols: go-cpu has all of them.
-        using var dir = new TempDir();
-        await using var engine = await TestData.OpenAsync(dir.Path, null, TestData.Clock());
+        using var storage = new TestStore(time: TestData.Clock());
         var series = Fixtures.ToSeries(Fixtures.Decode("go/go-cpu.pb.gz"), "svc", T0)[1];
         // No fixture carries a build id (Go writes one only for binaries built with it): give the mapping one.
         series.Profile.StringTable.Add("4f2a9c1e0b7d3e55");
         series.Profile.Mapping[0].BuildId = series.Profile.StringTable.Count - 1;
-        await engine.PushAsync(Tenant, Fixtures.Push([series]), CancellationToken.None);
+        await storage.PushAsync(Tenant, Fixtures.Push([series]), CancellationToken.None);
 
-        var exported = await ExportAsync(new IngesterReader(engine), series);
+        var exported = await ExportAsync(storage, series);
 
         var input = new PprofSymbols(series.Profile);
         Assert.Contains(input.FlatByLine(0).Keys, k => k.File.EndsWith(".go", StringComparison.Ordinal) && k.Line > 0);
@@ -91,15 +87,13 @@ public sealed class PprofExportTests
     [Fact]
     public async Task A_replica_in_a_block_and_the_head_counts_once_and_excluded_profiles_not_at_all()
     {
-        using var dir = new TempDir();
-        await using var engine = await TestData.OpenAsync(dir.Path, null, TestData.Clock());
+        using var storage = new TestStore(time: TestData.Clock());
         var series = Fixtures.ToSeries(Fixtures.Decode("go/go-cpu.pb.gz"), "svc", T0, "same-id")[1];
-        await engine.PushAsync(Tenant, Fixtures.Push([series]), CancellationToken.None);
-        engine.Cut();
-        await engine.FlushPendingAsync(CancellationToken.None);
+        await storage.PushAsync(Tenant, Fixtures.Push([series]), CancellationToken.None);
+        await storage.FlushAsync();
         // The same profile id again (as a replica would write it) lands in the new head.
-        await engine.PushAsync(Tenant, Fixtures.Push([series]), CancellationToken.None);
-        var reader = new IngesterReader(engine);
+        await storage.PushAsync(Tenant, Fixtures.Push([series]), CancellationToken.None);
+        var reader = storage;
         var expected = new PprofSymbols(series.Profile).FlatByLine(0);
 
         Assert.Equal(expected, new PprofSymbols(await ExportAsync(reader, series)).FlatByLine(0));
@@ -116,12 +110,12 @@ public sealed class PprofExportTests
         var go = new[] { "/usr/bin/go", "/usr/local/go/bin/go" }.FirstOrDefault(File.Exists);
         Assert.True(go is not null, "go is not installed: apt-get install -y golang-go (.ci/run does)");
         using var dir = new TempDir();
-        await using var engine = await TestData.OpenAsync(dir.Path, null, TestData.Clock());
+        using var storage = new TestStore(time: TestData.Clock());
         var series = Fixtures.ToSeries(Fixtures.Decode("go/go-cpu.pb.gz"), "svc", T0)[1];
-        await engine.PushAsync(Tenant, Fixtures.Push([series]), CancellationToken.None);
+        await storage.PushAsync(Tenant, Fixtures.Push([series]), CancellationToken.None);
         var type = ProfileTypeId.TryParse(series.Labels.First(l => l.Name == LabelNames.ProfileType).Value, out var t) ? t : throw new InvalidOperationException();
         var merger = new PprofMerger();
-        await new IngesterReader(engine).MergeProfileAsync(Tenant, QueryFor(series), merger, CancellationToken.None);
+        await storage.MergeProfileAsync(Tenant, QueryFor(series), merger, CancellationToken.None);
         var file = Path.Combine(dir.Path, "export.pb");
         await File.WriteAllBytesAsync(file, merger.ToProfile(type, All).ToByteArray(), TestContext.Current.CancellationToken);
 

@@ -11,34 +11,25 @@ public sealed class SizeTests(ITestOutputHelper output)
 
     public static (long StoredBytes, long GzipBytes, long Samples) Measure(int copies, int seed)
     {
-        using var dir = new TempDir();
         using var shared = new TempDir();
-        var store = new FileSystemObjectStore(shared.Path);
         var random = new Random(seed);
         long gzip = 0, samples = 0;
-        var engine = TestData.OpenAsync(dir.Path, store, TestData.Clock()).GetAwaiter().GetResult();
-        try
+        using var storage = new TestStore(new FileSystemObjectStore(shared.Path));
+        foreach (var file in Fixtures.PprofFiles)
         {
-            foreach (var file in Fixtures.PprofFiles)
+            var original = Fixtures.Decode(file);
+            for (var copy = 0; copy < copies; copy++)
             {
-                var original = Fixtures.Decode(file);
-                for (var copy = 0; copy < copies; copy++)
-                {
-                    // A profiler sends a similar profile every 15 s: same code, different counts and a different subset of stacks.
-                    var profile = copy == 0 ? original : Vary(original, random);
-                    gzip += Fixtures.GzippedSize(profile);
-                    samples += profile.Sample.Count;
-                    var service = "svc-" + Path.GetFileName(file);
-                    var series = Fixtures.ToSeries(profile, service, T0 + copy * 15_000);
-                    engine.PushAsync("size", Fixtures.Push(series), CancellationToken.None).GetAwaiter().GetResult();
-                }
+                // A profiler sends a similar profile every 15 s: same code, different counts and a different subset of stacks.
+                var profile = copy == 0 ? original : Vary(original, random);
+                gzip += Fixtures.GzippedSize(profile);
+                samples += profile.Sample.Count;
+                var service = "svc-" + Path.GetFileName(file);
+                var series = Fixtures.ToSeries(profile, service, T0 + copy * 15_000);
+                storage.PushAsync("size", Fixtures.Push(series), CancellationToken.None).GetAwaiter().GetResult();
             }
-            engine.ShutdownAsync(CancellationToken.None).GetAwaiter().GetResult();
         }
-        finally
-        {
-            engine.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        }
+        storage.FlushAsync().GetAwaiter().GetResult();
         var stored = Directory.EnumerateFiles(shared.Path, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
         return (stored, gzip, samples);
     }

@@ -1,6 +1,5 @@
 using Pyroscope.Model;
 using Pyroscope.Model.Query;
-using Pyroscope.Storage.Reading;
 using PprofLabel = Pyroscope.Contracts.Google.V1.Label;
 
 namespace Pyroscope.Storage.Tests;
@@ -13,8 +12,7 @@ public sealed class SpanTests
     [Fact]
     public async Task Span_filter_selects_only_samples_of_the_given_spans_in_head_and_block()
     {
-        using var dir = new TempDir();
-        await using var engine = await TestData.OpenAsync(dir.Path, null, TestData.Clock());
+        using var storage = new TestStore(time: TestData.Clock());
         var series = Fixtures.ToSeries(Fixtures.Decode("go/go-cpu.pb.gz"), "spans", T0)[1];
         var profile = series.Profile;
         profile.StringTable.Add("span_id");
@@ -38,10 +36,10 @@ public sealed class SpanTests
                 sample.Label.Add(new PprofLabel { Key = key, Str = spanB });
             }
         }
-        await engine.PushAsync("t", Fixtures.Push([series]), CancellationToken.None);
+        await storage.PushAsync("t", Fixtures.Push([series]), CancellationToken.None);
         var matchers = new[] { new LabelMatcher(LabelNames.ServiceName, MatchType.Equal, "spans") };
         var onlyA = new SelectQuery(matchers, All) { SpanIds = new HashSet<string> { "00000000000abc01" } };
-        var reader = new IngesterReader(engine);
+        var reader = storage;
 
         async Task Check()
         {
@@ -55,9 +53,8 @@ public sealed class SpanTests
         }
 
         await Check();
-        engine.Cut();
-        await engine.FlushPendingAsync(CancellationToken.None);
-        Assert.Single(engine.LocalBlockIds());
+        await storage.FlushAsync();
+        Assert.Single(storage.BlockIds);
         await Check();
     }
 }

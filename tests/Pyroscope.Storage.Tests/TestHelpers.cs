@@ -1,8 +1,6 @@
 using Microsoft.Extensions.Time.Testing;
 using Pyroscope.Contracts.Ingester.V1;
 using Pyroscope.Model;
-using Pyroscope.Storage.Ingestion;
-using Pyroscope.Storage.ObjectStore;
 
 namespace Pyroscope.Storage.Tests;
 
@@ -36,13 +34,6 @@ public static class TestData
     public static readonly DateTimeOffset Start = new(2026, 1, 1, 12, 0, 0, TimeSpan.Zero);
 
     public static FakeTimeProvider Clock() => new(Start);
-
-    public static IngesterOptions Options(string dir) => new()
-    {
-        DataPath = dir,
-        MaxBlockDuration = TimeSpan.FromHours(1),
-        LocalRetentionAfterUpload = TimeSpan.FromMinutes(2),
-    };
 
     /// <summary>Every pprof fixture, one service each, every sample type as its own series.</summary>
     public static List<FixtureSeries> AllFixtureSeries(long timestampMs)
@@ -86,7 +77,4 @@ public static class TestData
             }
         }
     }
-
-    public static Task<IngesterEngine> OpenAsync(string dir, IObjectStore? store, TimeProvider time) =>
-        IngesterEngine.OpenAsync(Options(dir), store, time);
 }

@@ -67,7 +67,7 @@ public class PprofExportBenchmarks
     private long[] SumPerStack()
     {
         var perStack = new long[_symbols.NodeCount];
-        QueryEngine.AccumulateStacks(_index.Series, _index.Profiles, new OneSeries(_samples), [0], Range, null, null, perStack);
+        SourceQueries.AccumulateStacks(_index.Series, _index.Profiles, new OneSeries(_samples), [0], Range, null, null, perStack);
         return perStack;
     }
 
@@ -75,7 +75,7 @@ public class PprofExportBenchmarks
     public int NameOnly()
     {
         var tree = new StackTree();
-        QueryEngine.EmitStacks(_symbols, SumPerStack(), _symbols.NodeCount, tree);
+        SourceQueries.EmitStacks(_symbols, SumPerStack(), _symbols.NodeCount, tree);
         return StackExports.ToPprof(tree, Type, 0, Range).ToByteArray().Length;
     }
 
@@ -83,7 +83,7 @@ public class PprofExportBenchmarks
     public int FullFidelity()
     {
         var merger = new PprofMerger();
-        QueryEngine.EmitPprof(_symbols, SumPerStack(), _symbols.NodeCount, merger);
+        SourceQueries.EmitPprof(_symbols, SumPerStack(), _symbols.NodeCount, merger);
         return merger.ToProfile(Type, Range).ToByteArray().Length;
     }
 
@@ -92,8 +92,8 @@ public class PprofExportBenchmarks
     {
         var merger = new PprofMerger();
         var perStack = SumPerStack();
-        QueryEngine.EmitPprof(_symbols, perStack, _symbols.NodeCount, merger);
-        QueryEngine.EmitPprof(_symbols, perStack, _symbols.NodeCount, merger);
+        SourceQueries.EmitPprof(_symbols, perStack, _symbols.NodeCount, merger);
+        SourceQueries.EmitPprof(_symbols, perStack, _symbols.NodeCount, merger);
         return merger.ToProfile(Type, Range).ToByteArray().Length;
     }
 

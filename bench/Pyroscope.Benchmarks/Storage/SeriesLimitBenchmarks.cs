@@ -1,6 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using Pyroscope.Model;
-using Pyroscope.Storage.Ingestion;
+using Pyroscope.Ingester;
 
 namespace Pyroscope.Benchmarks.Storage;
 

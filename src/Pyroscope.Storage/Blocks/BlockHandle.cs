@@ -8,9 +8,10 @@ namespace Pyroscope.Storage.Blocks;
 /// <summary>
 /// One block in a store, with lazily fetched and cached parts: the index on first use, symbols
 /// and per-series sample chunks only when a query matches series in it. Cached parts can be
-/// dropped (<see cref="DropCaches"/>) under memory pressure; the meta is kept.
+/// dropped (<see cref="DropCaches"/>) under memory pressure; the meta is kept. Outside storage a handle is only
+/// created and passed on (<see cref="Reading.ProfileSource.Of(BlockHandle)"/>); reading it is storage's business.
 /// </summary>
-internal sealed class BlockHandle
+public sealed class BlockHandle
 {
     private readonly IObjectStore _store;
     private readonly string _folder;
@@ -29,11 +30,11 @@ internal sealed class BlockHandle
 
     public BlockMeta Meta { get; }
 
-    public long LastUsedTicks { get; private set; }
+    internal long LastUsedTicks { get; private set; }
 
-    public long CachedBytes => Interlocked.Read(ref _cachedBytes);
+    internal long CachedBytes => Interlocked.Read(ref _cachedBytes);
 
-    public async ValueTask<BlockIndex> GetIndexAsync(CancellationToken cancellationToken)
+    internal async ValueTask<BlockIndex> GetIndexAsync(CancellationToken cancellationToken)
     {
         LastUsedTicks = Environment.TickCount64;
         if (_index is { } index)
@@ -58,7 +59,7 @@ internal sealed class BlockHandle
         }
     }
 
-    public async ValueTask<SymbolTable> GetSymbolsAsync(CancellationToken cancellationToken)
+    internal async ValueTask<SymbolTable> GetSymbolsAsync(CancellationToken cancellationToken)
     {
         if (_symbols is { } symbols)
         {
@@ -83,7 +84,7 @@ internal sealed class BlockHandle
     }
 
     /// <summary>Fetches the sample chunks of the given series with one ranged read spanning the missing ones.</summary>
-    public async ValueTask<ISampleProvider> GetSamplesAsync(BlockIndex index, List<int> seriesIds, CancellationToken cancellationToken)
+    internal async ValueTask<ISampleProvider> GetSamplesAsync(BlockIndex index, List<int> seriesIds, CancellationToken cancellationToken)
     {
         var cache = _samples;
         long from = long.MaxValue, to = 0;
@@ -115,7 +116,7 @@ internal sealed class BlockHandle
     }
 
     /// <summary>Forgets symbols and samples (the index stays: it is small and needed for every query).</summary>
-    public void DropCaches()
+    internal void DropCaches()
     {
         _symbols = null;
         _samples = new ConcurrentDictionary<int, SampleColumns>();

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using Pyroscope.Storage.Codec;
 using Pyroscope.Storage.Head;
+using Pyroscope.Storage.ObjectStore;
 using Pyroscope.Storage.Symbols;
 
 namespace Pyroscope.Storage.Blocks;
@@ -13,6 +14,17 @@ public sealed record EncodedBlock(BlockMeta Meta, byte[] Index, byte[] Symbols, 
         yield return (BlockFileNames.Index, Index);
         yield return (BlockFileNames.Symbols, Symbols);
         yield return (BlockFileNames.Samples, Samples);
+    }
+
+    /// <summary>Writes the block under <c>&lt;tenant&gt;/&lt;ULID&gt;/</c>; meta.json goes last, so readers never see a partial block.</summary>
+    public async Task WriteToAsync(IObjectStore store, CancellationToken cancellationToken)
+    {
+        var folder = Meta.Tenant + "/" + Meta.Ulid + "/";
+        foreach (var (name, data) in DataFiles())
+        {
+            await store.PutAsync(folder + name, data, cancellationToken);
+        }
+        await store.PutAsync(folder + BlockFileNames.Meta, Meta.ToJson(), cancellationToken);
     }
 }
 

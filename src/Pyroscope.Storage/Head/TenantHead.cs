@@ -1,5 +1,6 @@
 using Pyroscope.Contracts.Ingester.V1;
 using Pyroscope.Model;
+using Pyroscope.Storage.Blocks;
 
 namespace Pyroscope.Storage.Head;
 
@@ -9,7 +10,7 @@ namespace Pyroscope.Storage.Head;
 /// series, summing values per stack and taking a <see cref="Symbols.SymbolSnapshot"/>; the stack walk and
 /// frame naming run on the snapshot after the lock is released (see Reading.HeadSource). The block id is fixed at creation so a head can be identified before and after it becomes a block.
 /// </summary>
-internal sealed class TenantHead
+public sealed class TenantHead
 {
     private readonly ReaderWriterLockSlim _lock = new(LockRecursionPolicy.NoRecursion);
     private readonly ProfileAppender _appender = new();
@@ -25,7 +26,7 @@ internal sealed class TenantHead
 
     public Ulid BlockId { get; }
 
-    public TenantTables Tables { get; } = TenantTables.CreateWritable();
+    internal TenantTables Tables { get; } = TenantTables.CreateWritable();
 
     public int ProfileCount => Tables.Profiles.Count;
 
@@ -70,7 +71,7 @@ internal sealed class TenantHead
         }
     }
 
-    public T Read<T>(Func<TenantTables, T> read)
+    internal T Read<T>(Func<TenantTables, T> read)
     {
         _lock.EnterReadLock();
         try
@@ -83,8 +84,15 @@ internal sealed class TenantHead
         }
     }
 
+    /// <summary>
+    /// The head as a level-1 block with the head's own id. The caller guarantees the head is frozen: no append
+    /// is in flight or follows (an ingester encodes a head only after cutting it).
+    /// </summary>
+    public EncodedBlock EncodeBlock() =>
+        BlockWriter.Encode(Tables, TenantId, BlockId, level: 1, sources: [BlockId.ToString()]);
+
     /// <summary>Labels as sent; an empty name or duplicate is a caller bug we reject by name.</summary>
-    internal static LabelSet ToLabelSet(ProfileSeries series)
+    public static LabelSet ToLabelSet(ProfileSeries series)
     {
         if (series.Profile is null)
         {

@@ -43,7 +43,7 @@ public sealed class BlockStoreReader : SourceSetReader
     /// <summary>Forgets the cached listing of a tenant (called after an upload in the same process).</summary>
     public void Invalidate(string tenantId) => _listings.TryRemove(tenantId, out _);
 
-    private protected override async ValueTask<IReadOnlyList<ProfileSource>> GetSourcesAsync(string tenantId, CancellationToken cancellationToken) =>
+    protected override async ValueTask<IReadOnlyList<ProfileSource>> GetSourcesAsync(string tenantId, CancellationToken cancellationToken) =>
         StoreCoverage.Sources(await GetBlocksAsync(tenantId, cancellationToken));
 
     /// <summary>
@@ -171,7 +171,8 @@ public sealed class BlockStoreReader : SourceSetReader
         }
     }
 
-    internal static void ValidateTenant(string tenantId)
+    /// <summary>Refuses a tenant id that cannot be a storage folder name (empty, a path separator, . or ..).</summary>
+    public static void ValidateTenant(string tenantId)
     {
         if (string.IsNullOrEmpty(tenantId) || tenantId.Contains('/') || tenantId.Contains('\\') || tenantId is "." or "..")
         {

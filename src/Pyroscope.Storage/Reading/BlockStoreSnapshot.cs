@@ -23,6 +23,9 @@ public sealed class BlockStoreSnapshot : SourceSetReader
 
     public int BlockCount => _blocks.Count;
 
+    /// <summary>The live blocks of this listing, for a reader that combines them with sources of its own.</summary>
+    public IReadOnlyList<BlockHandle> Blocks => _blocks;
+
     /// <summary>Every block id whose data this snapshot holds: each block's own id and its compaction sources.</summary>
     public IReadOnlySet<string> CoveredBlockIds => _covered ??= StoreCoverage.Of(_blocks, range: null);
 
@@ -33,7 +36,7 @@ public sealed class BlockStoreSnapshot : SourceSetReader
     /// </summary>
     public IReadOnlySet<string> CoveredBlockIdsOverlapping(TimeRange range) => StoreCoverage.Of(_blocks, range);
 
-    private protected override ValueTask<IReadOnlyList<ProfileSource>> GetSourcesAsync(string tenantId, CancellationToken cancellationToken)
+    protected override ValueTask<IReadOnlyList<ProfileSource>> GetSourcesAsync(string tenantId, CancellationToken cancellationToken)
     {
         if (!string.Equals(tenantId, TenantId, StringComparison.Ordinal))
         {

@@ -7,9 +7,17 @@ using Pyroscope.Storage.Symbols;
 
 namespace Pyroscope.Storage.Reading;
 
-/// <summary>One unit of stored data a query visits: a head (current or being flushed) or a block.</summary>
-internal abstract class ProfileSource
+/// <summary>
+/// One unit of stored data a query visits: a head (current or being flushed) or a block. A
+/// <see cref="SourceSetReader"/> picks the sources of a read; only storage implements them (<see cref="Of(TenantHead)"/>,
+/// <see cref="Of(BlockHandle)"/>).
+/// </summary>
+public abstract class ProfileSource
 {
+    private protected ProfileSource()
+    {
+    }
+
     /// <summary>The block id this data has, or will have once flushed.</summary>
     public abstract Ulid Id { get; }
 
@@ -17,16 +25,22 @@ internal abstract class ProfileSource
 
     public abstract long MaxTimeMs { get; }
 
+    /// <summary>A head, read under its lock as it grows.</summary>
+    public static ProfileSource Of(TenantHead head) => new HeadSource(head);
+
+    /// <summary>A block in a store, its parts fetched and cached on first use.</summary>
+    public static ProfileSource Of(BlockHandle block) => new BlockSource(block);
+
     /// <summary>Runs <paramref name="read"/> over the source's index (series and profiles).</summary>
-    public abstract ValueTask<T> ReadIndexAsync<T>(Func<SeriesIndex, ProfileTable, T> read, CancellationToken cancellationToken);
+    internal abstract ValueTask<T> ReadIndexAsync<T>(Func<SeriesIndex, ProfileTable, T> read, CancellationToken cancellationToken);
 
     /// <summary>Adds the stacks of matching samples to the sink.</summary>
-    public ValueTask MergeStacksAsync(SelectQuery query, HashSet<ulong>? spanIds, HashSet<string>? seen, IStackSink sink, CancellationToken cancellationToken) =>
-        SumPerStackAsync(query, spanIds, seen, (symbols, perStack, nodes) => QueryEngine.EmitStacks(symbols, perStack, nodes, sink), cancellationToken);
+    internal ValueTask MergeStacksAsync(SelectQuery query, HashSet<ulong>? spanIds, HashSet<string>? seen, IStackSink sink, CancellationToken cancellationToken) =>
+        SumPerStackAsync(query, spanIds, seen, (symbols, perStack, nodes) => SourceQueries.EmitStacks(symbols, perStack, nodes, sink), cancellationToken);
 
     /// <summary>Adds the matching samples to the merger with their full symbols.</summary>
-    public ValueTask MergeProfileAsync(SelectQuery query, HashSet<ulong>? spanIds, HashSet<string>? seen, PprofMerger merger, CancellationToken cancellationToken) =>
-        SumPerStackAsync(query, spanIds, seen, (symbols, perStack, nodes) => QueryEngine.EmitPprof(symbols, perStack, nodes, merger), cancellationToken);
+    internal ValueTask MergeProfileAsync(SelectQuery query, HashSet<ulong>? spanIds, HashSet<string>? seen, PprofMerger merger, CancellationToken cancellationToken) =>
+        SumPerStackAsync(query, spanIds, seen, (symbols, perStack, nodes) => SourceQueries.EmitPprof(symbols, perStack, nodes, merger), cancellationToken);
 
     /// <summary>
     /// Sums the matching samples per stack (indexed by stack tree node, pooled) and hands the sums to
@@ -54,7 +68,7 @@ internal sealed class HeadSource(TenantHead head, bool emitUnderLock = false) : 
     public override long MaxTimeMs => head.Read(static t => t.MaxTimeMs);
 
     /// <summary>Index reads stay under the lock: postings and series time spans are updated in place by appends.</summary>
-    public override ValueTask<T> ReadIndexAsync<T>(Func<SeriesIndex, ProfileTable, T> read, CancellationToken cancellationToken) =>
+    internal override ValueTask<T> ReadIndexAsync<T>(Func<SeriesIndex, ProfileTable, T> read, CancellationToken cancellationToken) =>
         ValueTask.FromResult(head.Read(t => read(t.Index, t.Profiles)));
 
     private protected override ValueTask SumPerStackAsync(SelectQuery query, HashSet<ulong>? spanIds, HashSet<string>? seen, StackSumsHandler emit, CancellationToken cancellationToken)
@@ -74,7 +88,7 @@ internal sealed class HeadSource(TenantHead head, bool emitUnderLock = false) : 
                 var snapshot = SymbolSnapshot.Of(t.Symbols);
                 perStack = System.Buffers.ArrayPool<long>.Shared.Rent(Math.Max(1, snapshot.NodeCount));
                 Array.Clear(perStack, 0, snapshot.NodeCount);
-                QueryEngine.AccumulateStacks(t.Index, t.Profiles, t, series, query.Range, spanIds, seen, perStack);
+                SourceQueries.AccumulateStacks(t.Index, t.Profiles, t, series, query.Range, spanIds, seen, perStack);
                 if (emitUnderLock)
                 {
                     emit(snapshot, perStack, snapshot.NodeCount);
@@ -108,7 +122,7 @@ internal sealed class BlockSource(BlockHandle block) : ProfileSource
 
     public override long MaxTimeMs => block.Meta.MaxTimeMs;
 
-    public override async ValueTask<T> ReadIndexAsync<T>(Func<SeriesIndex, ProfileTable, T> read, CancellationToken cancellationToken)
+    internal override async ValueTask<T> ReadIndexAsync<T>(Func<SeriesIndex, ProfileTable, T> read, CancellationToken cancellationToken)
     {
         var index = await block.GetIndexAsync(cancellationToken);
         return read(index.Series, index.Profiles);
@@ -129,7 +143,7 @@ internal sealed class BlockSource(BlockHandle block) : ProfileSource
         try
         {
             Array.Clear(perStack, 0, nodes);
-            QueryEngine.AccumulateStacks(index.Series, index.Profiles, samples, series, query.Range, spanIds, seen, perStack);
+            SourceQueries.AccumulateStacks(index.Series, index.Profiles, samples, series, query.Range, spanIds, seen, perStack);
             emit(SymbolSnapshot.Of(symbols), perStack, nodes);
         }
         finally

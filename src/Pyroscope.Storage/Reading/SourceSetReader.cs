@@ -10,7 +10,7 @@ namespace Pyroscope.Storage.Reading;
 /// </summary>
 public abstract class SourceSetReader : IProfileReader
 {
-    private protected abstract ValueTask<IReadOnlyList<ProfileSource>> GetSourcesAsync(string tenantId, CancellationToken cancellationToken);
+    protected abstract ValueTask<IReadOnlyList<ProfileSource>> GetSourcesAsync(string tenantId, CancellationToken cancellationToken);
 
     public async ValueTask<IReadOnlyList<ProfileTypeId>> ProfileTypesAsync(string tenantId, TimeRange range, CancellationToken cancellationToken)
     {
@@ -19,7 +19,7 @@ public abstract class SourceSetReader : IProfileReader
         {
             if (source.Overlaps(range))
             {
-                await source.ReadIndexAsync((index, _) => { QueryEngine.CollectProfileTypes(index, range, ids); return 0; }, cancellationToken);
+                await source.ReadIndexAsync((index, _) => { SourceQueries.CollectProfileTypes(index, range, ids); return 0; }, cancellationToken);
             }
         }
         var result = new List<ProfileTypeId>(ids.Count);
@@ -41,7 +41,7 @@ public abstract class SourceSetReader : IProfileReader
         {
             if (source.Overlaps(range))
             {
-                await source.ReadIndexAsync((index, _) => { QueryEngine.CollectLabelNames(index, matchers, range, names); return 0; }, cancellationToken);
+                await source.ReadIndexAsync((index, _) => { SourceQueries.CollectLabelNames(index, matchers, range, names); return 0; }, cancellationToken);
             }
         }
         return Sorted(names);
@@ -54,7 +54,7 @@ public abstract class SourceSetReader : IProfileReader
         {
             if (source.Overlaps(range))
             {
-                await source.ReadIndexAsync((index, _) => { QueryEngine.CollectLabelValues(index, labelName, matchers, range, values); return 0; }, cancellationToken);
+                await source.ReadIndexAsync((index, _) => { SourceQueries.CollectLabelValues(index, labelName, matchers, range, values); return 0; }, cancellationToken);
             }
         }
         return Sorted(values);
@@ -67,7 +67,7 @@ public abstract class SourceSetReader : IProfileReader
         {
             if (source.Overlaps(range))
             {
-                await source.ReadIndexAsync((index, _) => { QueryEngine.CollectSeries(index, matchers, range, series); return 0; }, cancellationToken);
+                await source.ReadIndexAsync((index, _) => { SourceQueries.CollectSeries(index, matchers, range, series); return 0; }, cancellationToken);
             }
         }
         var result = new List<LabelSet>(series);
@@ -88,7 +88,7 @@ public abstract class SourceSetReader : IProfileReader
     private async ValueTask ForEachSelectedSourceAsync(string tenantId, SelectQuery query,
         Func<ProfileSource, HashSet<ulong>?, HashSet<string>?, ValueTask> visit, CancellationToken cancellationToken)
     {
-        var spans = QueryEngine.ParseSpanIds(query.SpanIds);
+        var spans = SourceQueries.ParseSpanIds(query.SpanIds);
         var sources = await GetSourcesAsync(tenantId, cancellationToken);
         var dedupe = NeedsDedupe(sources, query.Range);
         // Excluded profiles count as already seen, in every source.
@@ -117,7 +117,7 @@ public abstract class SourceSetReader : IProfileReader
             {
                 await source.ReadIndexAsync((index, profiles) =>
                 {
-                    QueryEngine.CollectTotals(index, profiles, index.Match(query.Matchers, query.Range), query.Range, sourceSeen, totals);
+                    SourceQueries.CollectTotals(index, profiles, index.Match(query.Matchers, query.Range), query.Range, sourceSeen, totals);
                     return 0;
                 }, cancellationToken);
             }

@@ -1,8 +1,7 @@
 using Pyroscope.Model;
-using Pyroscope.Storage.Ingestion;
 using Pyroscope.Storage.Reading;
 
-namespace Pyroscope.Storage.Tests;
+namespace Pyroscope.Ingester.Tests;
 
 public sealed class WalTests
 {
@@ -19,7 +18,7 @@ public sealed class WalTests
         using var dir = new TempDir();
         var fixtures = TestData.AllFixtureSeries(T0);
         // "Crash": the engine is never shut down, so nothing was cut or flushed; only the WAL has the data.
-        var crashed = await TestData.OpenAsync(dir.Path, null, TestData.Clock());
+        var crashed = await TestEngine.OpenAsync(dir.Path, null, TestData.Clock());
         foreach (var f in fixtures)
         {
             await crashed.PushAsync(Tenant, Fixtures.Push([f.Series]), CancellationToken.None);
@@ -27,7 +26,7 @@ public sealed class WalTests
         await crashed.DisposeAsync();
         Assert.Empty(Directory.GetDirectories(Path.Combine(dir.Path, "local")));
 
-        await using var restarted = await TestData.OpenAsync(dir.Path, null, TestData.Clock());
+        await using var restarted = await TestEngine.OpenAsync(dir.Path, null, TestData.Clock());
         await TestData.AssertAllExactAsync(new IngesterReader(restarted), Tenant, fixtures, All);
     }
 
@@ -36,7 +35,7 @@ public sealed class WalTests
     {
         using var dir = new TempDir();
         var fixtures = TestData.AllFixtureSeries(T0).Take(3).ToList();
-        var first = await TestData.OpenAsync(dir.Path, null, TestData.Clock());
+        var first = await TestEngine.OpenAsync(dir.Path, null, TestData.Clock());
         await first.PushAsync(Tenant, Fixtures.Push(fixtures.Select(f => f.Series)), CancellationToken.None);
         first.Cut();
         await first.FlushPendingAsync(CancellationToken.None);
@@ -44,7 +43,7 @@ public sealed class WalTests
         // The flushed generation's segments are released: nothing left to replay.
         Assert.All(Segments(dir.Path), s => Assert.Equal(0, new FileInfo(s).Length));
 
-        await using var second = await TestData.OpenAsync(dir.Path, null, TestData.Clock());
+        await using var second = await TestEngine.OpenAsync(dir.Path, null, TestData.Clock());
         await TestData.AssertAllExactAsync(new IngesterReader(second), Tenant, fixtures, All);
     }
 
@@ -54,7 +53,7 @@ public sealed class WalTests
         using var dir = new TempDir();
         using var saved = new TempDir();
         var fixtures = TestData.AllFixtureSeries(T0).Take(2).ToList();
-        var first = await TestData.OpenAsync(dir.Path, null, TestData.Clock());
+        var first = await TestEngine.OpenAsync(dir.Path, null, TestData.Clock());
         await first.PushAsync(Tenant, Fixtures.Push(fixtures.Select(f => f.Series)), CancellationToken.None);
         var wal = Path.Combine(dir.Path, "wal");
         foreach (var file in Directory.GetFiles(wal))
@@ -74,7 +73,7 @@ public sealed class WalTests
             File.Copy(file, Path.Combine(wal, Path.GetFileName(file)));
         }
 
-        await using var second = await TestData.OpenAsync(dir.Path, null, TestData.Clock());
+        await using var second = await TestEngine.OpenAsync(dir.Path, null, TestData.Clock());
         Assert.Empty(second.LocalBlockIds());
         var reader = new IngesterReader(second);
         await TestData.AssertAllExactAsync(reader, Tenant, fixtures, All);
@@ -86,7 +85,7 @@ public sealed class WalTests
     {
         using var dir = new TempDir();
         var fixtures = TestData.AllFixtureSeries(T0).Take(3).ToList();
-        var crashed = await TestData.OpenAsync(dir.Path, null, TestData.Clock());
+        var crashed = await TestEngine.OpenAsync(dir.Path, null, TestData.Clock());
         foreach (var f in fixtures)
         {
             await crashed.PushAsync(Tenant, Fixtures.Push([f.Series]), CancellationToken.None);
@@ -99,7 +98,7 @@ public sealed class WalTests
             file.SetLength(length - 7); // a write cut short by the crash
         }
 
-        await using var restarted = await TestData.OpenAsync(dir.Path, null, TestData.Clock());
+        await using var restarted = await TestEngine.OpenAsync(dir.Path, null, TestData.Clock());
         var reader = new IngesterReader(restarted);
         await TestData.AssertAllExactAsync(reader, Tenant, fixtures.Take(2), All);
         Assert.Empty(await reader.ProfileTotalsAsync(Tenant, TestData.QueryFor(fixtures[2].Labels, All), CancellationToken.None));
@@ -114,7 +113,7 @@ public sealed class WalTests
     {
         using var dir = new TempDir();
         var fixtures = TestData.AllFixtureSeries(T0).Take(2).ToList();
-        var crashed = await TestData.OpenAsync(dir.Path, null, TestData.Clock());
+        var crashed = await TestEngine.OpenAsync(dir.Path, null, TestData.Clock());
         foreach (var f in fixtures)
         {
             await crashed.PushAsync(Tenant, Fixtures.Push([f.Series]), CancellationToken.None);
@@ -125,7 +124,7 @@ public sealed class WalTests
         bytes[^20] ^= 0x5a; // flip bits inside the last record's payload
         File.WriteAllBytes(segment, bytes);
 
-        await using var restarted = await TestData.OpenAsync(dir.Path, null, TestData.Clock());
+        await using var restarted = await TestEngine.OpenAsync(dir.Path, null, TestData.Clock());
         var reader = new IngesterReader(restarted);
         await TestData.AssertAllExactAsync(reader, Tenant, fixtures.Take(1), All);
         Assert.Empty(await reader.ProfileTotalsAsync(Tenant, TestData.QueryFor(fixtures[1].Labels, All), CancellationToken.None));
@@ -136,7 +135,7 @@ public sealed class WalTests
     {
         using var dir = new TempDir();
         var profile = Fixtures.Decode("go/go-cpu.pb.gz");
-        var engine = await TestData.OpenAsync(dir.Path, null, TestData.Clock());
+        var engine = await TestEngine.OpenAsync(dir.Path, null, TestData.Clock());
         var pushes = Enumerable.Range(0, 64).Select(i => Fixtures.ToSeries(profile, "svc" + (i % 4), T0 + i)[1]).ToList();
         await Parallel.ForEachAsync(pushes, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (s, ct) =>
             await engine.PushAsync(Tenant, Fixtures.Push([s]), ct));
@@ -146,10 +145,26 @@ public sealed class WalTests
         await engine.FlushPendingAsync(CancellationToken.None);
         await engine.DisposeAsync();
 
-        await using var restarted = await TestData.OpenAsync(dir.Path, null, TestData.Clock());
+        await using var restarted = await TestEngine.OpenAsync(dir.Path, null, TestData.Clock());
         var matcher = new LabelMatcher(LabelNames.ProfileType, MatchType.Regex, "process_cpu:cpu:.*");
         var totals = await new IngesterReader(restarted).ProfileTotalsAsync(Tenant, new SelectQuery([matcher], All), CancellationToken.None);
         Assert.Equal(64, totals.Count);
         Assert.All(totals, t => Assert.Equal(expected, t.Value));
+    }
+
+    [Fact]
+    public void Wal_records_keep_their_layout_so_segments_of_earlier_versions_replay()
+    {
+        // string tenant (uvarint byte count + UTF-8) | codec byte 1 | zstd(PushRequest): what earlier versions wrote.
+        var push = Fixtures.Push([TestData.AllFixtureSeries(T0)[0].Series]);
+        var tenant = new string('é', 70); // 140 UTF-8 bytes: a two-byte length varint
+        using var compressor = new ZstdSharp.Compressor(1);
+        byte[] earlier = [0x8c, 0x01, .. System.Text.Encoding.UTF8.GetBytes(tenant), 1, .. compressor.Wrap(Google.Protobuf.MessageExtensions.ToByteArray(push))];
+
+        var (decodedTenant, decoded) = WalRecordCodec.Decode(earlier);
+        Assert.Equal(tenant, decodedTenant);
+        Assert.Equal(push, decoded);
+        Assert.Equal(earlier, WalRecordCodec.Encode(tenant, push));
+        Assert.Throws<InvalidDataException>(() => WalRecordCodec.Decode([.. earlier[..142], 2, .. earlier[143..]]));
     }
 }

@@ -1,10 +1,19 @@
-using Pyroscope.Storage.Ingestion;
-
 namespace Pyroscope.Ingester;
 
-/// <summary>Opens the engine at start (WAL replay), runs the cut/flush/upload loop, flushes everything at shutdown.</summary>
-internal sealed class IngesterFlushService(IngesterEngine engine, TimeProvider time, ILogger<IngesterFlushService> logger) : BackgroundService
+/// <summary>
+/// The ingester's one hosted service. Starting: opens and replays the WAL (the host, or the module running it,
+/// is Starting until that completes; pushes and reads meanwhile get <see cref="IngesterStartingException"/>).
+/// Running: the cut/flush/upload/cleanup loop every <see cref="IngesterOptions.FlushCheckInterval"/>. Stopping:
+/// cuts and flushes everything and tries one upload; what fails stays in the WAL and local blocks for the next start.
+/// </summary>
+internal sealed class IngesterLifecycle(IngesterEngine engine, TimeProvider time, ILogger<IngesterLifecycle> logger) : BackgroundService
 {
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await engine.StartAsync(cancellationToken);
+        await base.StartAsync(cancellationToken);
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(engine.Options.FlushCheckInterval, time);

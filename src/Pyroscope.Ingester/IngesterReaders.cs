@@ -1,6 +1,6 @@
-using Pyroscope.Storage.Ingestion;
+using Pyroscope.Storage.Reading;
 
-namespace Pyroscope.Storage.Reading;
+namespace Pyroscope.Ingester;
 
 /// <summary>
 /// What one ingester holds: its heads and its local blocks. With <c>includeUploaded: false</c> it serves only
@@ -32,30 +32,34 @@ public sealed class IngesterReader : SourceSetReader
     /// </summary>
     public IngesterReader Excluding(IReadOnlySet<string> coveredBlockIds) => new(_engine, coveredBlockIds);
 
-    private protected override ValueTask<IReadOnlyList<ProfileSource>> GetSourcesAsync(string tenantId, CancellationToken cancellationToken)
+    protected override ValueTask<IReadOnlyList<ProfileSource>> GetSourcesAsync(string tenantId, CancellationToken cancellationToken)
     {
         BlockStoreReader.ValidateTenant(tenantId);
         var snapshot = _engine.Snapshot(tenantId);
-        var sources = new List<ProfileSource>(snapshot.Blocks.Count + snapshot.Heads.Count);
-        StoreCoverage.AddIngesterSources(snapshot, _covered, _includeUploaded, sources);
+        var sources = new List<ProfileSource>(snapshot.Count);
+        snapshot.AddSources(_covered, _includeUploaded, sources);
         return ValueTask.FromResult<IReadOnlyList<ProfileSource>>(sources);
     }
 }
 
 /// <summary>
 /// The complete view for a process that runs the ingester and reads the store (the monolith). The ingester is
-/// snapshotted first, then the store is listed; the store wins (<see cref="StoreCoverage"/>). The current head
+/// snapshotted first, then the store is listed; the store wins (storage's StoreCoverage). The current head
 /// is never in the store.
 /// </summary>
 public sealed class CombinedReader(IngesterEngine engine, BlockStoreReader store) : SourceSetReader
 {
-    private protected override async ValueTask<IReadOnlyList<ProfileSource>> GetSourcesAsync(string tenantId, CancellationToken cancellationToken)
+    protected override async ValueTask<IReadOnlyList<ProfileSource>> GetSourcesAsync(string tenantId, CancellationToken cancellationToken)
     {
         BlockStoreReader.ValidateTenant(tenantId);
         var snapshot = engine.Snapshot(tenantId);
-        var storeBlocks = await store.GetBlocksAsync(tenantId, cancellationToken);
-        var sources = StoreCoverage.Sources(storeBlocks, snapshot.Blocks.Count + snapshot.Heads.Count);
-        StoreCoverage.AddIngesterSources(snapshot, StoreCoverage.Of(storeBlocks, range: null), includeUploaded: true, sources);
+        var storeBlocks = await store.SnapshotAsync(tenantId, cancellationToken);
+        var sources = new List<ProfileSource>(storeBlocks.BlockCount + snapshot.Count);
+        foreach (var block in storeBlocks.Blocks)
+        {
+            sources.Add(ProfileSource.Of(block));
+        }
+        snapshot.AddSources(storeBlocks.CoveredBlockIds, includeUploaded: true, sources);
         return sources;
     }
 }

@@ -7,8 +7,11 @@ using Pyroscope.Storage.Symbols;
 
 namespace Pyroscope.Storage.Query;
 
-/// <summary>Query operations shared by heads and blocks; callers merge the answers of several sources.</summary>
-internal static class QueryEngine
+/// <summary>
+/// Query operations over one source's index, samples and symbols, shared by heads and blocks; callers merge the
+/// answers of several sources.
+/// </summary>
+internal static class SourceQueries
 {
     private static readonly IReadOnlyList<LabelMatcher> NoMatchers = [];
 

@@ -10,9 +10,10 @@ using Microsoft.Extensions.Hosting;
 using Pyroscope.Contracts.Ingester.V1;
 using Pyroscope.Ingester;
 using Pyroscope.Model;
+using Pyroscope.Storage;
 using Pyroscope.Storage.Reading;
 
-namespace Pyroscope.Storage.Tests;
+namespace Pyroscope.Ingester.Tests;
 
 /// <summary>The DI registrations and the gRPC push endpoint, as the lead's modules use them.</summary>
 public sealed class IngesterComponentTests

@@ -2,7 +2,8 @@ using System.IO.Compression;
 using Pyroscope.Contracts.Google.V1;
 using Pyroscope.Contracts.Ingester.V1;
 using Pyroscope.Contracts.Types.V1;
-using Pyroscope.Storage.Ingestion;
+using Pyroscope.Ingester;
+using Pyroscope.Storage;
 using Pyroscope.Storage.ObjectStore;
 
 // Usage: CrashChild <dataDir> <storeDir> <pprofFile> <firstId> <timestampMs>
@@ -11,7 +12,8 @@ var store = new FileSystemObjectStore(args[1]);
 var profile = Decode(args[2]);
 var next = long.Parse(args[3]);
 var timestamp = long.Parse(args[4]);
-var engine = await IngesterEngine.OpenAsync(new IngesterOptions { DataPath = dataDir, WalFsync = true }, store);
+var engine = new IngesterEngine(new PyroscopeDbOptions { DataPath = dataDir, WalFsync = true }, new IngesterOptions(), store);
+await engine.StartAsync(CancellationToken.None);
 Console.WriteLine("ready");
 Console.Out.Flush();
 while (true)

@@ -3,7 +3,7 @@ using Pyroscope.Model;
 using Pyroscope.Storage.ObjectStore;
 using Pyroscope.Storage.Reading;
 
-namespace Pyroscope.Storage.Tests;
+namespace Pyroscope.Ingester.Tests;
 
 /// <summary>A child process pushes and acks; it is SIGKILLed at random points; every acked profile must survive, once.</summary>
 public sealed class CrashTests
@@ -49,7 +49,7 @@ public sealed class CrashTests
         }
 
         var store = new FileSystemObjectStore(shared.Path);
-        await using var engine = await TestData.OpenAsync(data.Path, store, TestData.Clock());
+        await using var engine = await TestEngine.OpenAsync(data.Path, store, TestData.Clock());
         var reader = new CombinedReader(engine, new BlockStoreReader(store));
         var totals = await reader.ProfileTotalsAsync("crash-tenant",
             new SelectQuery([new LabelMatcher(LabelNames.ServiceName, MatchType.Equal, "crash")], new TimeRange(0, long.MaxValue)), CancellationToken.None);
@@ -62,7 +62,7 @@ public sealed class CrashTests
 
     private static Process StartChild(string dataDir, string storeDir, string fixture, long firstId)
     {
-        var dll = Path.Combine(AppContext.BaseDirectory.Replace("Pyroscope.Storage.Tests", "Pyroscope.Storage.CrashChild"), "Pyroscope.Storage.CrashChild.dll");
+        var dll = Path.Combine(AppContext.BaseDirectory.Replace("Pyroscope.Ingester.Tests", "Pyroscope.Ingester.CrashChild"), "Pyroscope.Ingester.CrashChild.dll");
         var start = new ProcessStartInfo("dotnet")
         {
             ArgumentList = { dll, dataDir, storeDir, fixture, firstId.ToString(), T0.ToString() },

@@ -1,10 +1,13 @@
 using System.Globalization;
 using Microsoft.Extensions.Configuration;
 
-namespace Pyroscope.Storage.Ingestion;
+namespace Pyroscope.Storage;
 
-/// <summary>The <c>pyroscopedb</c> config section (upstream names) plus this engine's own knobs.</summary>
-public sealed class IngesterOptions
+/// <summary>
+/// The <c>pyroscopedb</c> config section, upstream's storage-engine settings (pkg/phlaredb): where an ingester keeps
+/// its WAL and local blocks, when its head is cut, and how long uploaded blocks stay local.
+/// </summary>
+public sealed class PyroscopeDbOptions
 {
     /// <summary>Local data: <c>wal/</c> and <c>local/&lt;tenant&gt;/&lt;ULID&gt;/</c> (blocks not yet uploaded).</summary>
     public string DataPath { get; set; } = "./data";
@@ -21,19 +24,10 @@ public sealed class IngesterOptions
     /// <summary>How long an uploaded block stays on local disk (longer than readers cache block listings).</summary>
     public TimeSpan LocalRetentionAfterUpload { get; set; } = TimeSpan.FromMinutes(2);
 
-    /// <summary>How often the flush loop checks whether to cut, upload and clean up.</summary>
-    public TimeSpan FlushCheckInterval { get; set; } = TimeSpan.FromSeconds(10);
-
-    /// <summary>Longest pause between upload retries while the object store is down.</summary>
-    public TimeSpan MaxUploadBackoff { get; set; } = TimeSpan.FromMinutes(1);
-
-    /// <summary>A series counts against the tenant's series limit until it has received no profile for this long (upstream: 10m).</summary>
-    public TimeSpan ActiveSeriesTimeout { get; set; } = TimeSpan.FromMinutes(10);
-
-    public static IngesterOptions From(IConfiguration configuration)
+    public static PyroscopeDbOptions From(IConfiguration configuration)
     {
         var section = configuration.GetSection("pyroscopedb");
-        var options = new IngesterOptions();
+        var options = new PyroscopeDbOptions();
         if (section["data_path"] is { Length: > 0 } path)
         {
             options.DataPath = path;

@@ -14,12 +14,11 @@ using Pyroscope.Model;
 using Pyroscope.Model.Query;
 using Pyroscope.Ring;
 using Pyroscope.Storage.Blocks;
-using Pyroscope.Storage.Ingestion;
 using Pyroscope.Storage.ObjectStore;
 using Pyroscope.Storage.Reading;
 using Pyroscope.Testing;
 
-namespace Pyroscope.Storage.Tests;
+namespace Pyroscope.Ingester.Tests;
 
 /// <summary>
 /// Microservices mode: a querier reading the object store plus a remote ingester (real gRPC) counts every
@@ -213,7 +212,7 @@ public sealed class StoreViewTests
         {
             var data = new TempDir();
             _dirs.Add(data);
-            var engine = await TestData.OpenAsync(data.Path, Shared, TestData.Clock());
+            var engine = await TestEngine.OpenAsync(data.Path, Shared, TestData.Clock());
             _owned.Add(engine);
             Engines.Add(engine);
             var builder = WebApplication.CreateSlimBuilder();

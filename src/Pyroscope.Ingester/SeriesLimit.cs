@@ -1,4 +1,4 @@
-namespace Pyroscope.Storage.Ingestion;
+namespace Pyroscope.Ingester;
 
 /// <summary>
 /// One tenant's active-series limit on one ingester, as upstream's limiter derives it: the global limit is
@@ -35,7 +35,7 @@ public readonly record struct SeriesLimit(int MaxLocal, int MaxGlobal, int Healt
     }
 }
 
-/// <summary>Supplies each tenant's series limit to the engine; the composition joins tenant limits and the ring.</summary>
+/// <summary>Supplies each tenant's series limit to series admission (<see cref="TenantSeriesLimits"/> in a host; fixed limits in tests).</summary>
 public interface ISeriesLimits
 {
     SeriesLimit For(string tenantId);

@@ -1,7 +1,7 @@
 using Pyroscope.Storage.Head;
 using Pyroscope.Storage.Symbols;
 
-namespace Pyroscope.Storage.Compaction;
+namespace Pyroscope.Storage.Blocks;
 
 /// <summary>
 /// Appends the contents of decoded blocks into one writable set of tables, re-interning symbols

@@ -1,55 +1,11 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Pyroscope.Storage.Blocks;
-using Pyroscope.Storage.Head;
-using Pyroscope.Storage.Ingestion;
 using Pyroscope.Storage.ObjectStore;
 
-namespace Pyroscope.Storage.Compaction;
-
-public sealed class CompactorOptions
-{
-    /// <summary>Blocks whose newest profile is older than this are deleted; zero keeps everything (upstream <c>compactor_blocks_retention_period</c>).</summary>
-    public TimeSpan BlocksRetentionPeriod { get; set; }
-
-    /// <summary>Time between a deletion mark and the actual deletion, so running queries finish reading (upstream <c>deletion_delay</c>).</summary>
-    public TimeSpan DeletionDelay { get; set; } = TimeSpan.FromHours(12);
-
-    /// <summary>Blocks are compacted together when they fall into the same window of this length.</summary>
-    public TimeSpan CompactionWindow { get; set; } = TimeSpan.FromHours(2);
-
-    /// <summary>Blocks younger than this (by ULID time) are left alone while ingesters may still serve them.</summary>
-    public TimeSpan MinBlockAge { get; set; } = TimeSpan.FromMinutes(5);
-
-    public TimeSpan Interval { get; set; } = TimeSpan.FromMinutes(30);
-
-    public static CompactorOptions From(IConfiguration configuration)
-    {
-        var options = new CompactorOptions();
-        var retention = configuration.GetSection("limits")["compactor_blocks_retention_period"] ?? configuration.GetSection("compactor")["blocks_retention_period"];
-        if (retention is { Length: > 0 })
-        {
-            options.BlocksRetentionPeriod = IngesterOptions.ParseDuration(retention, "compactor_blocks_retention_period");
-        }
-        var compactor = configuration.GetSection("compactor");
-        if (compactor["deletion_delay"] is { Length: > 0 } delay)
-        {
-            options.DeletionDelay = IngesterOptions.ParseDuration(delay, "compactor.deletion_delay");
-        }
-        if (compactor["compaction_interval"] is { Length: > 0 } interval)
-        {
-            options.Interval = IngesterOptions.ParseDuration(interval, "compactor.compaction_interval");
-        }
-        if (compactor["compaction_window"] is { Length: > 0 } window)
-        {
-            options.CompactionWindow = IngesterOptions.ParseDuration(window, "compactor.compaction_window");
-        }
-        return options;
-    }
-}
+namespace Pyroscope.Compactor;
 
 /// <summary>
 /// Keeps a tenant's blocks few and within retention. Safe while queries read: a compacted block
@@ -161,34 +117,15 @@ public sealed class Compactor(IObjectStore store, CompactorOptions options, Time
 
     private async Task CompactAsync(string tenant, List<BlockMeta> inputs, CancellationToken cancellationToken)
     {
-        var merger = new TableMerger();
-        var sources = new SortedSet<string>(StringComparer.Ordinal);
-        var level = 0;
-        foreach (var meta in inputs)
-        {
-            var handle = new BlockHandle(store, tenant, meta);
-            var index = await handle.GetIndexAsync(cancellationToken);
-            var symbols = await handle.GetSymbolsAsync(cancellationToken);
-            var all = new List<int>(index.Series.Count);
-            for (var s = 0; s < index.Series.Count; s++)
-            {
-                all.Add(s);
-            }
-            var samples = await handle.GetSamplesAsync(index, all, cancellationToken);
-            merger.Add(symbols, index.Series, index.Profiles, samples);
-            sources.Add(meta.Ulid);
-            sources.UnionWith(meta.Compaction.Sources);
-            level = Math.Max(level, meta.Compaction.Level);
-        }
         var id = Ulid.NewUlid(_time.GetUtcNow());
-        var block = BlockWriter.Encode(merger.Target, tenant, id, level + 1, [.. sources]);
-        await IngesterEngine.WriteBlockAsync(store, tenant, block, cancellationToken);
+        var merged = await BlockMerger.MergeAsync(store, tenant, inputs, id, cancellationToken);
+        await merged.Block.WriteToAsync(store, cancellationToken);
         foreach (var meta in inputs)
         {
             await MarkAsync(tenant, meta.Ulid, "compacted", cancellationToken);
         }
         _logger.LogInformation("Compacted {Count} blocks of tenant {Tenant} into {Block} ({Profiles} profiles, {Duplicates} duplicates dropped).",
-            inputs.Count, tenant, id, block.Meta.Stats.NumProfiles, merger.DuplicatesSkipped);
+            inputs.Count, tenant, id, merged.Block.Meta.Stats.NumProfiles, merged.DuplicatesDropped);
     }
 
     private async Task<List<(BlockMeta Meta, DateTimeOffset? MarkedAt)>> ListBlocksAsync(string tenant, CancellationToken cancellationToken)

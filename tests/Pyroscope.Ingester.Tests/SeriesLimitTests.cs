@@ -11,10 +11,9 @@ using Pyroscope.Contracts.Ingester.V1;
 using Pyroscope.Ingester;
 using Pyroscope.Model;
 using Pyroscope.Ring;
-using Pyroscope.Storage.Ingestion;
 using Pyroscope.Storage.Reading;
 
-namespace Pyroscope.Storage.Tests;
+namespace Pyroscope.Ingester.Tests;
 
 /// <summary>Per-tenant active-series limits in the ingester (upstream pkg/ingester/limiter.go).</summary>
 public sealed class SeriesLimitTests
@@ -90,7 +89,7 @@ public sealed class SeriesLimitTests
     public async Task A_push_creating_a_series_beyond_the_limit_is_refused_whole_and_existing_series_keep_working()
     {
         using var dir = new TempDir();
-        await using var engine = await TestData.OpenAsync(dir.Path, null, TestData.Clock());
+        await using var engine = await TestEngine.OpenAsync(dir.Path, null, TestData.Clock());
         var limits = new FixedLimits(new SeriesLimit(0, 3, 1, 1));
         engine.SeriesLimits = limits;
         var s1 = SeriesOf("svc-1");
@@ -128,7 +127,7 @@ public sealed class SeriesLimitTests
     public async Task The_limit_is_looked_up_only_when_a_push_brings_a_new_series()
     {
         using var dir = new TempDir();
-        await using var engine = await TestData.OpenAsync(dir.Path, null, TestData.Clock());
+        await using var engine = await TestEngine.OpenAsync(dir.Path, null, TestData.Clock());
         var limits = new FixedLimits(new SeriesLimit(0, 10, 1, 1));
         engine.SeriesLimits = limits;
         await engine.PushAsync(Tenant, PushOf(SeriesOf("a"), SeriesOf("b")), CancellationToken.None);
@@ -144,7 +143,7 @@ public sealed class SeriesLimitTests
     public async Task A_push_whose_new_series_alone_exceed_the_limit_is_refused_even_on_an_empty_tenant()
     {
         using var dir = new TempDir();
-        await using var engine = await TestData.OpenAsync(dir.Path, null, TestData.Clock());
+        await using var engine = await TestEngine.OpenAsync(dir.Path, null, TestData.Clock());
         engine.SeriesLimits = new FixedLimits(new SeriesLimit(2, 0, 1, 1));
         var walBefore = WalBytes(dir.Path);
         var refused = await Assert.ThrowsAsync<SeriesLimitExceededException>(() =>
@@ -172,7 +171,7 @@ public sealed class SeriesLimitTests
         Assert.Equal(1, provider.For("small").MaxLocalSeriesPerTenant);
         Assert.Equal(0, provider.Defaults.MaxLocalSeriesPerTenant);
         using var dir = new TempDir();
-        await using var engine = await TestData.OpenAsync(dir.Path, null, TestData.Clock());
+        await using var engine = await TestEngine.OpenAsync(dir.Path, null, TestData.Clock());
         engine.SeriesLimits = new TenantSeriesLimits(provider, ring: null);
 
         await engine.PushAsync("small", PushOf(SeriesOf("a")), CancellationToken.None);
@@ -190,7 +189,7 @@ public sealed class SeriesLimitTests
     {
         using var dir = new TempDir();
         var clock = TestData.Clock();
-        await using var engine = await TestData.OpenAsync(dir.Path, null, clock);
+        await using var engine = await TestEngine.OpenAsync(dir.Path, null, clock);
         engine.SeriesLimits = new FixedLimits(new SeriesLimit(0, 2, 1, 1));
         await engine.PushAsync(Tenant, PushOf(SeriesOf("a")), CancellationToken.None);
         clock.Advance(TimeSpan.FromMinutes(6));
@@ -209,7 +208,7 @@ public sealed class SeriesLimitTests
     public async Task Concurrent_pushes_of_new_series_never_overshoot_the_limit()
     {
         using var dir = new TempDir();
-        await using var engine = await TestData.OpenAsync(dir.Path, null, TestData.Clock());
+        await using var engine = await TestEngine.OpenAsync(dir.Path, null, TestData.Clock());
         const int limit = 5;
         engine.SeriesLimits = new FixedLimits(new SeriesLimit(0, limit, 1, 1));
         var pushes = Enumerable.Range(0, 24).Select(i => SeriesOf("svc-" + i)).ToList();
@@ -238,11 +237,11 @@ public sealed class SeriesLimitTests
     public async Task Series_replayed_from_the_wal_count_against_the_limit_after_a_restart()
     {
         using var dir = new TempDir();
-        var crashed = await TestData.OpenAsync(dir.Path, null, TestData.Clock());
+        var crashed = await TestEngine.OpenAsync(dir.Path, null, TestData.Clock());
         await crashed.PushAsync(Tenant, PushOf(SeriesOf("a"), SeriesOf("b")), CancellationToken.None);
         await crashed.DisposeAsync();
 
-        await using var restarted = await TestData.OpenAsync(dir.Path, null, TestData.Clock());
+        await using var restarted = await TestEngine.OpenAsync(dir.Path, null, TestData.Clock());
         restarted.SeriesLimits = new FixedLimits(new SeriesLimit(0, 2, 1, 1));
         Assert.Equal(2, restarted.ActiveSeriesCount(Tenant));
         await restarted.PushAsync(Tenant, PushOf(SeriesOf("a")), CancellationToken.None);

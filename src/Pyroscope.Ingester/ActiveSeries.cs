@@ -1,6 +1,6 @@
 using Pyroscope.Model;
 
-namespace Pyroscope.Storage.Ingestion;
+namespace Pyroscope.Ingester;
 
 /// <summary>
 /// The series of one tenant that received a profile recently (upstream's limiter: a series stays active

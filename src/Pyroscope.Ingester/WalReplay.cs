@@ -1,0 +1,50 @@
+using Pyroscope.Contracts.Ingester.V1;
+using Pyroscope.Storage.Wal;
+
+namespace Pyroscope.Ingester;
+
+/// <summary>
+/// Rebuilds the heads of the WAL segments not yet in durable blocks, in order. Replayed series count as active again
+/// (they were admitted before the restart); an unreadable record is skipped with a warning, not fatal.
+/// </summary>
+internal static class WalReplay
+{
+    public static void Run(string walDirectory, IReadOnlyList<long> segments, HeadSet heads, SeriesAdmission series, TimeProvider time, ILogger logger)
+    {
+        long records = 0, profiles = 0;
+        foreach (var segment in segments)
+        {
+            foreach (var record in WriteAheadLog.ReadSegment(walDirectory, segment, logger))
+            {
+                records++;
+                try
+                {
+                    var (tenant, request) = WalRecordCodec.Decode(record);
+                    var labels = SeriesAdmission.LabelsOf(request);
+                    // Arrival times are not in the WAL; a profile's own time (never later than now) stands in for
+                    // it, so series idle for long before the restart do not count again for a full timeout.
+                    series.Track(tenant, labels, Math.Min(time.GetUtcNow().UtcTicks, NewestProfileTicks(request)));
+                    profiles += heads.Append(tenant, request, labels);
+                }
+                catch (Exception e) when (e is InvalidDataException or ArgumentException or Google.Protobuf.InvalidProtocolBufferException or ZstdSharp.ZstdException)
+                {
+                    logger.LogWarning(e, "Skipping an unreadable WAL record in segment {Segment}.", segment);
+                }
+            }
+        }
+        if (records > 0)
+        {
+            logger.LogInformation("Replayed {Records} WAL records ({Profiles} profiles) from {Segments} segments.", records, profiles, segments.Count);
+        }
+    }
+
+    private static long NewestProfileTicks(PushRequest request)
+    {
+        long newestNanos = 0;
+        foreach (var series in request.Series)
+        {
+            newestNanos = Math.Max(newestNanos, series.Profile?.TimeNanos ?? 0);
+        }
+        return newestNanos > 0 ? DateTime.UnixEpoch.Ticks + newestNanos / 100 : long.MaxValue;
+    }
+}
