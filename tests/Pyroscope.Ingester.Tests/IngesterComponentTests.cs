@@ -31,7 +31,7 @@ public sealed class IngesterComponentTests
     }).Build();
 
     [Fact]
-    public async Task AddIngester_wires_a_local_client_a_complete_reader_and_flushes_at_shutdown()
+    public async Task AddIngester_registers_its_in_process_client_and_complete_reader_and_flushes_at_shutdown()
     {
         using var data = new TempDir();
         using var shared = new TempDir();
@@ -46,10 +46,10 @@ public sealed class IngesterComponentTests
             {
                 await h.StartAsync(TestContext.Current.CancellationToken);
             }
-            var client = provider.GetRequiredService<IIngesterClient>();
+            var client = provider.GetRequiredKeyedService<IIngesterClient>(InProcessSeams.Ingester);
             Assert.IsType<LocalIngesterClient>(client);
             await client.PushAsync("tenant-di", Fixtures.Push(fixtures.Select(f => f.Series)), TestContext.Current.CancellationToken);
-            var reader = provider.GetRequiredService<IProfileReader>();
+            var reader = provider.GetRequiredKeyedService<IProfileReader>(InProcessSeams.Ingester);
             Assert.IsType<CombinedReader>(reader);
             await TestData.AssertAllExactAsync(reader, "tenant-di", fixtures, All);
             foreach (var h in hosted)
@@ -63,8 +63,7 @@ public sealed class IngesterComponentTests
         var querier = new ServiceCollection().AddLogging();
         querier.AddBlockStoreReader(config);
         await using var querierProvider = querier.BuildServiceProvider();
-        var storeReader = querierProvider.GetRequiredService<IProfileReader>();
-        Assert.IsType<BlockStoreReader>(storeReader);
+        var storeReader = querierProvider.GetRequiredService<BlockStoreReader>();
         await TestData.AssertAllExactAsync(storeReader, "tenant-di", fixtures, All);
     }
 
@@ -86,7 +85,7 @@ public sealed class IngesterComponentTests
             var client = new IngesterService.IngesterServiceClient(channel);
             var f = TestData.AllFixtureSeries(T0)[0];
             await client.PushAsync(Fixtures.Push([f.Series]), new Metadata { { "x-scope-orgid", "grpc-tenant" } }, cancellationToken: TestContext.Current.CancellationToken);
-            var reader = app.Services.GetRequiredService<IProfileReader>();
+            var reader = app.Services.GetRequiredKeyedService<IProfileReader>(InProcessSeams.Ingester);
             await TestData.AssertAllExactAsync(reader, "grpc-tenant", [f], All);
 
             var error = await Assert.ThrowsAsync<RpcException>(async () => await client.PushAsync(Fixtures.Push([f.Series]), cancellationToken: TestContext.Current.CancellationToken));

@@ -47,11 +47,11 @@ public sealed class IngesterLifecycleTests
         {
             var engine = provider.GetRequiredService<IngesterEngine>();
             Assert.False(Directory.Exists(data), "constructing the engine must not touch the disk");
-            var client = provider.GetRequiredService<IIngesterClient>();
+            var client = provider.GetRequiredKeyedService<IIngesterClient>(InProcessSeams.Ingester);
             var refused = await Assert.ThrowsAsync<IngesterStartingException>(() => client.PushAsync("t", Fixtures.Push([f.Series]), ct));
             Assert.Equal(503, refused.HttpStatus);
             Assert.Contains("ingester is starting", refused.Message);
-            var reader = provider.GetRequiredService<IProfileReader>();
+            var reader = provider.GetRequiredKeyedService<IProfileReader>(InProcessSeams.Ingester);
             await Assert.ThrowsAsync<IngesterStartingException>(async () => await reader.SeriesAsync("t", [], All, ct));
 
             var hosted = Assert.Single(provider.GetServices<IHostedService>());
@@ -67,7 +67,7 @@ public sealed class IngesterLifecycleTests
         {
             var hosted = Assert.Single(provider.GetServices<IHostedService>());
             await hosted.StartAsync(ct);
-            await TestData.AssertAllExactAsync(provider.GetRequiredService<IProfileReader>(), "t", [f], All);
+            await TestData.AssertAllExactAsync(provider.GetRequiredKeyedService<IProfileReader>(InProcessSeams.Ingester), "t", [f], All);
             await hosted.StopAsync(ct);
         }
         Assert.True(Directory.Exists(Path.Combine(shared.Path, "t")), "the shutdown flush uploads the replayed data");
