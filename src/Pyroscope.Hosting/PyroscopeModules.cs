@@ -117,7 +117,7 @@ public static class PyroscopeModules
     }
 
     /// <summary>A component module: the component's own services and endpoints, as its executable handed them over.</summary>
-    private static void InitComponent(ModuleContext context)
+    internal static void InitComponent(ModuleContext context)
     {
         var component = context.Component(context.Module);
         component.AddServices(context.Services, context.Configuration);
