@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Pyroscope.Hosting.Modules;
 
@@ -13,9 +14,9 @@ public static class ApiEndpoints
 {
     public static WebApplication MapPyroscopeApiEndpoints(this WebApplication app)
     {
-        app.MapGet("/ready", (ModuleManager manager) => manager.IsReady
+        app.MapGet("/ready", async (ModuleManager manager, HealthCheckService health, CancellationToken ct) => manager.IsReady
             ? Results.Text("ready\n")
-            : Results.Text(DescribeNotReady(manager), statusCode: StatusCodes.Status503ServiceUnavailable));
+            : Results.Text(await DescribeNotReadyAsync(manager, health, ct), statusCode: StatusCodes.Status503ServiceUnavailable));
 
         app.MapGet("/services", (ModuleManager manager) =>
         {
@@ -31,7 +32,8 @@ public static class ApiEndpoints
         return app;
     }
 
-    private static string DescribeNotReady(ModuleManager manager)
+    /// <summary>Which modules do not run and why: failures, and the readiness checks (such as the object store) that do not pass.</summary>
+    private static async Task<string> DescribeNotReadyAsync(ModuleManager manager, HealthCheckService health, CancellationToken cancellationToken)
     {
         var text = new StringBuilder("Some services are not Running:\n");
         var failures = manager.Failures;
@@ -45,6 +47,14 @@ public static class ApiEndpoints
                     text.Append(": ").Append(reason);
                 }
                 text.Append('\n');
+            }
+        }
+        var report = await health.CheckHealthAsync(static check => check.Tags.Contains("ready"), cancellationToken);
+        foreach (var (name, entry) in report.Entries)
+        {
+            if (entry.Status != HealthStatus.Healthy)
+            {
+                text.Append("Unhealthy: ").Append(name).Append(": ").Append(entry.Description).Append('\n');
             }
         }
         return text.ToString();

@@ -152,14 +152,16 @@ public sealed class ModuleManager : IHostedService
             return false;
         }
         SetState(module, ModuleState.Starting);
-        var services = _servicesOf(module);
-        var started = new List<IHostedService>(services.Count);
+        var started = new List<IHostedService>();
         lock (_lock)
         {
             _started[module] = started;
         }
+        IReadOnlyList<IHostedService> services;
         try
         {
+            // Resolving can fail too: a store whose settings are incomplete throws when it is constructed.
+            services = _servicesOf(module);
             foreach (var service in services)
             {
                 await service.StartAsync(token).ConfigureAwait(false);

@@ -38,6 +38,18 @@ public sealed class AzureBlobObjectStore : IObjectStore
         _prefix = string.IsNullOrEmpty(prefix) ? "" : prefix.Trim('/') + "/";
     }
 
+    public string Description => $"azure container '{_container.Name}' at {_container.Uri.GetLeftPart(UriPartial.Authority)}";
+
+    public async Task CheckAccessAsync(CancellationToken cancellationToken)
+    {
+        await _container.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+        Volatile.Write(ref _containerChecked, 1);
+        await foreach (var _ in _container.GetBlobsAsync(new GetBlobsOptions { Prefix = _prefix }, cancellationToken).AsPages(pageSizeHint: 1))
+        {
+            break;
+        }
+    }
+
     public async Task PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         await EnsureContainerAsync(cancellationToken);

@@ -13,6 +13,16 @@ public sealed class FileSystemObjectStore : IObjectStore
 
     public string Root => _root;
 
+    public string Description => $"filesystem directory {_root}";
+
+    public async Task CheckAccessAsync(CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(_root);
+        var probe = Path.Combine(_root, ".write-probe-" + Guid.NewGuid().ToString("N"));
+        await File.WriteAllBytesAsync(probe, [], cancellationToken);
+        File.Delete(probe);
+    }
+
     public async Task PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         var path = PathOf(key);

@@ -20,6 +20,15 @@ public interface IObjectStore
 
     /// <summary>Deletes an object; deleting a missing object is not an error.</summary>
     Task DeleteAsync(string key, CancellationToken cancellationToken);
+
+    /// <summary>What the store is, for operators (backend and location, never credentials).</summary>
+    string Description => GetType().Name;
+
+    /// <summary>
+    /// Throws unless the store can be used: reachable, credentials accepted, its container or directory present
+    /// (created when missing and allowed). The exception's message says what is wrong.
+    /// </summary>
+    Task CheckAccessAsync(CancellationToken cancellationToken) => ListAsync("", cancellationToken);
 }
 
 /// <summary>Helpers over <see cref="IObjectStore"/>.</summary>
