@@ -1,6 +1,6 @@
 namespace Pyroscope.Hosting.Modules;
 
-/// <summary>Module names as upstream spells them; the AppHost names its resources with the same constants.</summary>
+/// <summary>Module names as upstream spells them: <c>-target</c>, <c>-modules</c>, <c>/services</c> and the module table use these.</summary>
 public static class ModuleNames
 {
     public const string Server = "server";
