@@ -37,10 +37,12 @@ public sealed class PublishedManifest : IAsyncLifetime
 
     private static async Task<JsonElement> WriteAsync(string directory, string[] settings)
     {
+        Directory.CreateDirectory(directory);
         var output = Path.Combine(directory, "manifest.json");
         var appHost = Path.Combine(AppContext.BaseDirectory, "Pyroscope.AppHost.dll");
         var (code, log) = await ExternalProcess.RunAsync("dotnet", [appHost, "--publisher", "manifest", "--output-path", output, .. settings], TimeSpan.FromMinutes(3),
-            workingDirectory: directory,
+            // As `dotnet run --project src/Pyroscope.AppHost` (what azd runs): the AppHost's folder holds its appsettings.json.
+            workingDirectory: Path.Combine(RepositoryPaths.Root, "src", "Pyroscope.AppHost"),
             environment: new Dictionary<string, string?> { ["ASPIRE_ALLOW_UNSECURED_TRANSPORT"] = "true", ["PYROSCOPE_MODE"] = "microservices" });
         Assert.True(code == 0, log);
         using var manifest = JsonDocument.Parse(await File.ReadAllTextAsync(output));
