@@ -20,14 +20,17 @@ internal sealed class LocalTopology(DistributedApplication app, int azuritePort)
         "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;" +
         $"BlobEndpoint=http://127.0.0.1:{azuritePort}/devstoreaccount1;";
 
+    public int RedisPort { get; private init; }
+
     public static async Task<LocalTopology> StartAsync(string mode, IReadOnlyList<string> settings, IReadOnlyDictionary<string, string> environment, CancellationToken cancellationToken)
     {
         var azuritePort = FreePort.Next();
+        var redisPort = FreePort.Next();
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Pyroscope_AppHost>(
             [
                 $"PYROSCOPE_MODE={mode}",
                 $"PYROSCOPE_RUN_ID=test-{Guid.NewGuid().ToString("N")[..8]}",
-                $"redis-port={FreePort.Next()}",
+                $"redis-port={redisPort}",
                 $"azurite-port={azuritePort}",
                 .. settings,
             ],
@@ -52,7 +55,7 @@ internal sealed class LocalTopology(DistributedApplication app, int azuritePort)
             await app.DisposeAsync();
             throw;
         }
-        return new LocalTopology(app, azuritePort);
+        return new LocalTopology(app, azuritePort) { RedisPort = redisPort };
     }
 
     /// <summary>Kills a component's process and its children at once (SIGKILL): no shutdown, no flush, no ring exit.</summary>
@@ -62,6 +65,20 @@ internal sealed class LocalTopology(DistributedApplication app, int azuritePort)
         using var process = Process.GetProcessById(ProcessId(running)!.Value);
         process.Kill(entireProcessTree: true);
         await process.WaitForExitAsync(cancellationToken);
+        // The orchestrator sees it too (and, like a crashed pod waiting for its restart, does not bring it back).
+        await App.ResourceNotifications.WaitForResourceAsync(resourceName, KnownResourceStates.TerminalStates, cancellationToken);
+    }
+
+    /// <summary>What Redis answers a client that has not authenticated.</summary>
+    public async Task<string> AskRedisUnauthenticatedAsync(CancellationToken cancellationToken)
+    {
+        using var client = new System.Net.Sockets.TcpClient();
+        await client.ConnectAsync(System.Net.IPAddress.Loopback, RedisPort, cancellationToken);
+        var stream = client.GetStream();
+        await stream.WriteAsync("PING\r\n"u8.ToArray(), cancellationToken);
+        var buffer = new byte[256];
+        var read = await stream.ReadAsync(buffer, cancellationToken);
+        return System.Text.Encoding.ASCII.GetString(buffer, 0, read);
     }
 
     private static int? ProcessId(ResourceEvent resource) =>

@@ -61,7 +61,9 @@ public class TopologyTests
             }
         }
 
-        // Writers and readers find the same three ingesters, under their stable ids, in the password-protected Redis.
+        // Writers and readers find the same three ingesters, under their stable ids, in a Redis that refuses clients
+        // without the password: it reached every ring member.
+        Assert.StartsWith("-NOAUTH", await topology.AskRedisUnauthenticatedAsync(ct));
         using var distributor = app.CreateHttpClient("distributor", "http");
         using var querier = app.CreateHttpClient("querier", "http");
         await EventuallyAsync(async () => (await ActiveIngestersAsync(distributor, ct)).SetEquals(Ingesters), "the distributor sees ingester-0..2 ACTIVE", ct);
