@@ -58,6 +58,14 @@ internal sealed class LocalTopology(DistributedApplication app, int azuritePort)
         return new LocalTopology(app, azuritePort) { RedisPort = redisPort };
     }
 
+    /// <summary>
+    /// A plain client for a component's HTTP endpoint (through Aspire's proxy when it has replicas). Not the testing
+    /// builder's client: its resilience handler gives up on a request after 10 s on a loaded machine and retries it,
+    /// and a retried push would be ingested twice. The test's own deadline bounds every call.
+    /// </summary>
+    public HttpClient Http(string resourceName) =>
+        new() { BaseAddress = App.GetEndpoint(resourceName, "http"), Timeout = System.Threading.Timeout.InfiniteTimeSpan };
+
     /// <summary>Kills a component's process and its children at once (SIGKILL): no shutdown, no flush, no ring exit.</summary>
     public async Task KillAsync(string resourceName, CancellationToken cancellationToken)
     {

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Aspire.Hosting;
 using Aspire.Hosting.Testing;
 using Azure.Storage.Blobs;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Pyroscope.Testing;
 
 namespace Pyroscope.AppHost.Tests;
@@ -27,7 +28,8 @@ public class TopologyTests
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
         cts.CancelAfter(Timeout);
         var ct = cts.Token;
-        await using var topology = await LocalTopology.StartAsync("microservices", [], new Dictionary<string, string>
+        // Two distributors and two queriers behind the proxy: requests land on either, and every answer is the same.
+        await using var topology = await LocalTopology.StartAsync("microservices", ["Topology:DistributorReplicas=2", "Topology:QuerierReplicas=2"], new Dictionary<string, string>
         {
             ["self_profiling__disable_push"] = "true",
             // The fixture was recorded days ago: switch off the ingestion window and the query look-back.
@@ -40,20 +42,20 @@ public class TopologyTests
         }, ct);
         var app = topology.App;
 
-        var modules = new Dictionary<string, string[]>
+        var modules = new Dictionary<string, (int Replicas, string[] Running)>
         {
-            ["distributor"] = ["distributor"],
-            ["querier"] = ["querier", "tenant-settings"],
-            ["compactor"] = ["compactor"],
+            ["distributor"] = (2, ["distributor"]),
+            ["querier"] = (2, ["querier", "tenant-settings"]),
+            ["compactor"] = (1, ["compactor"]),
         };
         foreach (var ingester in Ingesters)
         {
-            modules[ingester] = ["ingester"];
+            modules[ingester] = (1, ["ingester"]);
         }
-        foreach (var (component, running) in modules)
+        foreach (var (component, (replicas, running)) in modules)
         {
-            await app.ResourceNotifications.WaitForResourceHealthyAsync(component, ct);
-            using var http = app.CreateHttpClient(component, "http");
+            Assert.Equal(replicas, await HealthyInstancesAsync(app, component, replicas, ct));
+            using var http = topology.Http(component);
             var services = await http.GetStringAsync("/services", ct);
             foreach (var module in running)
             {
@@ -64,8 +66,8 @@ public class TopologyTests
         // Writers and readers find the same three ingesters, under their stable ids, in a Redis that refuses clients
         // without the password: it reached every ring member.
         Assert.StartsWith("-NOAUTH", await topology.AskRedisUnauthenticatedAsync(ct));
-        using var distributor = app.CreateHttpClient("distributor", "http");
-        using var querier = app.CreateHttpClient("querier", "http");
+        using var distributor = topology.Http("distributor");
+        using var querier = topology.Http("querier");
         await EventuallyAsync(async () => (await ActiveIngestersAsync(distributor, ct)).SetEquals(Ingesters), "the distributor sees ingester-0..2 ACTIVE", ct);
         await EventuallyAsync(async () => (await ActiveIngestersAsync(querier, ct)).SetEquals(Ingesters), "the querier sees ingester-0..2 ACTIVE", ct);
 
@@ -105,10 +107,38 @@ public class TopologyTests
         await using var topology = await LocalTopology.StartAsync("monolith", [], new Dictionary<string, string>(), cts.Token);
 
         await topology.App.ResourceNotifications.WaitForResourceHealthyAsync("pyroscope", cts.Token);
-        using var http = topology.App.CreateHttpClient("pyroscope", "http");
+        using var http = topology.Http("pyroscope");
         var services = await http.GetStringAsync("/services", cts.Token);
         Assert.Contains("all Running", services);
         Assert.Contains("ingester Running", services);
+    }
+
+    /// <summary>Waits until <paramref name="expected"/> instances of a resource are healthy; returns how many instances it has.</summary>
+    private static async Task<int> HealthyInstancesAsync(DistributedApplication app, string resource, int expected, CancellationToken ct)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var healthy = new HashSet<string>(StringComparer.Ordinal);
+        await foreach (var update in app.ResourceNotifications.WatchAsync(ct))
+        {
+            if (update.Resource.Name != resource)
+            {
+                continue;
+            }
+            seen.Add(update.ResourceId);
+            if (update.Snapshot.HealthStatus == HealthStatus.Healthy)
+            {
+                healthy.Add(update.ResourceId);
+            }
+            else
+            {
+                healthy.Remove(update.ResourceId);
+            }
+            if (healthy.Count >= expected)
+            {
+                break;
+            }
+        }
+        return seen.Count;
     }
 
     /// <summary>The merged flame graph as collapsed stacks (the render API's untruncated text export).</summary>
