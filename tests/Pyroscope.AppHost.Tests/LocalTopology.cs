@@ -11,7 +11,7 @@ namespace Pyroscope.AppHost.Tests;
 /// run with its own data directory and ports. Every Pyroscope process gets <paramref name="environment"/> on top of
 /// what the AppHost gives it.
 /// </summary>
-internal sealed class LocalTopology(DistributedApplication app, int azuritePort) : IAsyncDisposable
+internal sealed class LocalTopology(DistributedApplication app, int azuritePort, string runDirectory) : IAsyncDisposable
 {
     public DistributedApplication App { get; } = app;
 
@@ -24,12 +24,13 @@ internal sealed class LocalTopology(DistributedApplication app, int azuritePort)
 
     public static async Task<LocalTopology> StartAsync(string mode, IReadOnlyList<string> settings, IReadOnlyDictionary<string, string> environment, CancellationToken cancellationToken)
     {
+        var runId = $"test-{Guid.NewGuid().ToString("N")[..8]}";
         var azuritePort = FreePort.Next();
         var redisPort = FreePort.Next();
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Pyroscope_AppHost>(
             [
                 $"PYROSCOPE_MODE={mode}",
-                $"PYROSCOPE_RUN_ID=test-{Guid.NewGuid().ToString("N")[..8]}",
+                $"PYROSCOPE_RUN_ID={runId}",
                 $"redis-port={redisPort}",
                 $"azurite-port={azuritePort}",
                 .. settings,
@@ -55,7 +56,7 @@ internal sealed class LocalTopology(DistributedApplication app, int azuritePort)
             await app.DisposeAsync();
             throw;
         }
-        return new LocalTopology(app, azuritePort) { RedisPort = redisPort };
+        return new LocalTopology(app, azuritePort, Path.Combine(RepositoryPaths.Root, ".apphost-data", runId)) { RedisPort = redisPort };
     }
 
     /// <summary>
@@ -94,5 +95,13 @@ internal sealed class LocalTopology(DistributedApplication app, int azuritePort)
             ? Convert.ToInt32(pid, System.Globalization.CultureInfo.InvariantCulture)
             : null;
 
-    public async ValueTask DisposeAsync() => await App.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await App.DisposeAsync();
+        // The run's WALs, blocks and Azurite files (the AppHost keeps them between ordinary local runs).
+        if (Directory.Exists(runDirectory))
+        {
+            Directory.Delete(runDirectory, recursive: true);
+        }
+    }
 }

@@ -201,6 +201,15 @@ public class ManifestTests(PublishedManifest manifest) : IClassFixture<Published
         }
     }
 
+    [Fact]
+    public async Task A_replication_factor_above_the_number_of_ingesters_is_refused()
+    {
+        var (code, log) = await PublishedManifest.RunAppHostAsync(Path.Combine(Path.GetTempPath(), $"pyroscope-manifest-{Guid.NewGuid():N}.json"),
+            ["--Topology:Ingesters=2", "--Topology:ReplicationFactor=3"]);
+        Assert.NotEqual(0, code);
+        Assert.Contains("Topology:ReplicationFactor (3) is larger than Topology:Ingesters (2)", log);
+    }
+
     private static string? Type(JsonElement resources, string name) => resources.GetProperty(name).GetProperty("type").GetString();
 
     private static List<string> Args(JsonElement resource) =>

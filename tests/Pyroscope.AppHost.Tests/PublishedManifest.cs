@@ -39,13 +39,19 @@ public sealed class PublishedManifest : IAsyncLifetime
     {
         Directory.CreateDirectory(directory);
         var output = Path.Combine(directory, "manifest.json");
-        var appHost = Path.Combine(AppContext.BaseDirectory, "Pyroscope.AppHost.dll");
-        var (code, log) = await ExternalProcess.RunAsync("dotnet", [appHost, "--publisher", "manifest", "--output-path", output, .. settings], TimeSpan.FromMinutes(3),
-            // As `dotnet run --project src/Pyroscope.AppHost` (what azd runs): the AppHost's folder holds its appsettings.json.
-            workingDirectory: Path.Combine(RepositoryPaths.Root, "src", "Pyroscope.AppHost"),
-            environment: new Dictionary<string, string?> { ["ASPIRE_ALLOW_UNSECURED_TRANSPORT"] = "true", ["PYROSCOPE_MODE"] = "microservices" });
+        var (code, log) = await RunAppHostAsync(output, settings);
         Assert.True(code == 0, log);
         using var manifest = JsonDocument.Parse(await File.ReadAllTextAsync(output));
         return manifest.RootElement.GetProperty("resources").Clone();
+    }
+
+    /// <summary>Runs the built AppHost's manifest publisher with extra configuration, as azd does.</summary>
+    public static Task<(int ExitCode, string Output)> RunAppHostAsync(string output, string[] settings)
+    {
+        var appHost = Path.Combine(AppContext.BaseDirectory, "Pyroscope.AppHost.dll");
+        return ExternalProcess.RunAsync("dotnet", [appHost, "--publisher", "manifest", "--output-path", output, .. settings], TimeSpan.FromMinutes(3),
+            // As `dotnet run --project src/Pyroscope.AppHost` (what azd runs): the AppHost's folder holds its appsettings.json.
+            workingDirectory: Path.Combine(RepositoryPaths.Root, "src", "Pyroscope.AppHost"),
+            environment: new Dictionary<string, string?> { ["ASPIRE_ALLOW_UNSECURED_TRANSPORT"] = "true", ["PYROSCOPE_MODE"] = "microservices" });
     }
 }
