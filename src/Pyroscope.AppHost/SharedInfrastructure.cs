@@ -15,10 +15,22 @@ internal sealed class SharedInfrastructure
     /// <summary>Blob container every component reads and writes; created on first use.</summary>
     public const string BlobContainer = "pyroscope";
 
-    private SharedInfrastructure(IResourceBuilder<IResourceWithConnectionString> ring, IResourceBuilder<IResourceWithConnectionString>? blobs)
+    // Local servers components wait for before starting (none when published: the platform runs them).
+    private readonly IResourceBuilder<IResource>[] _localServers;
+
+    // Locally without Azurite: the directory every process shares as a filesystem object store.
+    private readonly string? _sharedDirectory;
+
+    private SharedInfrastructure(
+        IResourceBuilder<IResourceWithConnectionString> ring,
+        IResourceBuilder<IResourceWithConnectionString>? blobs,
+        IResourceBuilder<IResource>[] localServers,
+        string? sharedDirectory = null)
     {
         Ring = ring;
         Blobs = blobs;
+        _localServers = localServers;
+        _sharedDirectory = sharedDirectory;
     }
 
     /// <summary>The ring's Redis: its connection string (host:port,password=…) reaches members as <c>ConnectionStrings__redis</c>.</summary>
@@ -26,11 +38,6 @@ internal sealed class SharedInfrastructure
 
     /// <summary>The blob store's connection string; null only locally without Azurite (a shared directory then).</summary>
     public IResourceBuilder<IResourceWithConnectionString>? Blobs { get; }
-
-    /// <summary>Local servers components wait for before starting (none when published: the platform runs them).</summary>
-    private List<IResourceBuilder<IResource>> LocalServers { get; } = [];
-
-    private string? SharedDirectory { get; init; }
 
     /// <summary>
     /// Published: Redis is a container (<c>container.v0</c>) whose password azd generates, and the blob store is a
@@ -44,7 +51,7 @@ internal sealed class SharedInfrastructure
         if (builder.ExecutionContext.IsPublishMode)
         {
             var redis = builder.AddRedis(ResourceNames.Redis, password: password);
-            return new SharedInfrastructure(redis, builder.AddConnectionString(ResourceNames.Blobs));
+            return new SharedInfrastructure(redis, builder.AddConnectionString(ResourceNames.Blobs), []);
         }
 
         Directory.CreateDirectory(runDirectory);
@@ -58,9 +65,7 @@ internal sealed class SharedInfrastructure
         var azurite = Path.Combine(repositoryRoot, "node_modules", ".bin", "azurite-blob");
         if (!File.Exists(azurite))
         {
-            var local = new SharedInfrastructure(ring, null) { SharedDirectory = Path.Combine(runDirectory, "shared") };
-            local.LocalServers.Add(redisServer.AsResource());
-            return local;
+            return new SharedInfrastructure(ring, null, [redisServer.AsResource()], Path.Combine(runDirectory, "shared"));
         }
         var blobPort = Port(builder, "azurite-port", 10010);
         var location = Path.Combine(runDirectory, "azurite");
@@ -71,10 +76,7 @@ internal sealed class SharedInfrastructure
             .WithEndpoint(port: blobPort, targetPort: blobPort, scheme: "http", name: "blob", isProxied: false);
         var blobs = builder.AddConnectionString(ResourceNames.Blobs, ReferenceExpression.Create(
             $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={AzuriteAccountKey};BlobEndpoint=http://127.0.0.1:{blobPort.ToString(CultureInfo.InvariantCulture)}/devstoreaccount1;"));
-        var shared = new SharedInfrastructure(ring, blobs);
-        shared.LocalServers.Add(redisServer.AsResource());
-        shared.LocalServers.Add(blobServer.AsResource());
-        return shared;
+        return new SharedInfrastructure(ring, blobs, [redisServer.AsResource(), blobServer.AsResource()]);
     }
 
     /// <summary>Makes a component a ring member or reader: the Redis store and its password-carrying connection string.</summary>
@@ -92,7 +94,7 @@ internal sealed class SharedInfrastructure
     {
         if (Blobs is null)
         {
-            component.WithArgs("-storage.backend=filesystem", $"-storage.filesystem.dir={SharedDirectory}");
+            component.WithArgs("-storage.backend=filesystem", $"-storage.filesystem.dir={_sharedDirectory}");
         }
         else
         {
@@ -107,7 +109,7 @@ internal sealed class SharedInfrastructure
     private void WaitForLocalServers<T>(IResourceBuilder<T> component)
         where T : IResourceWithWaitSupport
     {
-        foreach (var server in LocalServers)
+        foreach (var server in _localServers)
         {
             component.WaitFor(server);
         }
