@@ -4,10 +4,15 @@ var builder = DistributedApplication.CreateBuilder(args);
 
 var monolith = string.Equals(builder.Configuration["PYROSCOPE_MODE"], "monolith", StringComparison.OrdinalIgnoreCase);
 var repositoryRoot = Path.GetFullPath(Path.Combine(builder.AppHostDirectory, "..", ".."));
+// Local runs only: each run's data under one directory (a test gives each run its own id).
 var runDirectory = Path.Combine(repositoryRoot, ".apphost-data", builder.Configuration["PYROSCOPE_RUN_ID"] ?? "default");
 
 if (monolith)
 {
+    if (builder.ExecutionContext.IsPublishMode)
+    {
+        throw new InvalidOperationException("PYROSCOPE_MODE=monolith is for local runs; publish the microservices topology (the default).");
+    }
     builder.AddProject<Projects.Pyroscope_All>(ResourceNames.Monolith, launchProfileName: null)
         .WithPyroscopeEndpoints()
         .WithArgs("-target=all", $"-pyroscopedb.data-path={Path.Combine(runDirectory, "monolith")}", $"-storage.filesystem.dir={Path.Combine(runDirectory, "shared")}");
@@ -15,29 +20,8 @@ if (monolith)
     return;
 }
 
-var shared = builder.AddSharedInfrastructure(repositoryRoot, runDirectory);
-
-var ingester = shared.Attach(
-    builder.AddProject<Projects.Pyroscope_Ingester>(ResourceNames.Ingester, launchProfileName: null)
-        .WithPyroscopeEndpoints()
-        .WithArgs("-target=ingester", $"-pyroscopedb.data-path={Path.Combine(runDirectory, "ingester")}"),
-    usesObjectStore: true);
-
-shared.Attach(
-        builder.AddProject<Projects.Pyroscope_Distributor>(ResourceNames.Distributor, launchProfileName: null)
-            .WithPyroscopeEndpoints()
-            .WithArgs("-target=distributor"),
-        usesObjectStore: false)
-    .WithReference(ingester.GetEndpoint("grpc"))
-    .WaitFor(ingester);
-
-shared.Attach(
-        builder.AddProject<Projects.Pyroscope_Querier>(ResourceNames.Querier, launchProfileName: null)
-            .WithPyroscopeEndpoints()
-            // Grafana reads through the querier, and its Profiles Drilldown app asks the same address for settings.v1.
-            .WithArgs("-target=querier,tenant-settings"),
-        usesObjectStore: true)
-    .WithReference(ingester.GetEndpoint("grpc"))
-    .WaitFor(ingester);
+var topology = TopologyOptions.From(builder.Configuration);
+var shared = SharedInfrastructure.Add(builder, repositoryRoot, runDirectory);
+builder.AddMicroservices(topology, shared, runDirectory);
 
 builder.Build().Run();

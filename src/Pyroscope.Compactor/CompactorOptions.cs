@@ -15,7 +15,10 @@ public sealed class CompactorOptions
     /// <summary>Blocks are compacted together when they fall into the same window of this length.</summary>
     public TimeSpan CompactionWindow { get; set; } = TimeSpan.FromHours(2);
 
-    /// <summary>Blocks younger than this (by ULID time) are left alone while ingesters may still serve them.</summary>
+    /// <summary>
+    /// Blocks younger than this (by ULID time) are left alone while ingesters may still serve them
+    /// (upstream <c>compactor.consistency_delay</c>).
+    /// </summary>
     public TimeSpan MinBlockAge { get; set; } = TimeSpan.FromMinutes(5);
 
     public TimeSpan Interval { get; set; } = TimeSpan.FromMinutes(30);
@@ -40,6 +43,10 @@ public sealed class CompactorOptions
         if (compactor["compaction_window"] is { Length: > 0 } window)
         {
             options.CompactionWindow = PyroscopeDbOptions.ParseDuration(window, "compactor.compaction_window");
+        }
+        if (compactor["consistency_delay"] is { Length: > 0 } consistency)
+        {
+            options.MinBlockAge = PyroscopeDbOptions.ParseDuration(consistency, "compactor.consistency_delay");
         }
         return options;
     }

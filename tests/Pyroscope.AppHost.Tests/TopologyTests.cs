@@ -1,118 +1,228 @@
 using System.Net;
+using System.Text;
+using System.Text.Json;
 using Aspire.Hosting;
-using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
+using Azure.Storage.Blobs;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Pyroscope.Testing;
 
 namespace Pyroscope.AppHost.Tests;
 
-/// <summary>The real AppHost, started by Aspire.Hosting.Testing without Docker: executables and projects only.</summary>
+/// <summary>
+/// The topology `dotnet run --project src/Pyroscope.AppHost` brings up, as published: Redis (with its password),
+/// Azurite, a distributor, three ingesters replicating three times, the querier with tenant-settings, the compactor.
+/// Real profiles go in at the distributor and come out of the querier exactly, before and after one ingester dies
+/// and after the compactor has merged the replicas' blocks.
+/// </summary>
 public class TopologyTests
 {
-    private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(4);
-
-    private static async Task<DistributedApplication> StartAsync(string mode, CancellationToken cancellationToken)
-    {
-        var runId = "test-" + Guid.NewGuid().ToString("N")[..8];
-        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Pyroscope_AppHost>(
-            [
-                $"PYROSCOPE_MODE={mode}",
-                $"PYROSCOPE_RUN_ID={runId}",
-                $"redis-port={FreePort.Next()}",
-                $"azurite-port={FreePort.Next()}",
-            ],
-            cancellationToken);
-        var app = await builder.BuildAsync(cancellationToken);
-        await app.StartAsync(cancellationToken);
-        return app;
-    }
+    private const string Service = "apphost-e2e";
+    private const string Query = "process_cpu:cpu:nanoseconds:cpu:nanoseconds{service_name=\"" + Service + "\"}";
+    private static readonly string[] Ingesters = ["ingester-0", "ingester-1", "ingester-2"];
+    private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(6);
 
     [Fact]
-    public async Task Microservices_topology_starts_and_every_component_becomes_healthy()
+    public async Task Full_topology_serves_exact_reads_through_the_loss_of_an_ingester_and_compaction()
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        cts.CancelAfter(StartTimeout);
-        await using var app = await StartAsync("microservices", cts.Token);
-
-        foreach (var component in new[] { "ingester", "distributor", "querier" })
+        cts.CancelAfter(Timeout);
+        var ct = cts.Token;
+        // Two distributors and two queriers behind the proxy: requests land on either, and every answer is the same.
+        await using var topology = await LocalTopology.StartAsync("microservices", ["Topology:DistributorReplicas=2", "Topology:QuerierReplicas=2"], new Dictionary<string, string>
         {
-            await app.ResourceNotifications.WaitForResourceHealthyAsync(component, cts.Token);
-            using var http = app.CreateHttpClient(component, "http");
-            var ready = await http.GetAsync("/ready", cts.Token);
-            Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
-            var services = await http.GetStringAsync("/services", cts.Token);
-            Assert.Contains($"{component} Running", services);
+            ["self_profiling__disable_push"] = "true",
+            // The fixture was recorded days ago: switch off the ingestion window and the query look-back.
+            ["limits__reject_older_than"] = "0",
+            ["limits__max_query_lookback"] = "0",
+            // Blocks are cut seconds after a push, and the compactor looks every second at blocks of any age.
+            ["pyroscopedb__max_block_duration"] = "2s",
+            ["compactor__compaction_interval"] = "1s",
+            ["compactor__consistency_delay"] = "0s",
+        }, ct);
+        var app = topology.App;
+
+        var modules = new Dictionary<string, (int Replicas, string[] Running)>
+        {
+            ["distributor"] = (2, ["distributor"]),
+            ["querier"] = (2, ["querier", "tenant-settings"]),
+            ["compactor"] = (1, ["compactor"]),
+        };
+        foreach (var ingester in Ingesters)
+        {
+            modules[ingester] = (1, ["ingester"]);
         }
-
-        // They see each other: the distributor and the querier find the ingester in the shared Redis ring.
-        foreach (var component in new[] { "distributor", "querier" })
+        foreach (var (component, (replicas, running)) in modules)
         {
-            using var http = app.CreateHttpClient(component, "http");
-            await WaitForActiveIngesterAsync(http, cts.Token);
-        }
-
-        // And the data path runs through them: a profile pushed to the distributor is queryable at the querier.
-        using var distributor = app.CreateHttpClient("distributor", "http");
-        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        var push = await distributor.PostAsync($"/ingest?name=apphost-e2e.cpu&from={now - 10}&until={now}", new StringContent("main;work 7\nmain;idle 3\n"), cts.Token);
-        Assert.Equal(HttpStatusCode.OK, push.StatusCode);
-        using var querier = app.CreateHttpClient("querier", "http");
-        string rendered = string.Empty;
-        while (!rendered.Contains("\"work\"", StringComparison.Ordinal))
-        {
-            cts.Token.ThrowIfCancellationRequested();
-            var response = await querier.GetAsync("/pyroscope/render?query=process_cpu:cpu:nanoseconds:cpu:nanoseconds%7Bservice_name%3D%22apphost-e2e%22%7D&from=now-1h&until=now%2B1m&format=json", cts.Token);
-            rendered = await response.Content.ReadAsStringAsync(cts.Token);
-            if (!rendered.Contains("\"work\"", StringComparison.Ordinal))
+            Assert.Equal(replicas, await HealthyInstancesAsync(app, component, replicas, ct));
+            using var http = topology.Http(component);
+            var services = await http.GetStringAsync("/services", ct);
+            foreach (var module in running)
             {
-                await Task.Delay(200, cts.Token);
+                Assert.Contains($"{module} Running", services);
             }
         }
-        Assert.Contains("\"idle\"", rendered);
 
-        // The querier also serves Profiles Drilldown's settings, stored in the shared (Azurite) object store.
+        // Writers and readers find the same three ingesters, under their stable ids, in a Redis that refuses clients
+        // without the password: it reached every ring member.
+        Assert.StartsWith("-NOAUTH", await topology.AskRedisUnauthenticatedAsync(ct));
+        using var distributor = topology.Http("distributor");
+        using var querier = topology.Http("querier");
+        await EventuallyAsync(async () => (await ActiveIngestersAsync(distributor, ct)).SetEquals(Ingesters), "the distributor sees ingester-0..2 ACTIVE", ct);
+        await EventuallyAsync(async () => (await ActiveIngestersAsync(querier, ct)).SetEquals(Ingesters), "the querier sees ingester-0..2 ACTIVE", ct);
+
+        var fixture = await File.ReadAllBytesAsync(RepositoryPaths.Fixture("go/go-cpu.pb.gz"), ct);
+        var pushed = PprofStacks.Decode(fixture, "cpu");
+        using (var content = new ByteArrayContent(fixture))
+        {
+            using var push = await distributor.PostAsync($"/ingest?name={Service}&format=pprof", content, ct);
+            Assert.True(push.StatusCode == HttpStatusCode.OK, $"ingest answered {(int)push.StatusCode}: {await push.Content.ReadAsStringAsync(ct)}");
+        }
+        AssertSameStacks(pushed.Stacks, await ReadAsync(querier, pushed.TimeSeconds, ct));
+
+        // One replica dies without a word: still ACTIVE in the ring until its heartbeat times out, unreachable.
+        await topology.KillAsync("ingester-1", ct);
+        AssertSameStacks(pushed.Stacks, await ReadAsync(querier, pushed.TimeSeconds, ct));
+
+        // The survivors cut and upload their copies; the compactor merges them into one block of a higher level.
+        var container = new BlobServiceClient(topology.BlobConnectionString).GetBlobContainerClient("pyroscope");
+        await EventuallyAsync(async () => await HighestCompactionLevelAsync(container, ct) >= 2, "the compactor writes a compacted block", ct);
+        AssertSameStacks(pushed.Stacks, await ReadAsync(querier, pushed.TimeSeconds, ct));
+
+        // The querier also serves Profiles Drilldown's settings, stored in the same blob store.
         const string setBody = "{\"setting\":{\"name\":\"pluginSettings\",\"value\":\"{\\\"maxNodes\\\":2048}\"}}";
-        using var set = await querier.PostAsync("/settings.v1.SettingsService/Set", new StringContent(setBody, System.Text.Encoding.UTF8, "application/json"), cts.Token);
+        using var set = await querier.PostAsync("/settings.v1.SettingsService/Set", new StringContent(setBody, Encoding.UTF8, "application/json"), ct);
         Assert.Equal(HttpStatusCode.OK, set.StatusCode);
-        using var get = await querier.PostAsync("/settings.v1.SettingsService/Get", new StringContent("{}", System.Text.Encoding.UTF8, "application/json"), cts.Token);
-        using var settings = System.Text.Json.JsonDocument.Parse(await get.Content.ReadAsStringAsync(cts.Token));
+        using var get = await querier.PostAsync("/settings.v1.SettingsService/Get", new StringContent("{}", Encoding.UTF8, "application/json"), ct);
+        using var settings = JsonDocument.Parse(await get.Content.ReadAsStringAsync(ct));
         var stored = Assert.Single(settings.RootElement.GetProperty("settings").EnumerateArray());
         Assert.Equal("{\"maxNodes\":2048}", stored.GetProperty("value").GetString());
-    }
-
-    private static async Task WaitForActiveIngesterAsync(HttpClient http, CancellationToken cancellationToken)
-    {
-        string body = string.Empty;
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            using var request = new HttpRequestMessage(HttpMethod.Get, "/ring");
-            request.Headers.Accept.ParseAdd("application/json");
-            using var response = await http.SendAsync(request, cancellationToken);
-            body = await response.Content.ReadAsStringAsync(cancellationToken);
-            using var json = System.Text.Json.JsonDocument.Parse(body);
-            foreach (var shard in json.RootElement.GetProperty("shards").EnumerateArray())
-            {
-                if (shard.GetProperty("state").GetString() == "ACTIVE" && shard.GetProperty("healthy").GetBoolean())
-                {
-                    return;
-                }
-            }
-            await Task.Delay(200, cancellationToken);
-        }
-        Assert.Fail("no healthy ACTIVE ingester in the ring: " + body);
     }
 
     [Fact]
     public async Task Monolith_mode_runs_pyroscope_all()
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        cts.CancelAfter(StartTimeout);
-        await using var app = await StartAsync("monolith", cts.Token);
+        cts.CancelAfter(Timeout);
+        await using var topology = await LocalTopology.StartAsync("monolith", [], new Dictionary<string, string>(), cts.Token);
 
-        await app.ResourceNotifications.WaitForResourceHealthyAsync("pyroscope", cts.Token);
-        using var http = app.CreateHttpClient("pyroscope", "http");
+        await topology.App.ResourceNotifications.WaitForResourceHealthyAsync("pyroscope", cts.Token);
+        using var http = topology.Http("pyroscope");
         var services = await http.GetStringAsync("/services", cts.Token);
         Assert.Contains("all Running", services);
         Assert.Contains("ingester Running", services);
+    }
+
+    /// <summary>Waits until <paramref name="expected"/> instances of a resource are healthy; returns how many instances it has.</summary>
+    private static async Task<int> HealthyInstancesAsync(DistributedApplication app, string resource, int expected, CancellationToken ct)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var healthy = new HashSet<string>(StringComparer.Ordinal);
+        await foreach (var update in app.ResourceNotifications.WatchAsync(ct))
+        {
+            if (update.Resource.Name != resource)
+            {
+                continue;
+            }
+            seen.Add(update.ResourceId);
+            if (update.Snapshot.HealthStatus == HealthStatus.Healthy)
+            {
+                healthy.Add(update.ResourceId);
+            }
+            else
+            {
+                healthy.Remove(update.ResourceId);
+            }
+            if (healthy.Count >= expected)
+            {
+                break;
+            }
+        }
+        return seen.Count;
+    }
+
+    /// <summary>The merged flame graph as collapsed stacks (the render API's untruncated text export).</summary>
+    private static async Task<Dictionary<string, long>> ReadAsync(HttpClient querier, long timeSeconds, CancellationToken ct)
+    {
+        var url = $"/pyroscope/render?query={Uri.EscapeDataString(Query)}&from={timeSeconds - 3600}&until={timeSeconds + 3600}&format=collapsed";
+        using var response = await querier.GetAsync(url, ct);
+        var body = await response.Content.ReadAsStringAsync(ct);
+        Assert.True(response.IsSuccessStatusCode, $"render answered {(int)response.StatusCode}: {body}");
+        return FoldedText.Parse(body);
+    }
+
+    private static void AssertSameStacks(Dictionary<string, long> expected, Dictionary<string, long> actual)
+    {
+        Assert.Equal(expected.Values.Sum(), actual.Values.Sum());
+        Assert.Equal(expected.Count, actual.Count);
+        foreach (var (stack, value) in expected)
+        {
+            Assert.True(actual.GetValueOrDefault(stack) == value, $"{stack}: expected {value}, read {actual.GetValueOrDefault(stack)}");
+        }
+    }
+
+    private static async Task<HashSet<string>> ActiveIngestersAsync(HttpClient http, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/ring");
+        request.Headers.Accept.ParseAdd("application/json");
+        using var response = await http.SendAsync(request, ct);
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync(ct));
+        var active = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var shard in json.RootElement.GetProperty("shards").EnumerateArray())
+        {
+            if (shard.GetProperty("state").GetString() == "ACTIVE" && shard.GetProperty("healthy").GetBoolean())
+            {
+                active.Add(shard.GetProperty("id").GetString()!);
+            }
+        }
+        return active;
+    }
+
+    /// <summary>The highest <c>compaction.level</c> among the live blocks of the default tenant in the blob store.</summary>
+    private static async Task<int> HighestCompactionLevelAsync(BlobContainerClient container, CancellationToken ct)
+    {
+        if (!await container.ExistsAsync(ct))
+        {
+            return 0;
+        }
+        var level = 0;
+        await foreach (var blob in container.GetBlobsAsync(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, "anonymous/", ct))
+        {
+            if (!blob.Name.EndsWith("/meta.json", StringComparison.Ordinal))
+            {
+                continue;
+            }
+            var meta = await container.GetBlobClient(blob.Name).DownloadContentAsync(ct);
+            using var json = JsonDocument.Parse(meta.Value.Content.ToMemory());
+            level = Math.Max(level, json.RootElement.GetProperty("compaction").GetProperty("level").GetInt32());
+        }
+        return level;
+    }
+
+    private static async Task EventuallyAsync(Func<Task<bool>> probe, string what, CancellationToken ct)
+    {
+        while (true)
+        {
+            ct.ThrowIfCancellationRequested();
+            try
+            {
+                if (await probe())
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet, or answering 5xx while it starts: ask again.
+            }
+            try
+            {
+                await Task.Delay(250, ct);
+            }
+            catch (OperationCanceledException)
+            {
+                Assert.Fail($"timed out waiting until {what}");
+            }
+        }
     }
 }
