@@ -1,7 +1,6 @@
 using Pyroscope.Api;
 using Pyroscope.Api.Limits;
 using Pyroscope.Contracts.Querier.V1;
-using Pyroscope.Ingester.Client;
 using Pyroscope.Model;
 using Pyroscope.Model.Query;
 using Pprof = Pyroscope.Contracts.Google.V1;
@@ -103,7 +102,7 @@ public sealed class QueryEngine(IProfileReader reader, ITenantLimitsProvider lim
         ordered.Sort(static (a, b) => string.CompareOrdinal(a.ToString(), b.ToString()));
         foreach (var labels in ordered)
         {
-            response.LabelsSet.Add(ReadProtocol.ToProto(labels));
+            response.LabelsSet.Add(ToProto(labels));
         }
         return response;
     }
@@ -490,5 +489,15 @@ public sealed class QueryEngine(IProfileReader reader, ITenantLimitsProvider lim
                 _tree.Add(rootToLeaf, value);
             }
         }
+    }
+
+    private static TypesV1.Labels ToProto(LabelSet labels)
+    {
+        var result = new TypesV1.Labels();
+        foreach (var label in labels.Labels)
+        {
+            result.Labels_.Add(new TypesV1.LabelPair { Name = label.Name, Value = label.Value });
+        }
+        return result;
     }
 }
