@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Pyroscope.Profiler.Export;
+using Pyroscope.Profiler.Spans;
 
 namespace Pyroscope.Profiler.Collection;
 
@@ -10,6 +11,8 @@ namespace Pyroscope.Profiler.Collection;
 /// window runs its own session for <see cref="ProfilerOptions.SampledDurationPerInterval"/> at a
 /// random offset and scales its values to the window's length; when that duration covers the whole
 /// window one session runs for the profiler's life and is cut into windows on the event thread.
+/// While a session samples, <see cref="ThreadCpuPoller"/> reads the threads' CPU clocks and
+/// <see cref="ActivitySpanTracker"/> queues span switches, both read by the session's collector.
 /// </summary>
 internal sealed class ContinuousProfiler : IAsyncDisposable
 {
@@ -20,8 +23,12 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
 
     private readonly ProfilerOptions _options;
+    private readonly ProfileTypeSelection _types;
     private readonly ILogger _logger;
+    private readonly LogThrottle _throttle = new(TimeProvider.System, TimeSpan.FromMinutes(1));
     private readonly UploadQueue _queue;
+    private readonly ThreadCpuPoller? _poller;
+    private readonly ActivitySpanTracker? _spans;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _processing;
     private readonly long _intervalTicks;
@@ -30,11 +37,25 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
     private DateTimeOffset _windowStart;
     private int _disposed;
 
-    private ContinuousProfiler(ProfilerOptions options, UploadQueue queue, ILogger logger, SamplingSlice first)
+    private ContinuousProfiler(ProfilerOptions options, UploadQueue queue, ILogger logger)
     {
         _options = options;
+        _types = ProfileTypeSelection.Of(options);
         _logger = logger;
         _queue = queue;
+        _poller = options.CpuEnabled && OsThreads.IsSupported ? new ThreadCpuPoller() : null;
+        _spans = options.SpanProfiles && (options.CpuEnabled || options.WallEnabled) ? new ActivitySpanTracker() : null;
+        SamplingSlice first;
+        try
+        {
+            first = StartSlice();
+        }
+        catch
+        {
+            _poller?.Dispose();
+            _spans?.Dispose();
+            throw;
+        }
         _current = first;
         _intervalTicks = (long)(options.UploadInterval.TotalSeconds * Stopwatch.Frequency);
         _windowStart = DateTimeOffset.UtcNow;
@@ -45,11 +66,50 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
     }
 
     /// <summary>Starts sampling at once, so a runtime that refuses the session throws here.</summary>
-    public static ContinuousProfiler Start(ProfilerOptions options, UploadQueue queue, ILogger logger) =>
-        new(options, queue, logger, SamplingSlice.Start(options));
+    public static ContinuousProfiler Start(ProfilerOptions options, UploadQueue queue, ILogger logger) => new(options, queue, logger);
+
+    private SamplingSlice StartSlice()
+    {
+        // Readings and span switches start before the session, so its first samples have a baseline.
+        _spans?.SetRecording(true);
+        _poller?.Start();
+        try
+        {
+            var slice = SamplingSlice.Start(_options);
+            if (_poller is not null)
+            {
+                slice.Collector.ThreadTime.UseCpuReadings(_poller.Readings);
+                slice.Collector.ThreadTime.AddOwnThread(_poller.ThreadId);
+            }
+            if (_spans is not null)
+            {
+                slice.Collector.UseSpans(_spans);
+            }
+            return slice;
+        }
+        catch
+        {
+            EndReadings();
+            throw;
+        }
+    }
+
+    /// <summary>Stops the session, then takes the closing CPU readings (no sample comes after a stopped session).</summary>
+    private void StopSlice(SamplingSlice slice)
+    {
+        slice.Stop();
+        _poller?.Stop();
+    }
+
+    private void EndReadings()
+    {
+        _poller?.Stop();
+        _spans?.SetRecording(false);
+    }
 
     private void RunContinuously(SamplingSlice slice)
     {
+        slice.Collector.ThreadTime.AddOwnThread(OsThreads.CurrentThreadId);
         slice.Collector.AfterThreadSample = _ =>
         {
             if (Stopwatch.GetTimestamp() >= _nextCut)
@@ -58,6 +118,7 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
             }
         };
         ProcessUntilStopped(slice);
+        EndReadings();
         Cut(slice, scale: 1);
         slice.Dispose();
     }
@@ -67,6 +128,7 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
         var sampled = _options.SampledDurationPerInterval;
         var idle = _options.UploadInterval - sampled;
         var token = _stopping.Token;
+        var ownThread = OsThreads.CurrentThreadId;
         while (true)
         {
             var windowStarted = Stopwatch.GetTimestamp();
@@ -81,15 +143,17 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
             }
             if (slice is not null)
             {
+                slice.Collector.ThreadTime.AddOwnThread(ownThread);
                 Volatile.Write(ref _current, slice);
                 if (token.IsCancellationRequested)
                 {
-                    slice.Stop();
+                    StopSlice(slice);
                 }
-                using (new Timer(static s => ((SamplingSlice)s!).Stop(), slice, sampled, Timeout.InfiniteTimeSpan))
+                using (new Timer(s => StopSlice((SamplingSlice)s!), slice, sampled, Timeout.InfiniteTimeSpan))
                 {
                     ProcessUntilStopped(slice);
                 }
+                EndReadings();
             }
             var left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), windowStarted + _intervalTicks);
             var stopped = token.WaitHandle.WaitOne(left > TimeSpan.Zero ? left : TimeSpan.Zero);
@@ -117,11 +181,14 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
     {
         try
         {
-            return SamplingSlice.Start(_options);
+            return StartSlice();
         }
         catch (Exception e)
         {
-            _logger.LogWarning(e, "Pyroscope profiler could not start this window's EventPipe session; retrying next window.");
+            if (_throttle.ShouldLog("session", out var suppressed))
+            {
+                _logger.LogWarning(e, "Pyroscope profiler could not start an EventPipe session; retrying next window ({Suppressed} similar failures since the last message).", suppressed);
+            }
             return null;
         }
     }
@@ -134,7 +201,10 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
         }
         catch (Exception e) when (Volatile.Read(ref _disposed) == 0)
         {
-            _logger.LogError(e, "Pyroscope profiler stopped reading its EventPipe session.");
+            if (_throttle.ShouldLog("process", out _))
+            {
+                _logger.LogError(e, "Pyroscope profiler stopped reading its EventPipe session.");
+            }
         }
         catch (Exception)
         {
@@ -148,7 +218,7 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
         _nextCut = Stopwatch.GetTimestamp() + _intervalTicks;
         try
         {
-            var profiles = slice.Collector.Drain(NetTraceConverter.UnixNanos(_windowStart.UtcDateTime), NetTraceConverter.UnixNanos(now.UtcDateTime), scale);
+            var profiles = slice.Collector.Drain(NetTraceConverter.UnixNanos(_windowStart.UtcDateTime), NetTraceConverter.UnixNanos(now.UtcDateTime), scale, _types);
             if (profiles.Count > 0)
             {
                 _queue.Enqueue(new ProfileBatch(_windowStart, now, profiles));
@@ -161,7 +231,10 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
         }
         catch (Exception e)
         {
-            _logger.LogError(e, "Pyroscope profiler could not build the profiles of {From:o}..{Until:o}.", _windowStart, now);
+            if (_throttle.ShouldLog("build", out _))
+            {
+                _logger.LogError(e, "Pyroscope profiler could not build the profiles of {From:o}..{Until:o}.", _windowStart, now);
+            }
         }
         _windowStart = now;
     }
@@ -173,13 +246,18 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
             return;
         }
         await _stopping.CancelAsync().ConfigureAwait(false);
-        Volatile.Read(ref _current)?.Stop();
+        if (Volatile.Read(ref _current) is { } current)
+        {
+            StopSlice(current);
+        }
         if (await Task.WhenAny(_processing, Task.Delay(StopGrace)).ConfigureAwait(false) != _processing)
         {
             Volatile.Read(ref _current)?.StopProcessing();
             await Task.WhenAny(_processing, Task.Delay(StopGrace)).ConfigureAwait(false);
         }
         await _queue.StopAsync(StopGrace).ConfigureAwait(false);
+        _poller?.Dispose();
+        _spans?.Dispose();
         _stopping.Dispose();
     }
 }

@@ -49,17 +49,30 @@ internal sealed class SamplingSlice : IDisposable
     private static List<EventPipeProvider> Providers(ProfilerOptions options)
     {
         // Jit + Loader: MethodLoadVerbose/ModuleLoad name code jitted (or re-jitted by tiering) after
-        // the start; GC at Verbose adds AllocationTick.
+        // the start. GC at Verbose adds AllocationTick; Contention and Exception the lock and exception
+        // events (each with the stack of the thread that waited or threw).
         var keywords = ClrTraceEventParser.Keywords.Jit | ClrTraceEventParser.Keywords.Loader;
         if (options.CollectAllocations)
         {
             keywords |= ClrTraceEventParser.Keywords.GC;
         }
-        return
-        [
-            new EventPipeProvider(SampleProfilerTraceEventParser.ProviderName, EventLevel.Informational),
-            new EventPipeProvider(ClrTraceEventParser.ProviderName, EventLevel.Verbose, (long)keywords),
-        ];
+        if (options.LockEnabled)
+        {
+            keywords |= ClrTraceEventParser.Keywords.Contention;
+        }
+        if (options.ExceptionEnabled)
+        {
+            keywords |= ClrTraceEventParser.Keywords.Exception;
+        }
+        var providers = new List<EventPipeProvider>(2)
+        {
+            new(ClrTraceEventParser.ProviderName, EventLevel.Verbose, (long)keywords),
+        };
+        if (options.CpuEnabled || options.WallEnabled)
+        {
+            providers.Add(new EventPipeProvider(SampleProfilerTraceEventParser.ProviderName, EventLevel.Informational));
+        }
+        return providers;
     }
 
     /// <summary>Dispatches events on the calling thread until the session is stopped.</summary>

@@ -13,11 +13,15 @@ internal sealed class StackFrameResolver(TraceLog traceLog)
     private readonly Dictionary<int, string> _nameByCodeAddress = new();
     private readonly ulong[] _scratch = new ulong[MaxDepth];
 
-    /// <summary>Writes the stack's location ids (leaf first) and returns how many were written.</summary>
-    public ReadOnlySpan<ulong> Resolve(int stackIndex, Pprof.PprofBuilder builder)
+    /// <summary>The stack's location ids, leaf first (after <paramref name="leaf"/>, an extra leaf frame such as an exception type, when not 0).</summary>
+    public ReadOnlySpan<ulong> Resolve(int stackIndex, Pprof.PprofBuilder builder, ulong leaf = 0)
     {
         var callStacks = traceLog.CallStacks;
         var count = 0;
+        if (leaf != 0)
+        {
+            _scratch[count++] = leaf;
+        }
         string? previous = null;
         for (var stack = (CallStackIndex)stackIndex; stack != CallStackIndex.Invalid && count < MaxDepth; stack = callStacks.Caller(stack))
         {
