@@ -23,29 +23,29 @@ public sealed class LiveProfilerTests
         Assert.NotEmpty(pushes);
         foreach (var push in pushes)
         {
-            Assert.Equal("workload-app{workload=test}", push.Query["name"]);
-            Assert.Equal("dotnetspy", push.Query["spyName"]);
-            Assert.True(long.Parse(push.Query["from"]) <= long.Parse(push.Query["until"]));
-            Assert.StartsWith("multipart/form-data", push.ContentType);
-            Assert.Equal(0x1f, push.Profile[0]); // gzipped pprof, as upstream's .NET SDK sends it
+            Assert.Equal("workload-app", push.Labels["service_name"]);
+            Assert.Equal("test", push.Labels["workload"]);
+            Assert.StartsWith("application/proto", push.ContentType);
+            Assert.Equal(0x1f, push.Profile[0]); // gzipped pprof
         }
-        var decoded = pushes.Select(p => PprofStacks.Decode(p.Profile)).ToList();
-        // One sample type per push: upstream names a multipart pprof's series after its sample types.
-        var cpu = PprofStacks.Merge(decoded.Where(p => p.SampleType == "cpu"));
-        var wall = PprofStacks.Merge(decoded.Where(p => p.SampleType == "wall"));
-        var allocSpace = PprofStacks.Merge(decoded.Where(p => p.SampleType == "alloc_space"));
-        var allocObjects = PprofStacks.Merge(decoded.Where(p => p.SampleType == "alloc_objects"));
+        var decoded = pushes.Select(p => (p.Name, Stacks: PprofStacks.Decode(p.Profile))).ToList();
+        // One sample type per series, under upstream's .NET agent's __name__ for it.
+        var cpu = PprofStacks.Merge(decoded.Where(p => p.Stacks.SampleType == "cpu").Select(p => p.Stacks));
+        var wall = PprofStacks.Merge(decoded.Where(p => p.Stacks.SampleType == "wall").Select(p => p.Stacks));
+        var allocSize = PprofStacks.Merge(decoded.Where(p => p.Stacks.SampleType == "alloc_size").Select(p => p.Stacks));
+        var allocSamples = PprofStacks.Merge(decoded.Where(p => p.Stacks.SampleType == "alloc_samples").Select(p => p.Stacks));
+        Assert.All(decoded, p => Assert.Equal(p.Stacks.SampleType switch { "cpu" => "process_cpu", "wall" => "wall", _ => "memory" }, p.Name));
         Assert.Equal(("nanoseconds", "cpu"), (cpu.SampleUnit, cpu.PeriodType));
         Assert.Equal(("nanoseconds", "wall"), (wall.SampleUnit, wall.PeriodType));
-        Assert.Equal(("bytes", "space"), (allocSpace.SampleUnit, allocSpace.PeriodType));
-        Assert.Equal(("count", "space"), (allocObjects.SampleUnit, allocObjects.PeriodType));
+        Assert.Equal(("bytes", "space"), (allocSize.SampleUnit, allocSize.PeriodType));
+        Assert.Equal(("count", "space"), (allocSamples.SampleUnit, allocSamples.PeriodType));
 
         WorkloadAssertions.HotMethodDominates(cpu);
         Assert.True(wall.Total >= cpu.Total);
         // Only LightMethod allocates in the workload loop.
-        var allocating = allocSpace.ChildTotals("Workload.Run");
+        var allocating = allocSize.ChildTotals("Workload.Run");
         Assert.Equal(WorkloadAssertions.Light, allocating.MaxBy(c => c.Value).Key);
-        Assert.True(allocObjects.TotalOf(WorkloadAssertions.Light) > 0);
+        Assert.True(allocSamples.TotalOf(WorkloadAssertions.Light) > 0);
     }
 
     [Fact]
@@ -110,7 +110,7 @@ public sealed class LiveProfilerTests
         Assert.InRange(ratio, 0.6, 3.5);
     }
 
-    private static double BurnerWall(Contracts.Google.V1.Profile profile) =>
+    private static double BurnerWall(Pprof.Profile profile) =>
         PprofStacks.From(profile).Samples.Where(s => s.RootFirst.Any(f => f.EndsWith(".BurnUntil", StringComparison.Ordinal))).Sum(s => (double)s.Value);
 
     private static double BurnUntil(CancellationToken stop)

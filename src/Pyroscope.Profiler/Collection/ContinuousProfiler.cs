@@ -35,6 +35,7 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
     private SamplingSlice? _current;
     private long _nextCut;
     private DateTimeOffset _windowStart;
+    private Dictionary<int, long>? _windowStartCpu;
     private int _disposed;
 
     private ContinuousProfiler(ProfilerOptions options, UploadQueue queue, ILogger logger)
@@ -44,6 +45,7 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
         _logger = logger;
         _queue = queue;
         _poller = options.CpuEnabled && OsThreads.IsSupported ? new ThreadCpuPoller() : null;
+        _windowStartCpu = _poller?.Snapshot();
         _spans = options.SpanProfiles && (options.CpuEnabled || options.WallEnabled) ? new ActivitySpanTracker() : null;
         SamplingSlice first;
         try
@@ -79,7 +81,6 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
             if (_poller is not null)
             {
                 slice.Collector.ThreadTime.UseCpuReadings(_poller.Readings);
-                slice.Collector.ThreadTime.AddOwnThread(_poller.ThreadId);
             }
             if (_spans is not null)
             {
@@ -109,7 +110,6 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
 
     private void RunContinuously(SamplingSlice slice)
     {
-        slice.Collector.ThreadTime.AddOwnThread(OsThreads.CurrentThreadId);
         slice.Collector.AfterThreadSample = _ =>
         {
             if (Stopwatch.GetTimestamp() >= _nextCut)
@@ -128,7 +128,6 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
         var sampled = _options.SampledDurationPerInterval;
         var idle = _options.UploadInterval - sampled;
         var token = _stopping.Token;
-        var ownThread = OsThreads.CurrentThreadId;
         while (true)
         {
             var windowStarted = Stopwatch.GetTimestamp();
@@ -143,7 +142,6 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
             }
             if (slice is not null)
             {
-                slice.Collector.ThreadTime.AddOwnThread(ownThread);
                 Volatile.Write(ref _current, slice);
                 if (token.IsCancellationRequested)
                 {
@@ -169,6 +167,7 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
             else
             {
                 _windowStart = DateTimeOffset.UtcNow;
+                _windowStartCpu = _poller?.Snapshot();
             }
             if (stopped)
             {
@@ -214,11 +213,13 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
 
     private void Cut(SamplingSlice slice, double scale)
     {
+        var endCpu = _poller?.Snapshot();
         var now = DateTimeOffset.UtcNow;
         _nextCut = Stopwatch.GetTimestamp() + _intervalTicks;
         try
         {
-            var profiles = slice.Collector.Drain(NetTraceConverter.UnixNanos(_windowStart.UtcDateTime), NetTraceConverter.UnixNanos(now.UtcDateTime), scale, _types);
+            var windowCpu = endCpu is null ? null : new WindowCpu(_windowStartCpu, endCpu);
+            var profiles = slice.Collector.Drain(NetTraceConverter.UnixNanos(_windowStart.UtcDateTime), NetTraceConverter.UnixNanos(now.UtcDateTime), scale, _types, windowCpu);
             if (profiles.Count > 0)
             {
                 _queue.Enqueue(new ProfileBatch(_windowStart, now, profiles));
@@ -237,6 +238,7 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
             }
         }
         _windowStart = now;
+        _windowStartCpu = endCpu;
     }
 
     public async ValueTask DisposeAsync()

@@ -20,6 +20,8 @@ internal sealed class EventPipeSampleCollector
     private readonly TraceLog _traceLog;
     private readonly StackFrameResolver _resolver;
     private readonly ThreadTimeAccounting _threadTime;
+    private readonly StackValueTable _cpu = new();
+    private readonly List<(int Thread, long Cpu)> _unsampledThreads = [];
     private readonly StackValueTable _allocations = new();
     private readonly StackValueTable _contentions = new();
     private readonly StackValueTable _exceptions = new();
@@ -161,28 +163,31 @@ internal sealed class EventPipeSampleCollector
     /// left out) and starts afresh. <paramref name="scale"/> multiplies every value but the profiler's
     /// own cpu: a window sampled for only part of its length scales up so its totals stay time-correct.
     /// </summary>
-    public IReadOnlyList<(ProfileType Type, Profile Profile)> Drain(long startUnixNanos, long endUnixNanos, double scale = 1, ProfileTypeSelection? types = null)
+    public IReadOnlyList<(ProfileType Type, Profile Profile)> Drain(long startUnixNanos, long endUnixNanos, double scale = 1, ProfileTypeSelection? types = null, WindowCpu? windowCpu = null)
     {
         types ??= ProfileTypeSelection.All;
         _threadTime.SettleAll();
+        _unsampledThreads.Clear();
+        _threadTime.DrainCpu(_cpu, scale, windowCpu?.Start, windowCpu?.End, _unsampledThreads);
         var duration = Math.Max(0, endUnixNanos - startUnixNanos);
         var result = new List<(ProfileType, Profile)>(7);
-        var time = _threadTime.Time;
-        if (time.Count > 0 || _threadTime.OwnCpu.Count > 0)
+        if ((_cpu.Count > 0 || _unsampledThreads.Count > 0) && types.Cpu)
         {
-            if (types.Cpu)
+            // Already scaled, per thread.
+            var cpu = new PprofBuilder(DotNetProfileTypes.Cpu, _nominalPeriodNanos);
+            AddRows(cpu, _cpu, 1, static (t, row) => t.FirstAt(row), spanLabels: true);
+            foreach (var (thread, nanos) in _unsampledThreads)
             {
-                var cpu = new PprofBuilder(DotNetProfileTypes.Cpu, _nominalPeriodNanos);
-                AddRows(cpu, time, scale, static (t, row) => t.FirstAt(row), spanLabels: true);
-                AddRows(cpu, _threadTime.OwnCpu, 1, static (t, row) => t.FirstAt(row), spanLabels: true);
-                Add(result, DotNetProfileTypes.Cpu, cpu, startUnixNanos, duration);
+                Span<ulong> frame = [cpu.Location("[thread " + (OsThreads.Name(thread) ?? thread.ToString(System.Globalization.CultureInfo.InvariantCulture)) + "]")];
+                cpu.AddSample(frame, nanos);
             }
-            if (types.Wall)
-            {
-                var wall = new PprofBuilder(DotNetProfileTypes.Wall, _nominalPeriodNanos);
-                AddRows(wall, time, scale, static (t, row) => t.SecondAt(row), spanLabels: true);
-                Add(result, DotNetProfileTypes.Wall, wall, startUnixNanos, duration);
-            }
+            Add(result, DotNetProfileTypes.Cpu, cpu, startUnixNanos, duration);
+        }
+        if (_threadTime.Wall.Count > 0 && types.Wall)
+        {
+            var wall = new PprofBuilder(DotNetProfileTypes.Wall, _nominalPeriodNanos);
+            AddRows(wall, _threadTime.Wall, scale, static (t, row) => t.SecondAt(row), spanLabels: true);
+            Add(result, DotNetProfileTypes.Wall, wall, startUnixNanos, duration);
         }
         if (_allocations.Count > 0 && types.Allocations)
         {
@@ -212,7 +217,8 @@ internal sealed class EventPipeSampleCollector
             }
             Add(result, DotNetProfileTypes.Exception, thrown, startUnixNanos, duration);
         }
-        _threadTime.Clear();
+        _cpu.Clear();
+        _threadTime.Wall.Clear();
         _allocations.Clear();
         _contentions.Clear();
         _exceptions.Clear();
@@ -262,6 +268,9 @@ internal sealed class EventPipeSampleCollector
         }
     }
 }
+
+/// <summary>Every thread's OS CPU nanoseconds at the start and the end of a window (by OS thread id).</summary>
+internal sealed record WindowCpu(IReadOnlyDictionary<int, long>? Start, IReadOnlyDictionary<int, long> End);
 
 /// <summary>Which profile types a drain builds (the rest of what was collected is dropped).</summary>
 internal sealed record ProfileTypeSelection(bool Cpu, bool Wall, bool Allocations, bool Lock, bool Exception)

@@ -68,6 +68,23 @@ internal static partial class OsThreads
         }
     }
 
+    /// <summary>The thread's name as the OS knows it (<c>/proc/self/task/&lt;tid&gt;/comm</c>, e.g. ".NET EventPipe"), or null.</summary>
+    public static string? Name(int tid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/self/task/{tid}/comm").TrimEnd('\n');
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
     private static bool Probe()
     {
         try

@@ -8,10 +8,18 @@ namespace Pyroscope.Profiler.Collection;
 internal sealed class StackValueTable
 {
     private readonly Dictionary<(int Stack, int Label), int> _rowByKey = new();
-    private int[] _stacks = new int[256];
-    private int[] _labels = new int[256];
-    private long[] _first = new long[256];
-    private long[] _second = new long[256];
+    private int[] _stacks;
+    private int[] _labels;
+    private long[] _first;
+    private long[] _second;
+
+    public StackValueTable(int capacity = 256)
+    {
+        _stacks = new int[capacity];
+        _labels = new int[capacity];
+        _first = new long[capacity];
+        _second = new long[capacity];
+    }
 
     public int Count { get; private set; }
 

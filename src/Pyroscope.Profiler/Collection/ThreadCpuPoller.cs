@@ -27,9 +27,6 @@ internal sealed class ThreadCpuPoller : IDisposable
         _thread.Start();
     }
 
-    /// <summary>The poller's own OS thread id (its CPU is the profiler's, not scaled as the app's).</summary>
-    public int ThreadId { get; private set; }
-
     public ConcurrentQueue<CpuReading> Readings => _readings;
 
     /// <summary>Starts polling (after one reading at once, the baseline of the session's first samples).</summary>
@@ -71,9 +68,25 @@ internal sealed class ThreadCpuPoller : IDisposable
         }
     }
 
+    /// <summary>Every thread's CPU clock now (a window's boundary), read on the calling thread.</summary>
+    public Dictionary<int, long> Snapshot()
+    {
+        var threads = new List<int>();
+        OsThreads.ListThreads(threads);
+        var cpu = new Dictionary<int, long>(threads.Count);
+        foreach (var thread in threads)
+        {
+            var nanos = OsThreads.CpuNanos(thread);
+            if (nanos >= 0)
+            {
+                cpu[thread] = nanos;
+            }
+        }
+        return cpu;
+    }
+
     private void Run()
     {
-        ThreadId = OsThreads.CurrentThreadId;
         var token = _disposed.Token;
         try
         {

@@ -8,11 +8,15 @@ namespace Pyroscope.Profiler.Collection;
 /// thread's samples in between — first by those taken in managed code (the thread was running it, up
 /// to each sample's wall weight), the rest by those taken outside (native code runs on the CPU too, a
 /// blocking wait does not, and then there is no rest). A thread that waits gets no CPU however often
-/// it is sampled, a thread the OS kept off the CPU under load gets only what it got, and the totals
-/// are the OS's own numbers. Without readings (a .nettrace file, a platform without thread clocks)
-/// samples in managed code count their wall weight as cpu, as EventPipe's sample types suggest.
-/// Samples of the profiler's own threads are kept apart: their CPU is spent only while sampling, so a
-/// duty-cycled window must not scale it up.
+/// it is sampled, a thread the OS kept off the CPU under load gets only what it got. Without readings
+/// (a .nettrace file, a platform without thread clocks) samples in managed code count their wall
+/// weight as cpu, as EventPipe's sample types suggest.
+/// <para>
+/// A duty-cycled window scales its thread's CPU by what the OS charged that thread over the whole
+/// window / over the sampled span, not by window / span: work that runs only while sampling (the
+/// profiler's own reading and parsing) then keeps its real size, a busy thread's cpu adds up to its
+/// real cpu of the window, and the profile's total is the OS's total for the sampled threads.
+/// </para>
 /// </summary>
 internal sealed class ThreadTimeAccounting(long nominalPeriodNanos)
 {
@@ -22,36 +26,22 @@ internal sealed class ThreadTimeAccounting(long nominalPeriodNanos)
 
     private readonly Dictionary<int, ThreadState> _threads = new();
     private readonly Dictionary<int, Queue<CpuReading>> _readingsByThread = new();
-    private readonly HashSet<int> _ownThreads = [];
     private ConcurrentQueue<CpuReading>? _readings;
 
-    /// <summary>cpu (column 0) and wall (column 1) per stack and span label.</summary>
-    public StackValueTable Time { get; } = new();
-
-    /// <summary>cpu of the profiler's own threads (column 0), never scaled.</summary>
-    public StackValueTable OwnCpu { get; } = new();
+    /// <summary>wall (column 1) per stack and span label; column 0 unused.</summary>
+    public StackValueTable Wall { get; } = new();
 
     public long SampleCount { get; private set; }
 
-    public bool HasCpuReadings => _readings is not null;
-
     /// <summary>Reads CPU clock readings from <paramref name="readings"/> (the poller's, in real time).</summary>
     public void UseCpuReadings(ConcurrentQueue<CpuReading> readings) => _readings = readings;
-
-    public void AddOwnThread(int thread)
-    {
-        if (thread > 0)
-        {
-            _ownThreads.Add(thread);
-        }
-    }
 
     public void OnSample(int thread, long timestamp, double timeMSec, int stack, int label, bool managed)
     {
         SampleCount++;
         if (!_threads.TryGetValue(thread, out var state))
         {
-            state = new ThreadState(_ownThreads.Contains(thread));
+            state = new ThreadState();
             _threads.Add(thread, state);
         }
         var wall = nominalPeriodNanos;
@@ -64,10 +54,10 @@ internal sealed class ThreadTimeAccounting(long nominalPeriodNanos)
             }
         }
         state.LastSampleMSec = timeMSec;
-        Time.Add(stack, label, 0, wall);
+        Wall.Add(stack, label, 0, wall);
         if (_readings is null)
         {
-            AddCpu(state, stack, label, managed ? wall : 0);
+            state.Cpu.Add(stack, label, managed ? wall : 0, 0);
             return;
         }
         TakeReadings();
@@ -77,7 +67,7 @@ internal sealed class ThreadTimeAccounting(long nominalPeriodNanos)
 
     /// <summary>
     /// Charges every pending sample with the readings there are; what still has no closing reading is
-    /// charged as without readings. Called when a session ended or before TraceLog's stacks are trimmed.
+    /// charged as without readings. Called when a session ended or before a drain.
     /// </summary>
     public void SettleAll()
     {
@@ -88,11 +78,63 @@ internal sealed class ThreadTimeAccounting(long nominalPeriodNanos)
         foreach (var (thread, state) in _threads)
         {
             Settle(thread, state, long.MaxValue);
-            foreach (var pending in state.Pending)
+            ChargeWithoutReadings(state);
+        }
+    }
+
+    /// <summary>
+    /// Adds every thread's cpu to <paramref name="target"/> (column 0), scaled per thread by its OS CPU
+    /// over the window (<paramref name="windowStartCpu"/> → <paramref name="windowEndCpu"/>, a thread
+    /// missing at the start was born in the window) / its cpu in the samples; threads without window
+    /// readings are scaled by <paramref name="fallbackScale"/>. Then forgets the cpu (threads stay).
+    /// </summary>
+    public void DrainCpu(StackValueTable target, double fallbackScale, IReadOnlyDictionary<int, long>? windowStartCpu, IReadOnlyDictionary<int, long>? windowEndCpu, List<(int Thread, long Cpu)> unsampled)
+    {
+        if (windowEndCpu is not null)
+        {
+            // The OS also charged threads that have no samples in this window: the runtime's native
+            // threads (EventPipe's sampler among them, GC, tiered compilation) and managed threads that
+            // only ran outside the sampled span. Their CPU is real; it goes into the profile by thread.
+            foreach (var (thread, end) in windowEndCpu)
             {
-                AddCpu(state, pending.Stack, pending.Label, pending.Managed ? pending.Wall : 0);
+                if (_threads.TryGetValue(thread, out var sampledState) && sampledState.Cpu.Count > 0)
+                {
+                    continue;
+                }
+                var start = windowStartCpu is not null && windowStartCpu.TryGetValue(thread, out var s) ? s : 0;
+                if (end - start > 0)
+                {
+                    unsampled.Add((thread, end - start));
+                }
             }
-            state.Pending.Clear();
+        }
+        foreach (var (thread, state) in _threads)
+        {
+            var cpu = state.Cpu;
+            if (cpu.Count == 0)
+            {
+                continue;
+            }
+            double sampled = 0;
+            for (var row = 0; row < cpu.Count; row++)
+            {
+                sampled += cpu.FirstAt(row);
+            }
+            var scale = fallbackScale;
+            if (fallbackScale != 1 && sampled > 0 && windowEndCpu is not null && windowEndCpu.TryGetValue(thread, out var end))
+            {
+                var start = windowStartCpu is not null && windowStartCpu.TryGetValue(thread, out var s) ? s : 0;
+                scale = Math.Max(1, (end - start) / sampled);
+            }
+            for (var row = 0; row < cpu.Count; row++)
+            {
+                var value = scale == 1 ? cpu.FirstAt(row) : (long)Math.Round(cpu.FirstAt(row) * scale);
+                if (value > 0)
+                {
+                    target.Add(cpu.StackAt(row), cpu.LabelAt(row), value, 0);
+                }
+            }
+            cpu.Clear();
         }
     }
 
@@ -101,7 +143,6 @@ internal sealed class ThreadTimeAccounting(long nominalPeriodNanos)
     {
         if (_threads.Count > maxThreads)
         {
-            SettleAll();
             _threads.Clear();
             _readingsByThread.Clear();
         }
@@ -142,11 +183,7 @@ internal sealed class ThreadTimeAccounting(long nominalPeriodNanos)
             if (state.BaselineCpu < 0)
             {
                 // Samples before the first reading have no interval: they are charged as without readings.
-                foreach (var pending in state.Pending)
-                {
-                    AddCpu(state, pending.Stack, pending.Label, pending.Managed ? pending.Wall : 0);
-                }
-                state.Pending.Clear();
+                ChargeWithoutReadings(state);
             }
             else
             {
@@ -156,7 +193,19 @@ internal sealed class ThreadTimeAccounting(long nominalPeriodNanos)
         }
     }
 
-    private void Share(ThreadState state, long cpu)
+    private static void ChargeWithoutReadings(ThreadState state)
+    {
+        foreach (var pending in state.Pending)
+        {
+            if (pending.Managed)
+            {
+                state.Cpu.Add(pending.Stack, pending.Label, pending.Wall, 0);
+            }
+        }
+        state.Pending.Clear();
+    }
+
+    private static void Share(ThreadState state, long cpu)
     {
         var pending = state.Pending;
         if (pending.Count == 0 || cpu <= 0)
@@ -183,43 +232,23 @@ internal sealed class ThreadTimeAccounting(long nominalPeriodNanos)
         var otherShare = otherWall == 0 ? 0 : (double)rest / otherWall;
         foreach (var sample in pending)
         {
-            var share = sample.Managed ? managedShare : otherShare;
-            if (share > 0)
+            var value = (long)((sample.Managed ? managedShare : otherShare) * sample.Wall);
+            if (value > 0)
             {
-                AddCpu(state, sample.Stack, sample.Label, (long)(share * sample.Wall));
+                state.Cpu.Add(sample.Stack, sample.Label, value, 0);
             }
         }
         pending.Clear();
     }
 
-    private void AddCpu(ThreadState state, int stack, int label, long cpu)
+    private sealed class ThreadState
     {
-        if (cpu <= 0)
-        {
-            return;
-        }
-        if (state.Own)
-        {
-            OwnCpu.Add(stack, label, cpu, 0);
-        }
-        else
-        {
-            Time.Add(stack, label, cpu, 0);
-        }
-    }
-
-    public void Clear()
-    {
-        Time.Clear();
-        OwnCpu.Clear();
-    }
-
-    private sealed class ThreadState(bool own)
-    {
-        public bool Own { get; } = own;
         public double LastSampleMSec = double.NaN;
         public long BaselineCpu = -1;
         public readonly List<PendingSample> Pending = [];
+
+        /// <summary>This thread's cpu (column 0) per stack and span label since the last drain.</summary>
+        public readonly StackValueTable Cpu = new(16);
     }
 
     private readonly record struct PendingSample(int Stack, int Label, bool Managed, long Wall);
