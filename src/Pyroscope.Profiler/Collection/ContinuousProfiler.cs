@@ -45,8 +45,13 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
         _logger = logger;
         _queue = queue;
         _poller = options.CpuEnabled && OsThreads.IsSupported ? new ThreadCpuPoller() : null;
-        _windowStartCpu = _poller?.Snapshot();
         _spans = options.SpanProfiles && (options.CpuEnabled || options.WallEnabled) ? new ActivitySpanTracker() : null;
+        // The first window starts before its session does: the session samples from the moment it is
+        // created, through the rundown that names the methods jitted before it (seconds on a loaded
+        // machine). A window starting after that had samples from before its own start, and its
+        // window / sampled-span scale (then below 1) was clamped to 1: the 1.6–2.4× overshoot.
+        _windowStart = DateTimeOffset.UtcNow;
+        _windowStartCpu = _poller?.Snapshot();
         SamplingSlice first;
         try
         {
@@ -60,7 +65,6 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
         }
         _current = first;
         _intervalTicks = (long)(options.UploadInterval.TotalSeconds * Stopwatch.Frequency);
-        _windowStart = DateTimeOffset.UtcNow;
         _nextCut = Stopwatch.GetTimestamp() + _intervalTicks;
         var continuous = options.SampledDurationPerInterval >= options.UploadInterval;
         _processing = Task.Factory.StartNew(continuous ? () => RunContinuously(first) : () => RunDutyCycled(first),
@@ -159,7 +163,9 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
             {
                 var span = slice.Collector.SampledSpan;
                 var window = DateTimeOffset.UtcNow - _windowStart;
-                Cut(slice, span > TimeSpan.Zero ? Math.Max(1, window / span) : 1);
+                // Samples never precede the window (each session starts inside it), so window / span is
+                // at least 1 up to timer noise; it is not clamped, which once hid samples from outside the window.
+                Cut(slice, span > TimeSpan.Zero ? window / span : 1);
                 Volatile.Write(ref _current, null);
                 slice.Dispose();
                 slice = null;

@@ -21,8 +21,9 @@ namespace Pyroscope.Profiler.Collection;
 internal sealed class ThreadTimeAccounting(long nominalPeriodNanos)
 {
     // A thread not sampled for longer than this was not alive or not known to the runtime in between:
-    // its next sample gets the nominal period instead of the gap.
-    private const double MaxSampleGapMSec = 50;
+    // its next sample gets the nominal period instead of the gap. Every tick samples every managed
+    // thread, so shorter gaps are the sampler itself being late (a loaded machine): real time that counts.
+    private const double MaxSampleGapMSec = 500;
 
     private readonly Dictionary<int, ThreadState> _threads = new();
     private readonly Dictionary<int, Queue<CpuReading>> _readingsByThread = new();
@@ -47,11 +48,9 @@ internal sealed class ThreadTimeAccounting(long nominalPeriodNanos)
         var wall = nominalPeriodNanos;
         if (!double.IsNaN(state.LastSampleMSec))
         {
+            // A sample at or before the thread's previous one (a duplicate, or out of order) adds no time.
             var gap = timeMSec - state.LastSampleMSec;
-            if (gap > 0 && gap <= MaxSampleGapMSec)
-            {
-                wall = (long)(gap * 1_000_000);
-            }
+            wall = gap <= 0 ? 0 : gap <= MaxSampleGapMSec ? (long)(gap * 1_000_000) : nominalPeriodNanos;
         }
         state.LastSampleMSec = timeMSec;
         Wall.Add(stack, label, 0, wall);
