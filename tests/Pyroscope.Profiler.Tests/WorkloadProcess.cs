@@ -56,6 +56,9 @@ internal sealed class WorkloadProcess : IAsyncDisposable
         return _process.ExitCode;
     }
 
+    /// <summary>What the workload printed after "ready" (read once it exited).</summary>
+    public Task<string> RestOfOutputAsync(CancellationToken cancellationToken) => _process.StandardOutput.ReadToEndAsync(cancellationToken);
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)

@@ -41,6 +41,10 @@ foreach (var thread in threads)
 {
     thread.Join();
 }
+if (scenario == "types")
+{
+    Console.WriteLine($"thrown {KnownTypes.Thrown} waits {KnownTypes.Waits} wait-ns {KnownTypes.WaitNanos}");
+}
 Console.WriteLine("done");
 return 0;
 

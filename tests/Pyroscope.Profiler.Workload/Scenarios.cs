@@ -108,6 +108,11 @@ internal static class KnownTypes
 
     public static long Thrown;
 
+    /// <summary>Lock acquisitions that had to wait (longer than 100 µs) and their total wait, measured here.</summary>
+    public static long Waits;
+
+    public static long WaitNanos;
+
     public static Thread[] Start(CancellationToken stop)
     {
         Thread[] threads =
@@ -128,8 +133,15 @@ internal static class KnownTypes
     {
         while (!stop.IsCancellationRequested)
         {
+            var asked = Stopwatch.GetTimestamp();
             lock (Gate)
             {
+                var waited = Stopwatch.GetElapsedTime(asked);
+                if (waited > TimeSpan.FromMicroseconds(100))
+                {
+                    Waits++;
+                    WaitNanos += (long)(waited.TotalMilliseconds * 1_000_000);
+                }
                 var end = Stopwatch.GetTimestamp() + Stopwatch.Frequency / 500;
                 while (Stopwatch.GetTimestamp() < end)
                 {

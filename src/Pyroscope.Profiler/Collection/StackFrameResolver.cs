@@ -14,6 +14,11 @@ internal sealed class StackFrameResolver(TraceLog traceLog)
     private readonly ulong[] _scratch = new ulong[MaxDepth];
 
     /// <summary>The stack's location ids, leaf first (after <paramref name="leaf"/>, an extra leaf frame such as an exception type, when not 0).</summary>
+    /// <remarks>
+    /// With a <paramref name="leaf"/> (an exception's type) the runtime's own throw machinery on top of
+    /// the stack (<c>System.Runtime.EH.*</c>, unnamed native frames) is skipped: the throwing method is
+    /// the frame under the type.
+    /// </remarks>
     public ReadOnlySpan<ulong> Resolve(int stackIndex, Pprof.PprofBuilder builder, ulong leaf = 0)
     {
         var callStacks = traceLog.CallStacks;
@@ -22,10 +27,19 @@ internal sealed class StackFrameResolver(TraceLog traceLog)
         {
             _scratch[count++] = leaf;
         }
+        var skippingThrowMachinery = leaf != 0;
         string? previous = null;
         for (var stack = (CallStackIndex)stackIndex; stack != CallStackIndex.Invalid && count < MaxDepth; stack = callStacks.Caller(stack))
         {
             var name = FrameName(callStacks.CodeAddressIndex(stack));
+            if (skippingThrowMachinery)
+            {
+                if (name[0] == '[' || name.StartsWith("System.Runtime.EH.", StringComparison.Ordinal))
+                {
+                    continue;
+                }
+                skippingThrowMachinery = false;
+            }
             // Runs of unnamed native frames collapse into one: their addresses say nothing to a reader.
             if (name[0] == '[' && string.Equals(name, previous, StringComparison.Ordinal))
             {
