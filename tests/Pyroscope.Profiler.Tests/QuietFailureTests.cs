@@ -46,8 +46,8 @@ public sealed class QuietFailureTests
         {
             ApplicationName = "unreachable",
             ServerAddress = $"http://127.0.0.1:{FreePort.Next()}",
-            UploadInterval = TimeSpan.FromMilliseconds(200),
-            SampledDurationPerInterval = TimeSpan.FromMilliseconds(100),
+            UploadInterval = TimeSpan.FromMilliseconds(500),
+            SampledDurationPerInterval = TimeSpan.FromMilliseconds(200),
             MaxPendingUploads = 2,
         };
         await using (PyroscopeProfiler.Start(options, logger))

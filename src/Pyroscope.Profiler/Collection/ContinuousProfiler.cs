@@ -102,8 +102,11 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
     /// <summary>Stops the session, then takes the closing CPU readings (no sample comes after a stopped session).</summary>
     private void StopSlice(SamplingSlice slice)
     {
-        slice.Stop();
-        _poller?.Stop();
+        // A late timer callback for a slice that is already stopped must not stop the next slice's readings.
+        if (slice.Stop())
+        {
+            _poller?.Stop();
+        }
     }
 
     private void EndReadings()
@@ -147,11 +150,11 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
             if (slice is not null)
             {
                 Volatile.Write(ref _current, slice);
-                if (token.IsCancellationRequested)
-                {
-                    StopSlice(slice);
-                }
-                using (new Timer(s => StopSlice((SamplingSlice)s!), slice, sampled, Timeout.InfiniteTimeSpan))
+                // Never stop a session from the thread that reads it before it reads: the runtime answers
+                // the stop only after flushing the session into its stream, which then waits for a reader
+                // (a deadlock that also blocks every thread writing an event). The timer stops it instead.
+                var stopAfter = token.IsCancellationRequested ? TimeSpan.Zero : sampled;
+                using (new Timer(s => StopSlice((SamplingSlice)s!), slice, stopAfter, Timeout.InfiniteTimeSpan))
                 {
                     ProcessUntilStopped(slice);
                 }

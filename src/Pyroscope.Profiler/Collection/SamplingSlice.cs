@@ -78,21 +78,26 @@ internal sealed class SamplingSlice : IDisposable
     /// <summary>Dispatches events on the calling thread until the session is stopped.</summary>
     public void Process() => _source.Process();
 
-    /// <summary>Ends the session (its event stream ends, <see cref="Process"/> returns); safe from any thread, more than once.</summary>
-    public void Stop()
+    /// <summary>
+    /// Ends the session (its event stream ends, <see cref="Process"/> returns); safe from any thread but
+    /// the one about to call <see cref="Process"/>, more than once. True for the call that stopped it.
+    /// </summary>
+    public bool Stop()
     {
-        if (Interlocked.Exchange(ref _stopped, 1) == 0)
+        if (Interlocked.Exchange(ref _stopped, 1) != 0)
         {
-            try
-            {
-                _session.Stop();
-            }
-            catch (Exception)
-            {
-                // The session is gone already (process shutting down, stream broken): nothing left to
-                // stop. Called from a timer too, where anything escaping would take the host down.
-            }
+            return false;
         }
+        try
+        {
+            _session.Stop();
+        }
+        catch (Exception)
+        {
+            // The session is gone already (process shutting down, stream broken): nothing left to
+            // stop. Called from a timer too, where anything escaping would take the host down.
+        }
+        return true;
     }
 
     /// <summary>Last resort when the stream does not end after <see cref="Stop"/>.</summary>
