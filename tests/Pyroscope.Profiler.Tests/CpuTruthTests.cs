@@ -8,7 +8,7 @@ namespace Pyroscope.Profiler.Tests;
 /// method and three that block, sleep and spin-then-block, profiled duty-cycled (400 ms of every 4 s,
 /// the default's tenth, so every value is scaled about ×10), idle and with both cores saturated by another process. Each full
 /// window's CPU total must be the process's OS CPU time over that window within ±10 %, the burner must
-/// hold ≥ 95 % of the workload threads' CPU and the waiting methods ≤ 2 % of the whole profile. (The
+/// hold ≥ 95 % of the workload threads' CPU and the waiting methods ≤ 2 % of it. (The
 /// rest of the process — thread-pool spinning, EventPipe's native sampler, the CPU log — is real CPU
 /// and in the profile too, under its own frames.)
 /// </summary>
@@ -68,9 +68,11 @@ public sealed class CpuTruthTests
             var waiting = stacks.TotalEndingWith(".Truth.BlockedWaiter") + stacks.TotalEndingWith(".Truth.Sleeper") + stacks.TotalEndingWith(".Truth.SpinThenBlock");
             // Every thread of the process is in the profile, the OS's view of it included.
             Assert.True(Math.Abs((double)stacks.Total / os - 1) <= 0.10, message);
-            // Of the workload's four threads, the burner has the CPU; waiting is (nearly) none of the whole.
+            // Of the workload's four threads' CPU, the burner has it and the waiting methods (nearly) none. (Of
+            // the whole profile too on a quiet machine; on a saturated one the burner gets a small slice of a
+            // core while the process's own real CPU — thread pool, runtime — does not shrink with it.)
             Assert.True(burner >= 0.95 * (burner + waiting), message);
-            Assert.True(waiting <= 0.02 * stacks.Total, message);
+            Assert.True(waiting <= 0.02 * (burner + waiting), message);
         }
         TestContext.Current.TestOutputHelper?.WriteLine(message);
     }
