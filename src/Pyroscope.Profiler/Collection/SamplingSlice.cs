@@ -33,7 +33,10 @@ internal sealed class SamplingSlice : IDisposable
     public static SamplingSlice Start(ProfilerOptions options)
     {
         var client = new DiagnosticsClient(Environment.ProcessId);
-        var session = client.StartEventPipeSession(Providers(options), requestRundown: false, circularBufferMB: 64);
+        // The runtime buffers what the reader has not taken yet, up to this much native memory: on a loaded
+        // machine, where the reader lags, that was most of the profiler's resident memory (up to 60 MB at
+        // 64). A sampled second at 1 kHz is a few MB; events beyond the buffer are dropped, not queued.
+        var session = client.StartEventPipeSession(Providers(options), requestRundown: false, circularBufferMB: 16);
         try
         {
             var source = TraceLog.CreateFromEventPipeSession(session, TraceLog.EventPipeRundownConfiguration.Enable(client));
