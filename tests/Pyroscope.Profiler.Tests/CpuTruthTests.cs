@@ -10,9 +10,9 @@ namespace Pyroscope.Profiler.Tests;
 /// window's CPU total must be the process's OS CPU time over that window within ±10 %, the burner must
 /// hold ≥ 95 % of the workload threads' CPU and the waiting methods ≤ 2 % of it. (The
 /// rest of the process — thread-pool spinning, EventPipe's native sampler, the CPU log — is real CPU
-/// and in the profile too, under its own frames.)
+/// and in the profile too, under its own frames.) The profiled process is a child, so this class runs
+/// beside the others; its two tests run one after the other (the loaded one's load must not reach the idle one).
 /// </summary>
-[Collection(InProcessProfilerCollection.Name)]
 public sealed class CpuTruthTests
 {
     private const int IntervalMs = 4000;

@@ -25,6 +25,7 @@ internal sealed class UploadQueue : IAsyncDisposable
     private readonly Task _loop;
     private long _dropped;
     private long _exported;
+    private volatile bool _failing;
 
     public UploadQueue(IProfileExporter exporter, int capacity, TimeSpan maxAge, ILogger logger, TimeProvider? time = null)
     {
@@ -85,10 +86,12 @@ internal sealed class UploadQueue : IAsyncDisposable
             {
                 await _exporter.ExportAsync(batch, token).ConfigureAwait(false);
                 Interlocked.Increment(ref _exported);
+                _failing = false;
                 return;
             }
             catch (ProfileExportException e) when (e.Retryable && _time.GetUtcNow() - batch.Until < _maxAge)
             {
+                _failing = true;
                 LogFailure(e.Message, "Pyroscope profiler upload failed, retrying: {Reason} ({Suppressed} similar failures since the last message)", e.Message);
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)
@@ -117,10 +120,14 @@ internal sealed class UploadQueue : IAsyncDisposable
         }
     }
 
-    /// <summary>Lets queued windows go out for up to <paramref name="grace"/>, then stops.</summary>
+    /// <summary>Lets queued windows go out for up to <paramref name="grace"/> (not at all while the server fails: a host stopping must not wait for it), then stops.</summary>
     public async ValueTask StopAsync(TimeSpan grace)
     {
         _channel.Writer.TryComplete();
+        if (_failing)
+        {
+            grace = TimeSpan.Zero;
+        }
         if (await Task.WhenAny(_loop, Task.Delay(grace)).ConfigureAwait(false) != _loop && _channel.Reader.Count > 0)
         {
             _logger.LogWarning("Pyroscope profiler stopped before all profiles were uploaded.");
