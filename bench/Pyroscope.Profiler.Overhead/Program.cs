@@ -4,133 +4,90 @@ using System.Net;
 using System.Runtime.CompilerServices;
 using Pyroscope.Profiler;
 
-// Usage: Pyroscope.Profiler.Overhead [--rounds N] [--phase-seconds S] [--threads T] [--compare-continuous]
-// Each round runs the same fixed amount of work twice, once without and once with the profiler
-// (default options: 10 s windows sampled 1 s each, cpu + wall; BENCH_ALLOC=1 adds allocation sampling; pushes through the real ingest exporter into
-// an HTTP handler that answers 200 without a network). Process CPU time is compared per round;
-// the median ratio is the overhead. Order alternates between rounds to cancel drift.
-// Phases should span several 10 s windows (--phase-seconds 30+): a duty-cycled profiler costs
-// nothing between its sampled seconds. --compare-continuous adds a third phase per round with
-// continuous sampling (SampledDurationPerInterval = UploadInterval, the profiler before duty cycling).
-// Diagnostics: BENCH_SAMPLED_MS=N sets SampledDurationPerInterval; BENCH_RAW=sp (bare SampleProfiler session, events parsed and dropped),
-// BENCH_RAW=clr (plus the runtime provider with GC/Jit/Loader), BENCH_RAW=tracelog (TraceLog
-// real-time processing without the profiler's own code) split the cost into its parts.
+// Usage: Pyroscope.Profiler.Overhead [--rounds N] [--phase-seconds S] [--threads T] [--phases off,cpu,wall,lock,exception,alloc,defaults,all]
+// Each round runs the same fixed amount of work once per phase: without the profiler (off), with one
+// profile type at a time, with the defaults (cpu, wall, lock, exception: 1 s sampled of every 10 s) and
+// with every type (defaults + allocations). Pushes go through the real push exporter into an HTTP
+// handler that answers 200 without a network. Process CPU time is compared with the off phase of the
+// same round; the median ratio per phase is its overhead. RSS: the most the process's resident memory
+// grew while the phase ran, over what it was just before the profiler started. Phase order rotates
+// between rounds to cancel drift. Phases should span several 10 s windows (--phase-seconds 30+): a
+// duty-cycled profiler costs nothing between its sampled seconds.
 var rounds = IntArg("--rounds", 3);
 var phaseSeconds = IntArg("--phase-seconds", 12);
 var threads = IntArg("--threads", 2);
-var compareContinuous = Array.IndexOf(args, "--compare-continuous") >= 0;
+var phases = (StringArg("--phases") ?? "off,cpu,wall,lock,exception,alloc,defaults,all").Split(',');
 
 var iterations = Calibrate(TimeSpan.FromSeconds(phaseSeconds), threads);
-Console.WriteLine($"work: {iterations} iterations x {threads} threads (~{phaseSeconds} s per phase), {rounds} rounds");
-var ratios = new List<double>();
-var extraCpuPerWallSecond = new List<double>();
-var continuousRatios = new List<double>();
-var continuousExtraCpuPerWallSecond = new List<double>();
-var outsideOff = new List<double>();
-var outsideOn = new List<double>();
-var outsideContinuous = new List<double>();
+Console.WriteLine($"work: {iterations} iterations x {threads} threads (~{phaseSeconds} s per phase), {rounds} rounds, phases {string.Join(", ", phases)}");
+var results = phases.ToDictionary(p => p, _ => new List<(double Cpu, double Wall, double RssMb)>());
 for (var round = 0; round < rounds; round++)
 {
-    (double Cpu, double Wall, double Outside) off, on;
-    if (round % 2 == 0)
+    for (var i = 0; i < phases.Length; i++)
     {
-        off = await MeasureAsync(profiled: false, iterations, threads);
-        on = await MeasureAsync(profiled: true, iterations, threads);
-    }
-    else
-    {
-        on = await MeasureAsync(profiled: true, iterations, threads);
-        off = await MeasureAsync(profiled: false, iterations, threads);
-    }
-    if (compareContinuous)
-    {
-        var continuous = await MeasureAsync(profiled: true, iterations, threads, continuous: true);
-        continuousRatios.Add(continuous.Cpu / off.Cpu);
-        continuousExtraCpuPerWallSecond.Add((continuous.Cpu - off.Cpu) / continuous.Wall);
-        outsideContinuous.Add(continuous.Outside);
+        var phase = phases[(i + round) % phases.Length];
+        var measured = await MeasureAsync(phase, iterations, threads);
+        results[phase].Add(measured);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"round {round + 1}: continuous sampling {continuous.Cpu:F3} s ({continuous.Wall:F1} s wall), ratio {continuous.Cpu / off.Cpu:F4}; outside the work's threads {continuous.Outside * 1000:F1} ms/s"));
+            $"round {round + 1} {phase,-10} cpu {measured.Cpu:F3} s, wall {measured.Wall:F1} s, rss +{measured.RssMb:F1} MB"));
     }
-    ratios.Add(on.Cpu / off.Cpu);
-    outsideOff.Add(off.Outside);
-    outsideOn.Add(on.Outside);
-    extraCpuPerWallSecond.Add((on.Cpu - off.Cpu) / on.Wall);
-    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"round {round + 1}: cpu off {off.Cpu:F3} s ({off.Wall:F1} s wall), on {on.Cpu:F3} s ({on.Wall:F1} s wall), ratio {on.Cpu / off.Cpu:F4}; cpu outside the work's threads: off {off.Outside * 1000:F1} ms/s, on {on.Outside * 1000:F1} ms/s"));
 }
-ratios.Sort();
-var median = ratios[ratios.Count / 2];
-extraCpuPerWallSecond.Sort();
-Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"median overhead: {(median - 1) * 100:F2} % (cpu time with / without profiler = {median:F4})"));
-// The profiler's cost is per wall second (1 kHz sampling of every managed thread), not per unit of
-// work: on a starved machine the ratio overstates what a workload with its cores to itself pays.
-Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-    $"median profiler cpu: {extraCpuPerWallSecond[extraCpuPerWallSecond.Count / 2] * 1000:F1} ms per wall second ({extraCpuPerWallSecond[extraCpuPerWallSecond.Count / 2] * 100:F2} % of one core)"));
-Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-    $"median cpu outside the work's threads: off {Median(outsideOff) * 1000:F1} ms/s, on {Median(outsideOn) * 1000:F1} ms/s"));
-if (compareContinuous)
+if (results.TryGetValue("off", out var off))
 {
-    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"continuous sampling: median cpu outside the work's threads {Median(outsideContinuous) * 1000:F1} ms/s"));
-    continuousRatios.Sort();
-    continuousExtraCpuPerWallSecond.Sort();
-    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"continuous sampling: median overhead {(continuousRatios[continuousRatios.Count / 2] - 1) * 100:F2} %, profiler cpu {continuousExtraCpuPerWallSecond[continuousExtraCpuPerWallSecond.Count / 2] * 1000:F1} ms per wall second"));
+    Console.WriteLine("| phase | CPU vs off (median of rounds) | profiler CPU per wall second | RSS growth (median) |");
+    Console.WriteLine("|---|---|---|---|");
+    foreach (var phase in phases)
+    {
+        var ratios = new List<double>();
+        var perSecond = new List<double>();
+        for (var r = 0; r < rounds; r++)
+        {
+            ratios.Add(results[phase][r].Cpu / off[r].Cpu);
+            perSecond.Add((results[phase][r].Cpu - off[r].Cpu) / results[phase][r].Wall);
+        }
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"| {phase} | {(Median(ratios) - 1) * 100:+0.00;-0.00} % | {Median(perSecond) * 1000:F1} ms | {Median(results[phase].Select(m => m.RssMb).ToList()):F1} MB |"));
+    }
 }
 return 0;
 
-static async Task<(double Cpu, double Wall, double Outside)> MeasureAsync(bool profiled, long iterations, int threads, bool continuous = false)
+static async Task<(double Cpu, double Wall, double RssMb)> MeasureAsync(string phase, long iterations, int threads)
 {
     IAsyncDisposable? profiler = null;
     using var http = new HttpClient(new AcceptEverything());
-    if (profiled && Environment.GetEnvironmentVariable("BENCH_RAW") is { } raw)
+    GC.Collect();
+    var rssBefore = Rss.Megabytes();
+    using var rss = new Rss();
+    if (phase != "off")
     {
-        var client = new Microsoft.Diagnostics.NETCore.Client.DiagnosticsClient(Environment.ProcessId);
-        var providers = new List<Microsoft.Diagnostics.NETCore.Client.EventPipeProvider> { new("Microsoft-DotNETCore-SampleProfiler", System.Diagnostics.Tracing.EventLevel.Informational) };
-        if (raw == "clr") providers.Add(new("Microsoft-Windows-DotNETRuntime", System.Diagnostics.Tracing.EventLevel.Verbose, 0x18 | 0x1));
-        if (raw == "tracelog") providers.Add(new("Microsoft-Windows-DotNETRuntime", System.Diagnostics.Tracing.EventLevel.Verbose, 0x18));
-        var session = client.StartEventPipeSession(providers, false, 64);
-        var t = raw == "tracelog"
-            ? new Thread(() => { using var src = Microsoft.Diagnostics.Tracing.Etlx.TraceLog.CreateFromEventPipeSession(session, Microsoft.Diagnostics.Tracing.Etlx.TraceLog.EventPipeRundownConfiguration.Enable(client)); src.Process(); })
-            : new Thread(() => { var src = new Microsoft.Diagnostics.Tracing.EventPipeEventSource(session.EventStream); src.Process(); });
-        t.Start();
-        profiler = new RawHandle(session, t);
-        Work.Run(iterations / 20, threads);
-    }
-    else if (profiled)
-    {
-        var options = new ProfilerOptions { ApplicationName = "overhead-bench", ServerAddress = "http://bench.invalid:4040", CollectAllocations = Environment.GetEnvironmentVariable("BENCH_ALLOC") == "1" };
-        if (continuous)
+        var options = new ProfilerOptions { ApplicationName = "overhead-bench", ServerAddress = "http://bench.invalid:4040" };
+        if (phase is not ("defaults" or "all"))
         {
-            options.SampledDurationPerInterval = options.UploadInterval;
+            options.CpuEnabled = phase == "cpu";
+            options.WallEnabled = phase == "wall";
+            options.LockEnabled = phase == "lock";
+            options.ExceptionEnabled = phase == "exception";
+            options.SpanProfiles = false;
         }
-        else if (Environment.GetEnvironmentVariable("BENCH_SAMPLED_MS") is { } sampledMs)
-        {
-            // e.g. 100: what a window costs beyond its sampled time (session start, rundown, upload).
-            options.SampledDurationPerInterval = TimeSpan.FromMilliseconds(int.Parse(sampledMs, CultureInfo.InvariantCulture));
-        }
+        options.CollectAllocations = phase is "alloc" or "all";
         profiler = PyroscopeProfiler.Start(options, httpClient: http);
         // Steady state only: the start (initial rundown) is a one-off cost.
         Work.Run(iterations / 20, threads);
     }
-    GC.Collect();
     var process = Process.GetCurrentProcess();
     process.Refresh();
     var before = process.TotalProcessorTime;
     var wall = Stopwatch.StartNew();
-    var workerCpu = Work.Run(iterations, threads);
+    Work.Run(iterations, threads);
     wall.Stop();
     process.Refresh();
     var cpu = (process.TotalProcessorTime - before).TotalSeconds;
-    // CPU outside the work's own threads per wall second: the profiler's sampler, IPC and event
-    // threads (plus a little GC/runtime noise, the "off" phase shows how much). Much less noisy than
-    // comparing two phases on a busy machine, though it misses the stack-walk pauses the workers pay.
-    var outside = (cpu - workerCpu) / wall.Elapsed.TotalSeconds;
+    var grown = Math.Max(0, rss.PeakMegabytes - rssBefore);
     if (profiler is not null)
     {
         await profiler.DisposeAsync();
     }
-    return (cpu, wall.Elapsed.TotalSeconds, outside);
+    return (cpu, wall.Elapsed.TotalSeconds, grown);
 }
 
 static double Median(List<double> values)
@@ -150,16 +107,23 @@ static long Calibrate(TimeSpan target, int threads)
     return Math.Max(probe, (long)(probe * target.TotalSeconds / seconds));
 }
 
+string? StringArg(string name)
+{
+    var index = Array.IndexOf(args, name);
+    return index >= 0 && index + 1 < args.Length ? args[index + 1] : null;
+}
+
 int IntArg(string name, int fallback)
 {
     var index = Array.IndexOf(args, name);
     return index >= 0 && index + 1 < args.Length ? int.Parse(args[index + 1], CultureInfo.InvariantCulture) : fallback;
 }
 
-/// <summary>A server-ish mix: dictionary work, string formatting, sorting, small allocations.</summary>
+/// <summary>A server-ish mix: dictionary work, string formatting, sorting, small allocations, a shared lock, a rare exception.</summary>
 internal static class Work
 {
     public static long Sink;
+    private static readonly object Gate = new();
 
     /// <summary>Runs the work and returns the CPU seconds its own threads used.</summary>
     public static double Run(long iterations, int threads)
@@ -207,6 +171,21 @@ internal static class Work
             values[i] = random.Next();
         }
         Array.Sort(values);
+        lock (Gate)
+        {
+            Sink += values[1];
+        }
+        if (seed % 200 == 0)
+        {
+            try
+            {
+                throw new InvalidOperationException("rare");
+            }
+            catch (InvalidOperationException)
+            {
+                Sink++;
+            }
+        }
         return map.Count + values[0];
     }
 }
@@ -253,7 +232,43 @@ internal sealed class AcceptEverything : HttpMessageHandler
     }
 }
 
-internal sealed class RawHandle(Microsoft.Diagnostics.NETCore.Client.EventPipeSession session, Thread thread) : IAsyncDisposable
+/// <summary>The process's resident memory (VmRSS), and its peak while an instance lives (sampled every 50 ms).</summary>
+internal sealed class Rss : IDisposable
 {
-    public ValueTask DisposeAsync() { session.Stop(); thread.Join(); session.Dispose(); return ValueTask.CompletedTask; }
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Thread _thread;
+
+    public Rss()
+    {
+        PeakMegabytes = Megabytes();
+        _thread = new Thread(() =>
+        {
+            while (!_stop.Token.WaitHandle.WaitOne(50))
+            {
+                PeakMegabytes = Math.Max(PeakMegabytes, Megabytes());
+            }
+        }) { IsBackground = true };
+        _thread.Start();
+    }
+
+    public double PeakMegabytes { get; private set; }
+
+    public static double Megabytes()
+    {
+        foreach (var line in File.ReadLines("/proc/self/status"))
+        {
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            {
+                return double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
+            }
+        }
+        return double.NaN;
+    }
+
+    public void Dispose()
+    {
+        _stop.Cancel();
+        _thread.Join();
+        _stop.Dispose();
+    }
 }

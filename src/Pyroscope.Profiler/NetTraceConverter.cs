@@ -1,15 +1,15 @@
 using Microsoft.Diagnostics.Tracing.Etlx;
-using Pyroscope.Contracts.Google.V1;
-using Pyroscope.Model;
 using Pyroscope.Profiler.Collection;
+using Pyroscope.Profiler.Pprof;
 
 namespace Pyroscope.Profiler;
 
 /// <summary>
 /// Converts a <c>.nettrace</c> file (as written by <c>dotnet-trace collect</c>, e.g. with the
 /// <c>dotnet-sampled-thread-time</c> profile) into pprof profiles: cpu and wall from
-/// SampleProfiler thread samples, alloc_space/alloc_objects from GC AllocationTick events when
-/// the trace has them. Profile types without samples are left out.
+/// SampleProfiler thread samples (a file has no CPU clock readings: samples in managed code count as
+/// cpu), alloc_samples/alloc_size from GC AllocationTick, lock and exception profiles from contention
+/// and exception events when the trace has them. Profile types without samples are left out.
 /// </summary>
 public static class NetTraceConverter
 {
@@ -17,7 +17,7 @@ public static class NetTraceConverter
 
     /// <summary>Converts the trace read from <paramref name="nettrace"/>.</summary>
     /// <exception cref="InvalidDataException">The stream is not a readable .nettrace file.</exception>
-    public static IReadOnlyList<(ProfileTypeId Type, Profile Profile)> Convert(Stream nettrace, CancellationToken cancellationToken = default)
+    public static IReadOnlyList<(ProfileType Type, Profile Profile)> Convert(Stream nettrace, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(nettrace);
         // TraceEvent resolves stacks in two passes (rundown sits at the end of the file) and
@@ -40,7 +40,7 @@ public static class NetTraceConverter
 
     /// <summary>Converts a .nettrace file on disk.</summary>
     /// <exception cref="InvalidDataException">The file is not a readable .nettrace file.</exception>
-    public static IReadOnlyList<(ProfileTypeId Type, Profile Profile)> Convert(string nettracePath, CancellationToken cancellationToken = default)
+    public static IReadOnlyList<(ProfileType Type, Profile Profile)> Convert(string nettracePath, CancellationToken cancellationToken = default)
     {
         var directory = Directory.CreateTempSubdirectory("pyroscope-nettrace-");
         try
@@ -53,7 +53,7 @@ public static class NetTraceConverter
         }
     }
 
-    private static IReadOnlyList<(ProfileTypeId, Profile)> ConvertFile(string tracePath, string etlxPath, CancellationToken cancellationToken)
+    private static IReadOnlyList<(ProfileType, Profile)> ConvertFile(string tracePath, string etlxPath, CancellationToken cancellationToken)
     {
         CheckMagic(tracePath);
         cancellationToken.ThrowIfCancellationRequested();

@@ -7,7 +7,7 @@ namespace Pyroscope.Profiler;
 
 /// <summary>
 /// Entry point of the in-process profiler: samples this process through EventPipe (no native
-/// agent) and pushes cpu, wall and allocation profiles to a Pyroscope server every
+/// agent) and pushes cpu, wall, allocation, lock and exception profiles to a Pyroscope server every
 /// <see cref="ProfilerOptions.UploadInterval"/>. Dispose the handle to flush and stop.
 /// </summary>
 public static class PyroscopeProfiler
@@ -31,8 +31,8 @@ public static class PyroscopeProfiler
         var exporter = options.Exporter;
         if (exporter is null)
         {
-            httpClient ??= ownedClient = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
-            exporter = new PyroscopeIngestExporter(httpClient, options);
+            httpClient ??= ownedClient = CreateHttpClient();
+            exporter = new PyroscopePushExporter(httpClient, options);
         }
         var queue = new UploadQueue(exporter, options.MaxPendingUploads, options.MaxUploadAge, logger);
         try
@@ -49,6 +49,19 @@ public static class PyroscopeProfiler
             return NoopHandle.Instance;
         }
     }
+
+    /// <summary>
+    /// The profiler's own client: not from the host's IHttpClientFactory, whose logging and resilience
+    /// handlers would log every upload at information level.
+    /// </summary>
+    internal static HttpClient CreateHttpClient() => new(new SocketsHttpHandler
+    {
+        PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+        ConnectTimeout = TimeSpan.FromSeconds(5),
+    })
+    {
+        Timeout = TimeSpan.FromSeconds(10),
+    };
 
     private sealed class Handle(ContinuousProfiler profiler, HttpClient? ownedClient) : IAsyncDisposable
     {

@@ -2,8 +2,8 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Pyroscope.Contracts.Google.V1;
 using Pyroscope.Profiler.Export;
+using Pyroscope.Profiler.Pprof;
 
 namespace Pyroscope.Profiler.Tests;
 
@@ -13,8 +13,8 @@ public sealed class ExporterTests
     private static ProfileBatch SmallBatch()
     {
         var profile = new Profile { StringTable = { "", "cpu", "nanoseconds", "Main" } };
-        profile.SampleType.Add(new Contracts.Google.V1.ValueType { Type = 1, Unit = 2 });
-        profile.PeriodType = new Contracts.Google.V1.ValueType { Type = 1, Unit = 2 };
+        profile.SampleType.Add(new Pprof.ValueType { Type = 1, Unit = 2 });
+        profile.PeriodType = new Pprof.ValueType { Type = 1, Unit = 2 };
         profile.Function.Add(new Function { Id = 1, Name = 3 });
         profile.Location.Add(new Location { Id = 1, Line = { new Line { FunctionId = 1 } } });
         profile.Sample.Add(new Sample { LocationId = { 1 }, Value = { 42 } });
@@ -23,11 +23,11 @@ public sealed class ExporterTests
     }
 
     [Fact]
-    public async Task Sends_tenant_basic_auth_tags_and_the_gzipped_profile()
+    public async Task Pushes_a_window_as_upstreams_agent_does_with_tenant_auth_headers_and_tags()
     {
         await using var server = await IngestCaptureServer.StartAsync();
         using var http = new HttpClient();
-        var exporter = new PyroscopeIngestExporter(http, new ProfilerOptions
+        var exporter = new PyroscopePushExporter(http, new ProfilerOptions
         {
             ApplicationName = "my.app",
             ServerAddress = server.Address,
@@ -35,17 +35,23 @@ public sealed class ExporterTests
             TenantId = "tenant-1",
             BasicAuthUser = "user",
             BasicAuthPassword = "secret",
+            HttpHeaders = { ["X-Extra"] = "yes" },
         });
         var batch = SmallBatch();
 
         await exporter.ExportAsync(batch, TestContext.Current.CancellationToken);
 
         var push = Assert.Single(server.Pushes);
-        Assert.Equal("my.app{env=prod,region=eu-west}", push.Query["name"]);
-        Assert.Equal(batch.From.ToUnixTimeSeconds().ToString(), push.Query["from"]);
-        Assert.Equal(batch.Until.ToUnixTimeSeconds().ToString(), push.Query["until"]);
+        Assert.Equal(1, server.Requests);
+        Assert.Equal("process_cpu", push.Name);
+        Assert.Equal("my.app", push.Labels["service_name"]);
+        Assert.Equal("dotnetspy", push.Labels["pyroscope_spy"]);
+        Assert.Equal(("eu-west", "prod"), (push.Labels["region"], push.Labels["env"]));
+        Assert.StartsWith("application/proto", push.ContentType);
         Assert.Equal("tenant-1", push.Headers["X-Scope-OrgID"]);
+        Assert.Equal("yes", push.Headers["X-Extra"]);
         Assert.Equal("Basic " + Convert.ToBase64String("user:secret"u8.ToArray()), push.Headers["Authorization"]);
+        Assert.Equal(0x1f, push.Profile[0]); // gzipped pprof
         var stacks = PprofStacks.Decode(push.Profile);
         Assert.Equal(42, stacks.TotalOf("Main"));
     }
@@ -55,13 +61,13 @@ public sealed class ExporterTests
     {
         var ct = TestContext.Current.CancellationToken;
         using var http = new HttpClient();
-        var down = new PyroscopeIngestExporter(http, new ProfilerOptions { ApplicationName = "a", ServerAddress = $"http://127.0.0.1:{FreePort()}" });
+        var down = new PyroscopePushExporter(http, new ProfilerOptions { ApplicationName = "a", ServerAddress = $"http://127.0.0.1:{FreePort()}" });
         var error = await Assert.ThrowsAsync<ProfileExportException>(() => down.ExportAsync(SmallBatch(), ct));
         Assert.True(error.Retryable);
 
         await using var server = await IngestCaptureServer.StartAsync();
         server.StatusCode = 400;
-        var rejecting = new PyroscopeIngestExporter(http, new ProfilerOptions { ApplicationName = "a", ServerAddress = server.Address });
+        var rejecting = new PyroscopePushExporter(http, new ProfilerOptions { ApplicationName = "a", ServerAddress = server.Address });
         error = await Assert.ThrowsAsync<ProfileExportException>(() => rejecting.ExportAsync(SmallBatch(), ct));
         Assert.False(error.Retryable);
         Assert.Contains("400", error.Message);
@@ -128,7 +134,7 @@ public sealed class ExporterTests
             }
         }
         await host.StopAsync(ct);
-        Assert.All(server.Pushes, p => Assert.Equal("pyroscope{}", p.Query["name"]));
+        Assert.All(server.Pushes, p => Assert.Equal("pyroscope", p.Labels["service_name"]));
     }
 
     private static int FreePort()

@@ -23,29 +23,36 @@ public sealed class LiveProfilerTests
         Assert.NotEmpty(pushes);
         foreach (var push in pushes)
         {
-            Assert.Equal("workload-app{workload=test}", push.Query["name"]);
-            Assert.Equal("dotnetspy", push.Query["spyName"]);
-            Assert.True(long.Parse(push.Query["from"]) <= long.Parse(push.Query["until"]));
-            Assert.StartsWith("multipart/form-data", push.ContentType);
-            Assert.Equal(0x1f, push.Profile[0]); // gzipped pprof, as upstream's .NET SDK sends it
+            Assert.Equal("workload-app", push.Labels["service_name"]);
+            Assert.Equal("test", push.Labels["workload"]);
+            Assert.StartsWith("application/proto", push.ContentType);
+            Assert.Equal(0x1f, push.Profile[0]); // gzipped pprof
         }
-        var decoded = pushes.Select(p => PprofStacks.Decode(p.Profile)).ToList();
-        // One sample type per push: upstream names a multipart pprof's series after its sample types.
-        var cpu = PprofStacks.Merge(decoded.Where(p => p.SampleType == "cpu"));
-        var wall = PprofStacks.Merge(decoded.Where(p => p.SampleType == "wall"));
-        var allocSpace = PprofStacks.Merge(decoded.Where(p => p.SampleType == "alloc_space"));
-        var allocObjects = PprofStacks.Merge(decoded.Where(p => p.SampleType == "alloc_objects"));
+        var decoded = pushes.Select(p => (p.Name, Stacks: PprofStacks.Decode(p.Profile))).ToList();
+        // One sample type per series, under upstream's .NET agent's __name__ for it.
+        var cpu = PprofStacks.Merge(decoded.Where(p => p.Stacks.SampleType == "cpu").Select(p => p.Stacks));
+        var wall = PprofStacks.Merge(decoded.Where(p => p.Stacks.SampleType == "wall").Select(p => p.Stacks));
+        var allocSize = PprofStacks.Merge(decoded.Where(p => p.Stacks.SampleType == "alloc_size").Select(p => p.Stacks));
+        var allocSamples = PprofStacks.Merge(decoded.Where(p => p.Stacks.SampleType == "alloc_samples").Select(p => p.Stacks));
+        Assert.All(decoded, p => Assert.Equal(p.Stacks.SampleType switch
+        {
+            "cpu" => "process_cpu",
+            "wall" => "wall",
+            "lock_count" or "lock_time" => "lock",
+            "exception" => "exception",
+            _ => "memory",
+        }, p.Name));
         Assert.Equal(("nanoseconds", "cpu"), (cpu.SampleUnit, cpu.PeriodType));
         Assert.Equal(("nanoseconds", "wall"), (wall.SampleUnit, wall.PeriodType));
-        Assert.Equal(("bytes", "space"), (allocSpace.SampleUnit, allocSpace.PeriodType));
-        Assert.Equal(("count", "space"), (allocObjects.SampleUnit, allocObjects.PeriodType));
+        Assert.Equal(("bytes", "space"), (allocSize.SampleUnit, allocSize.PeriodType));
+        Assert.Equal(("count", "space"), (allocSamples.SampleUnit, allocSamples.PeriodType));
 
         WorkloadAssertions.HotMethodDominates(cpu);
         Assert.True(wall.Total >= cpu.Total);
         // Only LightMethod allocates in the workload loop.
-        var allocating = allocSpace.ChildTotals("Workload.Run");
+        var allocating = allocSize.ChildTotals("Workload.Run");
         Assert.Equal(WorkloadAssertions.Light, allocating.MaxBy(c => c.Value).Key);
-        Assert.True(allocObjects.TotalOf(WorkloadAssertions.Light) > 0);
+        Assert.True(allocSamples.TotalOf(WorkloadAssertions.Light) > 0);
     }
 
     [Fact]
@@ -73,8 +80,9 @@ public sealed class LiveProfilerTests
         Assert.True(cpu.Total > 0);
         Assert.Contains(batch.Profiles, p => p.Type == DotNetProfileTypes.Wall);
         // Managed frames carry Namespace.Type.Method names, no signatures.
-        Assert.Contains(cpu.Samples, s => s.RootFirst.Any(f => f.StartsWith("System.Threading.", StringComparison.Ordinal)));
-        Assert.DoesNotContain(cpu.Samples, s => s.RootFirst.Any(f => f.Contains('(')));
+        var frames = string.Join(" | ", cpu.Samples.Select(s => string.Join(";", s.RootFirst)).Take(20));
+        Assert.True(cpu.Samples.Any(s => s.RootFirst.Any(f => f.StartsWith("System.Threading.", StringComparison.Ordinal))), frames);
+        Assert.False(cpu.Samples.Any(s => s.RootFirst.Any(f => f.Contains('(') && !f.StartsWith("[thread ", StringComparison.Ordinal))), frames);
     }
 
     [Fact]
@@ -101,16 +109,16 @@ public sealed class LiveProfilerTests
         var window = batch.Until - batch.From;
         // The batch covers the whole window, not just the quarter that was sampled...
         Assert.True(window >= TimeSpan.FromMilliseconds(900), $"window {window}");
-        // ...and the one always-alive burner thread's wall time is scaled up to the window's order: unscaled it
-        // would be about a quarter of it (0.25), scaled twice about 4. On an idle machine the ratio is about 1;
-        // under CI load (2 cores, test assemblies in parallel) 1.59, 2.01 and 2.39 were seen, an overestimate not
-        // yet explained (see the closing note), so the bounds only separate "scaled once" from the two failures.
+        // ...and the one always-alive burner thread's wall time is scaled up to the window's length: unscaled it
+        // would be about a quarter of it. This is the first window, whose session starts (and rundown runs,
+        // seconds under load) inside it: it once started after them, kept their samples and clamped its
+        // scale to 1, which read 1.59–2.39 under CI load.
         var wall = BurnerWall(batch.Profiles.Single(p => p.Type == DotNetProfileTypes.Wall).Profile);
         var ratio = wall / (window.TotalMilliseconds * 1_000_000);
-        Assert.InRange(ratio, 0.6, 3.5);
+        Assert.InRange(ratio, 0.85, 1.15);
     }
 
-    private static double BurnerWall(Contracts.Google.V1.Profile profile) =>
+    private static double BurnerWall(Pprof.Profile profile) =>
         PprofStacks.From(profile).Samples.Where(s => s.RootFirst.Any(f => f.EndsWith(".BurnUntil", StringComparison.Ordinal))).Sum(s => (double)s.Value);
 
     private static double BurnUntil(CancellationToken stop)

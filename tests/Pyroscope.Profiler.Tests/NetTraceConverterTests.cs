@@ -16,7 +16,7 @@ public sealed class NetTraceConverterTests(DotnetTraceTool dotnetTrace) : IClass
             Assert.True(exitCode == 0, $"dotnet-trace failed after {started.Elapsed}: {output}");
         }
 
-        IReadOnlyList<(Model.ProfileTypeId Type, Contracts.Google.V1.Profile Profile)> profiles;
+        IReadOnlyList<(ProfileType Type, Pprof.Profile Profile)> profiles;
         await using (var stream = File.OpenRead(trace))
         {
             profiles = NetTraceConverter.Convert(stream, ct);

@@ -1,4 +1,5 @@
 using System.IO.Compression;
+using Google.Protobuf;
 using Pyroscope.Contracts.Google.V1;
 
 namespace Pyroscope.Profiler.Tests;
@@ -9,7 +10,7 @@ internal sealed class PprofStacks
     public required string SampleType { get; init; }
     public required string SampleUnit { get; init; }
     public required string PeriodType { get; init; }
-    public required List<(string[] RootFirst, long Value)> Samples { get; init; }
+    public required List<(string[] RootFirst, long Value, string? SpanId)> Samples { get; init; }
 
     public long Total => Samples.Sum(s => s.Value);
 
@@ -26,14 +27,19 @@ internal sealed class PprofStacks
         return From(Profile.Parser.ParseFrom(raw));
     }
 
+    /// <summary>The profiler's own pprof message, re-read through the server's contracts (an independent decoder).</summary>
+    public static PprofStacks From(Pyroscope.Profiler.Pprof.Profile profile) => From(Profile.Parser.ParseFrom(profile.ToByteArray()));
+
     public static PprofStacks From(Profile profile)
     {
         Assert.Equal("", profile.StringTable[0]);
         Assert.Single(profile.SampleType);
         var functions = profile.Function.ToDictionary(f => f.Id, f => profile.StringTable[(int)f.Name]);
         var locations = profile.Location.ToDictionary(l => l.Id, l => functions[l.Line.Single().FunctionId]);
+        var spanKey = profile.StringTable.IndexOf("span_id");
         var samples = profile.Sample
-            .Select(s => (s.LocationId.Reverse().Select(id => locations[id]).ToArray(), s.Value.Single()))
+            .Select(s => (s.LocationId.Reverse().Select(id => locations[id]).ToArray(), s.Value.Single(),
+                s.Label.Where(l => l.Key == spanKey && spanKey > 0).Select(l => profile.StringTable[(int)l.Str]).FirstOrDefault()))
             .ToList();
         return new PprofStacks
         {
@@ -48,11 +54,15 @@ internal sealed class PprofStacks
     public long TotalOf(string function) =>
         Samples.Where(s => s.RootFirst.Contains(function)).Sum(s => s.Value);
 
+    /// <summary>Sum of the samples whose stack has a frame ending with <paramref name="suffix"/>.</summary>
+    public long TotalEndingWith(string suffix) =>
+        Samples.Where(s => s.RootFirst.Any(f => f.EndsWith(suffix, StringComparison.Ordinal))).Sum(s => s.Value);
+
     /// <summary>Totals of the functions called directly by <paramref name="parent"/>.</summary>
     public Dictionary<string, long> ChildTotals(string parent)
     {
         var totals = new Dictionary<string, long>();
-        foreach (var (stack, value) in Samples)
+        foreach (var (stack, value, _) in Samples)
         {
             var index = Array.IndexOf(stack, parent);
             if (index >= 0 && index + 1 < stack.Length)

@@ -25,7 +25,7 @@ internal sealed class WorkloadProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<WorkloadProcess> StartAsync(string arguments, CancellationToken cancellationToken)
+    public static async Task<WorkloadProcess> StartAsync(string arguments, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? environment = null)
     {
         var info = new ProcessStartInfo("dotnet", $"\"{WorkloadDll}\" {arguments}")
         {
@@ -33,6 +33,10 @@ internal sealed class WorkloadProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
         var process = Process.Start(info)!;
         var workload = new WorkloadProcess(process);
         // The workload prints "ready <pid>" once its hot loop runs.
@@ -51,6 +55,9 @@ internal sealed class WorkloadProcess : IAsyncDisposable
         await _process.WaitForExitAsync(cancellationToken);
         return _process.ExitCode;
     }
+
+    /// <summary>What the workload printed after "ready" (read once it exited).</summary>
+    public Task<string> RestOfOutputAsync(CancellationToken cancellationToken) => _process.StandardOutput.ReadToEndAsync(cancellationToken);
 
     public async ValueTask DisposeAsync()
     {

@@ -12,7 +12,7 @@ public sealed class NetTraceIngestConverter : IExternalProfileConverter
 
     public IReadOnlyList<ExternalProfile> Convert(ReadOnlyMemory<byte> body, ReadOnlyMemory<byte> labels, IngestMetadata metadata)
     {
-        IReadOnlyList<(ProfileTypeId Type, Contracts.Google.V1.Profile Profile)> converted;
+        IReadOnlyList<(ProfileType Type, Profiler.Pprof.Profile Profile)> converted;
         try
         {
             using var stream = new MemoryStream(body.ToArray(), writable: false);
@@ -24,8 +24,11 @@ public sealed class NetTraceIngestConverter : IExternalProfileConverter
             throw new ProfileFormatException("nettrace: " + e.Message, e);
         }
         var result = new List<ExternalProfile>(converted.Count);
-        foreach (var (type, profile) in converted)
+        foreach (var (convertedType, convertedProfile) in converted)
         {
+            // The profiler package carries its own pprof and type classes (it depends on no server library).
+            var type = new ProfileTypeId(convertedType.Name, convertedType.SampleType, convertedType.SampleUnit, convertedType.PeriodType, convertedType.PeriodUnit);
+            var profile = Contracts.Google.V1.Profile.Parser.ParseFrom(Google.Protobuf.MessageExtensions.ToByteArray(convertedProfile));
             if (profile.TimeNanos == 0)
             {
                 profile.TimeNanos = metadata.FromNanos;

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Pyroscope.Profiler.Export;
+using Pyroscope.Profiler.Spans;
 
 namespace Pyroscope.Profiler.Collection;
 
@@ -10,6 +11,8 @@ namespace Pyroscope.Profiler.Collection;
 /// window runs its own session for <see cref="ProfilerOptions.SampledDurationPerInterval"/> at a
 /// random offset and scales its values to the window's length; when that duration covers the whole
 /// window one session runs for the profiler's life and is cut into windows on the event thread.
+/// While a session samples, <see cref="ThreadCpuPoller"/> reads the threads' CPU clocks and
+/// <see cref="ActivitySpanTracker"/> queues span switches, both read by the session's collector.
 /// </summary>
 internal sealed class ContinuousProfiler : IAsyncDisposable
 {
@@ -20,24 +23,48 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
 
     private readonly ProfilerOptions _options;
+    private readonly ProfileTypeSelection _types;
     private readonly ILogger _logger;
+    private readonly LogThrottle _throttle = new(TimeProvider.System, TimeSpan.FromMinutes(1));
     private readonly UploadQueue _queue;
+    private readonly ThreadCpuPoller? _poller;
+    private readonly ActivitySpanTracker? _spans;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _processing;
     private readonly long _intervalTicks;
     private SamplingSlice? _current;
     private long _nextCut;
     private DateTimeOffset _windowStart;
+    private Dictionary<int, long>? _windowStartCpu;
     private int _disposed;
 
-    private ContinuousProfiler(ProfilerOptions options, UploadQueue queue, ILogger logger, SamplingSlice first)
+    private ContinuousProfiler(ProfilerOptions options, UploadQueue queue, ILogger logger)
     {
         _options = options;
+        _types = ProfileTypeSelection.Of(options);
         _logger = logger;
         _queue = queue;
+        _poller = options.CpuEnabled && OsThreads.IsSupported ? new ThreadCpuPoller() : null;
+        _spans = options.SpanProfiles && (options.CpuEnabled || options.WallEnabled) ? new ActivitySpanTracker() : null;
+        // The first window starts before its session does: the session samples from the moment it is
+        // created, through the rundown that names the methods jitted before it (seconds on a loaded
+        // machine). A window starting after that had samples from before its own start, and its
+        // window / sampled-span scale (then below 1) was clamped to 1: the 1.6–2.4× overshoot.
+        _windowStart = DateTimeOffset.UtcNow;
+        _windowStartCpu = _poller?.Snapshot();
+        SamplingSlice first;
+        try
+        {
+            first = StartSlice();
+        }
+        catch
+        {
+            _poller?.Dispose();
+            _spans?.Dispose();
+            throw;
+        }
         _current = first;
         _intervalTicks = (long)(options.UploadInterval.TotalSeconds * Stopwatch.Frequency);
-        _windowStart = DateTimeOffset.UtcNow;
         _nextCut = Stopwatch.GetTimestamp() + _intervalTicks;
         var continuous = options.SampledDurationPerInterval >= options.UploadInterval;
         _processing = Task.Factory.StartNew(continuous ? () => RunContinuously(first) : () => RunDutyCycled(first),
@@ -45,8 +72,48 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
     }
 
     /// <summary>Starts sampling at once, so a runtime that refuses the session throws here.</summary>
-    public static ContinuousProfiler Start(ProfilerOptions options, UploadQueue queue, ILogger logger) =>
-        new(options, queue, logger, SamplingSlice.Start(options));
+    public static ContinuousProfiler Start(ProfilerOptions options, UploadQueue queue, ILogger logger) => new(options, queue, logger);
+
+    private SamplingSlice StartSlice()
+    {
+        // Readings and span switches start before the session, so its first samples have a baseline.
+        _spans?.SetRecording(true);
+        _poller?.Start();
+        try
+        {
+            var slice = SamplingSlice.Start(_options);
+            if (_poller is not null)
+            {
+                slice.Collector.ThreadTime.UseCpuReadings(_poller.Readings);
+            }
+            if (_spans is not null)
+            {
+                slice.Collector.UseSpans(_spans);
+            }
+            return slice;
+        }
+        catch
+        {
+            EndReadings();
+            throw;
+        }
+    }
+
+    /// <summary>Stops the session, then takes the closing CPU readings (no sample comes after a stopped session).</summary>
+    private void StopSlice(SamplingSlice slice)
+    {
+        // A late timer callback for a slice that is already stopped must not stop the next slice's readings.
+        if (slice.Stop())
+        {
+            _poller?.Stop();
+        }
+    }
+
+    private void EndReadings()
+    {
+        _poller?.Stop();
+        _spans?.SetRecording(false);
+    }
 
     private void RunContinuously(SamplingSlice slice)
     {
@@ -58,6 +125,7 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
             }
         };
         ProcessUntilStopped(slice);
+        EndReadings();
         Cut(slice, scale: 1);
         slice.Dispose();
     }
@@ -82,14 +150,15 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
             if (slice is not null)
             {
                 Volatile.Write(ref _current, slice);
-                if (token.IsCancellationRequested)
-                {
-                    slice.Stop();
-                }
-                using (new Timer(static s => ((SamplingSlice)s!).Stop(), slice, sampled, Timeout.InfiniteTimeSpan))
+                // Never stop a session from the thread that reads it before it reads: the runtime answers
+                // the stop only after flushing the session into its stream, which then waits for a reader
+                // (a deadlock that also blocks every thread writing an event). The timer stops it instead.
+                var stopAfter = token.IsCancellationRequested ? TimeSpan.Zero : sampled;
+                using (new Timer(s => StopSlice((SamplingSlice)s!), slice, stopAfter, Timeout.InfiniteTimeSpan))
                 {
                     ProcessUntilStopped(slice);
                 }
+                EndReadings();
             }
             var left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), windowStarted + _intervalTicks);
             var stopped = token.WaitHandle.WaitOne(left > TimeSpan.Zero ? left : TimeSpan.Zero);
@@ -97,7 +166,9 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
             {
                 var span = slice.Collector.SampledSpan;
                 var window = DateTimeOffset.UtcNow - _windowStart;
-                Cut(slice, span > TimeSpan.Zero ? Math.Max(1, window / span) : 1);
+                // Samples never precede the window (each session starts inside it), so window / span is
+                // at least 1 up to timer noise; it is not clamped, which once hid samples from outside the window.
+                Cut(slice, span > TimeSpan.Zero ? window / span : 1);
                 Volatile.Write(ref _current, null);
                 slice.Dispose();
                 slice = null;
@@ -105,6 +176,7 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
             else
             {
                 _windowStart = DateTimeOffset.UtcNow;
+                _windowStartCpu = _poller?.Snapshot();
             }
             if (stopped)
             {
@@ -117,11 +189,14 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
     {
         try
         {
-            return SamplingSlice.Start(_options);
+            return StartSlice();
         }
         catch (Exception e)
         {
-            _logger.LogWarning(e, "Pyroscope profiler could not start this window's EventPipe session; retrying next window.");
+            if (_throttle.ShouldLog("session", out var suppressed))
+            {
+                _logger.LogWarning(e, "Pyroscope profiler could not start an EventPipe session; retrying next window ({Suppressed} similar failures since the last message).", suppressed);
+            }
             return null;
         }
     }
@@ -134,7 +209,10 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
         }
         catch (Exception e) when (Volatile.Read(ref _disposed) == 0)
         {
-            _logger.LogError(e, "Pyroscope profiler stopped reading its EventPipe session.");
+            if (_throttle.ShouldLog("process", out _))
+            {
+                _logger.LogError(e, "Pyroscope profiler stopped reading its EventPipe session.");
+            }
         }
         catch (Exception)
         {
@@ -144,11 +222,13 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
 
     private void Cut(SamplingSlice slice, double scale)
     {
+        var endCpu = _poller?.Snapshot();
         var now = DateTimeOffset.UtcNow;
         _nextCut = Stopwatch.GetTimestamp() + _intervalTicks;
         try
         {
-            var profiles = slice.Collector.Drain(NetTraceConverter.UnixNanos(_windowStart.UtcDateTime), NetTraceConverter.UnixNanos(now.UtcDateTime), scale);
+            var windowCpu = endCpu is null ? null : new WindowCpu(_windowStartCpu, endCpu);
+            var profiles = slice.Collector.Drain(NetTraceConverter.UnixNanos(_windowStart.UtcDateTime), NetTraceConverter.UnixNanos(now.UtcDateTime), scale, _types, windowCpu);
             if (profiles.Count > 0)
             {
                 _queue.Enqueue(new ProfileBatch(_windowStart, now, profiles));
@@ -161,9 +241,13 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
         }
         catch (Exception e)
         {
-            _logger.LogError(e, "Pyroscope profiler could not build the profiles of {From:o}..{Until:o}.", _windowStart, now);
+            if (_throttle.ShouldLog("build", out _))
+            {
+                _logger.LogError(e, "Pyroscope profiler could not build the profiles of {From:o}..{Until:o}.", _windowStart, now);
+            }
         }
         _windowStart = now;
+        _windowStartCpu = endCpu;
     }
 
     public async ValueTask DisposeAsync()
@@ -173,13 +257,18 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
             return;
         }
         await _stopping.CancelAsync().ConfigureAwait(false);
-        Volatile.Read(ref _current)?.Stop();
+        if (Volatile.Read(ref _current) is { } current)
+        {
+            StopSlice(current);
+        }
         if (await Task.WhenAny(_processing, Task.Delay(StopGrace)).ConfigureAwait(false) != _processing)
         {
             Volatile.Read(ref _current)?.StopProcessing();
             await Task.WhenAny(_processing, Task.Delay(StopGrace)).ConfigureAwait(false);
         }
         await _queue.StopAsync(StopGrace).ConfigureAwait(false);
+        _poller?.Dispose();
+        _spans?.Dispose();
         _stopping.Dispose();
     }
 }

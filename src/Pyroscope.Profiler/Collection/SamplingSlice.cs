@@ -33,7 +33,10 @@ internal sealed class SamplingSlice : IDisposable
     public static SamplingSlice Start(ProfilerOptions options)
     {
         var client = new DiagnosticsClient(Environment.ProcessId);
-        var session = client.StartEventPipeSession(Providers(options), requestRundown: false, circularBufferMB: 64);
+        // The runtime buffers what the reader has not taken yet, up to this much native memory: on a loaded
+        // machine, where the reader lags, that was most of the profiler's resident memory (up to 60 MB at
+        // 64). A sampled second at 1 kHz is a few MB; events beyond the buffer are dropped, not queued.
+        var session = client.StartEventPipeSession(Providers(options), requestRundown: false, circularBufferMB: 16);
         try
         {
             var source = TraceLog.CreateFromEventPipeSession(session, TraceLog.EventPipeRundownConfiguration.Enable(client));
@@ -49,37 +52,55 @@ internal sealed class SamplingSlice : IDisposable
     private static List<EventPipeProvider> Providers(ProfilerOptions options)
     {
         // Jit + Loader: MethodLoadVerbose/ModuleLoad name code jitted (or re-jitted by tiering) after
-        // the start; GC at Verbose adds AllocationTick.
+        // the start. GC at Verbose adds AllocationTick; Contention and Exception the lock and exception
+        // events (each with the stack of the thread that waited or threw).
         var keywords = ClrTraceEventParser.Keywords.Jit | ClrTraceEventParser.Keywords.Loader;
         if (options.CollectAllocations)
         {
             keywords |= ClrTraceEventParser.Keywords.GC;
         }
-        return
-        [
-            new EventPipeProvider(SampleProfilerTraceEventParser.ProviderName, EventLevel.Informational),
-            new EventPipeProvider(ClrTraceEventParser.ProviderName, EventLevel.Verbose, (long)keywords),
-        ];
+        if (options.LockEnabled)
+        {
+            keywords |= ClrTraceEventParser.Keywords.Contention;
+        }
+        if (options.ExceptionEnabled)
+        {
+            keywords |= ClrTraceEventParser.Keywords.Exception;
+        }
+        var providers = new List<EventPipeProvider>(2)
+        {
+            new(ClrTraceEventParser.ProviderName, EventLevel.Verbose, (long)keywords),
+        };
+        if (options.CpuEnabled || options.WallEnabled)
+        {
+            providers.Add(new EventPipeProvider(SampleProfilerTraceEventParser.ProviderName, EventLevel.Informational));
+        }
+        return providers;
     }
 
     /// <summary>Dispatches events on the calling thread until the session is stopped.</summary>
     public void Process() => _source.Process();
 
-    /// <summary>Ends the session (its event stream ends, <see cref="Process"/> returns); safe from any thread, more than once.</summary>
-    public void Stop()
+    /// <summary>
+    /// Ends the session (its event stream ends, <see cref="Process"/> returns); safe from any thread but
+    /// the one about to call <see cref="Process"/>, more than once. True for the call that stopped it.
+    /// </summary>
+    public bool Stop()
     {
-        if (Interlocked.Exchange(ref _stopped, 1) == 0)
+        if (Interlocked.Exchange(ref _stopped, 1) != 0)
         {
-            try
-            {
-                _session.Stop();
-            }
-            catch (Exception)
-            {
-                // The session is gone already (process shutting down, stream broken): nothing left to
-                // stop. Called from a timer too, where anything escaping would take the host down.
-            }
+            return false;
         }
+        try
+        {
+            _session.Stop();
+        }
+        catch (Exception)
+        {
+            // The session is gone already (process shutting down, stream broken): nothing left to
+            // stop. Called from a timer too, where anything escaping would take the host down.
+        }
+        return true;
     }
 
     /// <summary>Last resort when the stream does not end after <see cref="Stop"/>.</summary>

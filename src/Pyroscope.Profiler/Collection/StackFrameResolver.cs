@@ -13,15 +13,33 @@ internal sealed class StackFrameResolver(TraceLog traceLog)
     private readonly Dictionary<int, string> _nameByCodeAddress = new();
     private readonly ulong[] _scratch = new ulong[MaxDepth];
 
-    /// <summary>Writes the stack's location ids (leaf first) and returns how many were written.</summary>
-    public ReadOnlySpan<ulong> Resolve(int stackIndex, Pprof.PprofBuilder builder)
+    /// <summary>The stack's location ids, leaf first (after <paramref name="leaf"/>, an extra leaf frame such as an exception type, when not 0).</summary>
+    /// <remarks>
+    /// With a <paramref name="leaf"/> (an exception's type) the runtime's own throw machinery on top of
+    /// the stack (<c>System.Runtime.EH.*</c>, unnamed native frames) is skipped: the throwing method is
+    /// the frame under the type.
+    /// </remarks>
+    public ReadOnlySpan<ulong> Resolve(int stackIndex, Pprof.PprofBuilder builder, ulong leaf = 0)
     {
         var callStacks = traceLog.CallStacks;
         var count = 0;
+        if (leaf != 0)
+        {
+            _scratch[count++] = leaf;
+        }
+        var skippingThrowMachinery = leaf != 0;
         string? previous = null;
         for (var stack = (CallStackIndex)stackIndex; stack != CallStackIndex.Invalid && count < MaxDepth; stack = callStacks.Caller(stack))
         {
             var name = FrameName(callStacks.CodeAddressIndex(stack));
+            if (skippingThrowMachinery)
+            {
+                if (name[0] == '[' || name.StartsWith("System.Runtime.EH.", StringComparison.Ordinal))
+                {
+                    continue;
+                }
+                skippingThrowMachinery = false;
+            }
             // Runs of unnamed native frames collapse into one: their addresses say nothing to a reader.
             if (name[0] == '[' && string.Equals(name, previous, StringComparison.Ordinal))
             {

@@ -1,10 +1,9 @@
-using Pyroscope.Contracts.Google.V1;
-using Pyroscope.Model;
+using Pyroscope.Profiler.Pprof;
 
 namespace Pyroscope.Profiler.Export;
 
 /// <summary>The profiles of one upload window.</summary>
-public sealed record ProfileBatch(DateTimeOffset From, DateTimeOffset Until, IReadOnlyList<(ProfileTypeId Type, Profile Profile)> Profiles);
+public sealed record ProfileBatch(DateTimeOffset From, DateTimeOffset Until, IReadOnlyList<(ProfileType Type, Profile Profile)> Profiles);
 
 /// <summary>Sends profile windows somewhere (a Pyroscope server by default).</summary>
 public interface IProfileExporter

@@ -1,8 +1,6 @@
-using System.Text;
-
 namespace Pyroscope.Profiler.Export;
 
-/// <summary>The <c>name=app{k=v,...}</c> parameter of upstream's <c>/ingest</c>.</summary>
+/// <summary>What upstream accepts as an application name and a label name of a pushed series.</summary>
 internal static class IngestName
 {
     public static bool IsValidApplicationName(string? name)
@@ -23,7 +21,7 @@ internal static class IngestName
 
     public static bool IsValidTagKey(string? key)
     {
-        if (string.IsNullOrEmpty(key))
+        if (string.IsNullOrEmpty(key) || key.StartsWith("__", StringComparison.Ordinal))
         {
             return false;
         }
@@ -35,21 +33,5 @@ internal static class IngestName
             }
         }
         return true;
-    }
-
-    public static string Format(string application, IEnumerable<KeyValuePair<string, string>> tags)
-    {
-        var builder = new StringBuilder(application).Append('{');
-        var first = true;
-        foreach (var (key, value) in tags.OrderBy(static t => t.Key, StringComparer.Ordinal))
-        {
-            if (!first)
-            {
-                builder.Append(',');
-            }
-            first = false;
-            builder.Append(key).Append('=').Append(value);
-        }
-        return builder.Append('}').ToString();
     }
 }

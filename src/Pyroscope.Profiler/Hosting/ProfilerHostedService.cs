@@ -7,16 +7,13 @@ namespace Pyroscope.Profiler.Hosting;
 /// <summary>
 /// Runs the profiler for the life of a host. It starts once the application has started (so a
 /// server profiling itself is already listening when the first window is pushed; failed pushes are
-/// retried anyway) and flushes on shutdown.
+/// retried anyway) and flushes on shutdown. Nothing it does throws into the host.
 /// </summary>
 internal sealed class ProfilerHostedService(
     IOptions<ProfilerOptions> options,
     IHostApplicationLifetime lifetime,
-    IHttpClientFactory httpClientFactory,
     ILogger<ProfilerHostedService> logger) : IHostedService
 {
-    internal const string HttpClientName = "Pyroscope.Profiler";
-
     private readonly object _gate = new();
     private IAsyncDisposable? _profiler;
     private bool _stopped;
@@ -32,7 +29,7 @@ internal sealed class ProfilerHostedService(
     {
         try
         {
-            var profiler = PyroscopeProfiler.Start(options.Value, logger, httpClientFactory.CreateClient(HttpClientName));
+            var profiler = PyroscopeProfiler.Start(options.Value, logger);
             lock (_gate)
             {
                 if (!_stopped)
@@ -61,7 +58,14 @@ internal sealed class ProfilerHostedService(
         }
         if (profiler is not null)
         {
-            await profiler.DisposeAsync().ConfigureAwait(false);
+            try
+            {
+                await profiler.DisposeAsync().ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                logger.LogWarning(e, "Pyroscope profiler did not stop cleanly.");
+            }
         }
     }
 }

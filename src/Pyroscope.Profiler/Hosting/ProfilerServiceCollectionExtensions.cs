@@ -7,19 +7,18 @@ namespace Pyroscope.Profiler;
 
 public static class ProfilerServiceCollectionExtensions
 {
-    /// <summary>Profiles this host (cpu, wall, allocations) and pushes to a Pyroscope server while it runs.</summary>
+    /// <summary>Profiles this host and pushes to a Pyroscope server while it runs (options from code only).</summary>
     public static IServiceCollection AddPyroscopeProfiler(this IServiceCollection services, Action<ProfilerOptions> configure)
     {
         ArgumentNullException.ThrowIfNull(configure);
         services.AddOptions<ProfilerOptions>().Configure(configure);
-        services.AddHttpClient(ProfilerHostedService.HttpClientName, static client => client.Timeout = TimeSpan.FromSeconds(10));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ProfilerHostedService>());
         return services;
     }
 
     /// <summary>
     /// What upstream does in monolith mode (<c>-self-profiling.disable-push=false</c>): the server
-    /// profiles itself and pushes to its own <c>/ingest</c>, so a new user sees a flame graph at once.
+    /// profiles itself and pushes to its own distributor, so a new user sees a flame graph at once.
     /// </summary>
     public static IServiceCollection AddPyroscopeSelfProfiling(this IServiceCollection services, string applicationName, string serverAddress, IDictionary<string, string>? tags = null) =>
         services.AddPyroscopeProfiler(options =>

@@ -1,6 +1,3 @@
-using Pyroscope.Contracts.Google.V1;
-using ValueType = Pyroscope.Contracts.Google.V1.ValueType;
-
 namespace Pyroscope.Profiler.Pprof;
 
 /// <summary>
@@ -13,11 +10,11 @@ internal sealed class PprofBuilder
     private readonly Dictionary<string, long> _strings = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ulong> _locationByName = new(StringComparer.Ordinal);
 
-    public PprofBuilder(string sampleType, string sampleUnit, string periodType, string periodUnit, long period)
+    public PprofBuilder(ProfileType type, long period)
     {
         Intern(string.Empty); // pprof requires string_table[0] == ""
-        _profile.SampleType.Add(new ValueType { Type = Intern(sampleType), Unit = Intern(sampleUnit) });
-        _profile.PeriodType = new ValueType { Type = Intern(periodType), Unit = Intern(periodUnit) };
+        _profile.SampleType.Add(new ValueType { Type = Intern(type.SampleType), Unit = Intern(type.SampleUnit) });
+        _profile.PeriodType = new ValueType { Type = Intern(type.PeriodType), Unit = Intern(type.PeriodUnit) };
         _profile.Period = period;
     }
 
@@ -40,8 +37,11 @@ internal sealed class PprofBuilder
         return id;
     }
 
-    /// <summary>Adds a sample; <paramref name="leafFirstLocations"/> is ordered leaf → root as pprof wants.</summary>
-    public void AddSample(ReadOnlySpan<ulong> leafFirstLocations, long value)
+    /// <summary>
+    /// Adds a sample; <paramref name="leafFirstLocations"/> is ordered leaf → root as pprof wants. A
+    /// label (e.g. <c>span_id</c>) is added when <paramref name="labelValue"/> is set.
+    /// </summary>
+    public void AddSample(ReadOnlySpan<ulong> leafFirstLocations, long value, string? labelKey = null, string? labelValue = null)
     {
         var sample = new Sample();
         foreach (var location in leafFirstLocations)
@@ -49,6 +49,10 @@ internal sealed class PprofBuilder
             sample.LocationId.Add(location);
         }
         sample.Value.Add(value);
+        if (labelKey is not null && labelValue is not null)
+        {
+            sample.Label.Add(new Label { Key = Intern(labelKey), Str = Intern(labelValue) });
+        }
         _profile.Sample.Add(sample);
     }
 

@@ -1,0 +1,173 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+
+namespace Pyroscope.Profiler.Workload;
+
+/// <summary>Alternates 30 ms of <see cref="global::Workload.HotMethod"/> with 10 ms of <see cref="global::Workload.LightMethod"/>: a 75 % / 25 % split.</summary>
+internal static class HotAndLight
+{
+    public static Thread Start(CancellationToken stop)
+    {
+        var worker = new Thread(() => global::Workload.Run(stop)) { Name = "workload", IsBackground = true };
+        worker.Start();
+        return worker;
+    }
+}
+
+/// <summary>
+/// The CPU truth: one thread burns CPU in <see cref="Burner"/> all the time; the others are on the
+/// CPU almost never: one blocked on an event nobody sets, one sleeping in 20 ms naps, one waking every
+/// 20 ms to spin briefly in SemaphoreSlim.Wait before blocking again. A CPU profile must give the burner
+/// (nearly) all and the waiting methods (nearly) nothing.
+/// </summary>
+internal static class Truth
+{
+    public static Thread[] Start(CancellationToken stop)
+    {
+        Thread[] threads =
+        [
+            new(() => Burner(stop)) { Name = "burner", IsBackground = true },
+            new(() => BlockedWaiter(stop)) { Name = "blocked", IsBackground = true },
+            new(() => Sleeper(stop)) { Name = "sleeper", IsBackground = true },
+            new(() => SpinThenBlock(stop)) { Name = "spinner", IsBackground = true },
+        ];
+        foreach (var thread in threads)
+        {
+            thread.Start();
+        }
+        return threads;
+    }
+
+    public static double Sink;
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void Burner(CancellationToken stop)
+    {
+        var x = 1.0;
+        while (!stop.IsCancellationRequested)
+        {
+            for (var i = 0; i < 10_000; i++)
+            {
+                x = Math.Sqrt(x * 1.000001 + i);
+            }
+        }
+        Sink = x;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void BlockedWaiter(CancellationToken stop)
+    {
+        using var never = new ManualResetEvent(false);
+        WaitHandle.WaitAny([never, stop.WaitHandle]);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void Sleeper(CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            Thread.Sleep(20);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void SpinThenBlock(CancellationToken stop)
+    {
+        using var never = new SemaphoreSlim(0);
+        while (!stop.IsCancellationRequested)
+        {
+            // SemaphoreSlim spins before it blocks; the timeout makes it do so again every 20 ms.
+            never.Wait(20);
+        }
+    }
+}
+
+/// <summary>Load from outside: <c>threads</c> threads burning CPU in a separate process.</summary>
+internal static class Hog
+{
+    public static Thread[] Start(int threads, CancellationToken stop)
+    {
+        var result = new Thread[threads];
+        for (var t = 0; t < threads; t++)
+        {
+            result[t] = new Thread(() => Truth.Burner(stop)) { IsBackground = true };
+            result[t].Start();
+        }
+        return result;
+    }
+}
+
+/// <summary>
+/// Known lock contention and exceptions: two threads fight over one lock in <see cref="Contend"/> (each
+/// holds it 2 ms at a time), a third throws an <see cref="InvalidOperationException"/> from
+/// <see cref="Throw"/> every 10 ms and catches it.
+/// </summary>
+internal static class KnownTypes
+{
+    private static readonly object Gate = new();
+
+    public static long Thrown;
+
+    /// <summary>Lock acquisitions that had to wait (longer than 100 µs) and their total wait, measured here.</summary>
+    public static long Waits;
+
+    public static long WaitNanos;
+
+    public static Thread[] Start(CancellationToken stop)
+    {
+        Thread[] threads =
+        [
+            new(() => Contend(stop)) { Name = "contender-1", IsBackground = true },
+            new(() => Contend(stop)) { Name = "contender-2", IsBackground = true },
+            new(() => ThrowLoop(stop)) { Name = "thrower", IsBackground = true },
+        ];
+        foreach (var thread in threads)
+        {
+            thread.Start();
+        }
+        return threads;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void Contend(CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            var asked = Stopwatch.GetTimestamp();
+            lock (Gate)
+            {
+                var waited = Stopwatch.GetElapsedTime(asked);
+                if (waited > TimeSpan.FromMicroseconds(100))
+                {
+                    Waits++;
+                    WaitNanos += (long)(waited.TotalMilliseconds * 1_000_000);
+                }
+                var end = Stopwatch.GetTimestamp() + Stopwatch.Frequency / 500;
+                while (Stopwatch.GetTimestamp() < end)
+                {
+                }
+            }
+            Thread.Yield();
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void ThrowLoop(CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                Throw();
+            }
+            catch (InvalidOperationException)
+            {
+                Interlocked.Increment(ref Thrown);
+            }
+            Thread.Sleep(10);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void Throw() => throw new InvalidOperationException("known exception");
+}
