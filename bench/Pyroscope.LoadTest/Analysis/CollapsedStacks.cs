@@ -31,6 +31,16 @@ public sealed class CollapsedStacks
         return result;
     }
 
+    /// <summary>One stack (root first) with its value.</summary>
+    public void Add(string[] rootToLeaf, long value)
+    {
+        if (value > 0 && rootToLeaf.Length > 0)
+        {
+            _stacks.Add((rootToLeaf, value));
+            Total += value;
+        }
+    }
+
     /// <summary>Frames by self value (the leaf of each stack), largest first.</summary>
     public IReadOnlyList<(string Frame, long Value)> TopSelf(int count)
     {
@@ -88,6 +98,13 @@ public sealed class CollapsedStacks
     {
         foreach (var rule in rules)
         {
+            if (rule.Tier == StageTier.Leaf && rule.Matches(frames[^1]))
+            {
+                return rule.Stage;
+            }
+        }
+        foreach (var rule in rules)
+        {
             if (rule.Tier == StageTier.Anywhere && Array.Exists(frames, rule.Matches))
             {
                 return rule.Stage;
@@ -112,6 +129,9 @@ public sealed class CollapsedStacks
 
 public enum StageTier
 {
+    /// <summary>Only the leaf frame is looked at (waiting, GC suspension: whatever the stack above it).</summary>
+    Leaf,
+
     /// <summary>The stack belongs to the stage wherever the frame is (a whole subsystem, e.g. the profiler).</summary>
     Anywhere,
 
@@ -126,6 +146,13 @@ public enum StageTier
 public sealed record StageRule(string Stage, StageTier Tier, params string[] FrameContains)
 {
     public const string Other = "other";
+
+    /// <summary>Stages that are not work of the write path: left out of the "share of work" column.</summary>
+    public static bool IsOverhead(string stage) => stage == Idle || stage == Profiler;
+
+    public const string Idle = "idle: thread-pool spinning and waits";
+    public const string Profiler = "self-profiler (EventPipe, TraceEvent)";
+    public const string GcSuspension = "GC: threads stopped at GC polls";
 
     public bool Matches(string frame)
     {
@@ -146,7 +173,10 @@ public sealed record StageRule(string Stage, StageTier Tier, params string[] Fra
     /// </summary>
     public static readonly IReadOnlyList<StageRule> WritePath =
     [
-        new("self-profiler (EventPipe, TraceEvent)", StageTier.Anywhere, "Pyroscope.Profiler.", "Microsoft.Diagnostics."),
+        new(Idle, StageTier.Leaf, "LowLevelSpinWaiter.Wait", "LowLevelLifoSemaphore.Wait", "WorkerThreadStart", "WaitHandle.Wait",
+            "ManualResetEventSlim.Wait", "Thread.Sleep", "Monitor.Wait", "SemaphoreSlim.Wait", "Interop+Kernel32.ReleaseSemaphore", "Thread.SpinWait"),
+        new(GcSuspension, StageTier.Leaf, "PollGC", "GC.Collect", "GC.Alloc"),
+        new(Profiler, StageTier.Anywhere, "Pyroscope.Profiler.", "Microsoft.Diagnostics."),
         new("gunzip (zlib)", StageTier.Work, "System.IO.Compression.", "Interop+ZLib", "BoundedGzip"),
         new("WAL compress (zstd)", StageTier.Work, "ZstdSharp."),
         new("WAL record encode (protobuf re-serialise)", StageTier.Work, "IngesterEngine.EncodeRecord"),

@@ -38,7 +38,7 @@ public sealed class CompareRun(LoadTestOptions options, RunContext context)
                     var result = await Phase.RunAsync(target, plan, cancellationToken);
                     phase[target] = result;
                     context.Log(string.Create(CultureInfo.InvariantCulture,
-                        $"  round {round + 1} {target.Name,-24} {result.Load.ProfilesPerSecond,9:F1} profiles/s {result.Load.MegabytesPerSecond,7:F2} MB/s  p50 {result.Load.P50Ms,7:F2} ms  p99 {result.Load.P99Ms,8:F2} ms  errors {result.Load.Errors}  cpu {result.ServerCpuCores:F2}  rss {result.RssEndBytes / 1048576} MB"));
+                        $"  round {round + 1} {target.Name,-24} {result.Load.ProfilesPerSecond,9:F1} profiles/s {result.Load.MegabytesPerSecond,7:F2} MB/s  p50 {result.Load.P50Ms,7:F2} ms  p99 {result.Load.P99Ms,8:F2} ms  errors {result.Load.Errors}  cpu {result.ServerCpuCores:F2} ({result.CpuMillisecondsPerProfile:F3} ms/profile)  rss {result.RssEndBytes / 1048576} MB  load avg {result.LoadAverage:F1}"));
                     foreach (var error in result.Load.ErrorSamples)
                     {
                         context.Log("    error: " + error);
@@ -55,14 +55,17 @@ public sealed class CompareRun(LoadTestOptions options, RunContext context)
     public static string Tables(IReadOnlyList<ScenarioResult> results)
     {
         var text = new System.Text.StringBuilder();
-        var ratios = new MarkdownTable("scenario", "what is compared", "goal", "server ÷ null (median)", "rounds");
+        var ratios = new MarkdownTable("scenario", "what is compared", "goal", "server ÷ null (median)", "rounds", "CPU per profile, null ÷ server (median)", "load average");
         foreach (var result in results)
         {
             var perRound = result.Rounds.Select(r => result.Scenario.InMegabytes
                 ? r.Server.Load.MegabytesPerSecond / r.Null.Load.MegabytesPerSecond
                 : r.Server.Load.ProfilesPerSecond / r.Null.Load.ProfilesPerSecond).ToArray();
+            var cpuRatio = result.Rounds.Select(r => r.Null.CpuMillisecondsPerProfile / r.Server.CpuMillisecondsPerProfile).ToArray();
             ratios.Add(result.Scenario.Name, result.Scenario.RatioOf, "≥ 0.5", $"**{Figures.Num(Figures.Median(perRound), "F3")}**",
-                string.Join(", ", perRound.Select(r => Figures.Num(r, "F3"))));
+                string.Join(", ", perRound.Select(r => Figures.Num(r, "F3"))),
+                Figures.Spread(cpuRatio, "F3"),
+                Figures.Spread([.. result.Rounds.SelectMany(r => new[] { r.Null.LoadAverage, r.Server.LoadAverage })], "F1"));
         }
         text.AppendLine(ratios.ToString());
 
@@ -80,7 +83,7 @@ public sealed class CompareRun(LoadTestOptions options, RunContext context)
     /// <summary>One row per (scenario, server): medians over the rounds with their range.</summary>
     public static MarkdownTable PhaseTable(IEnumerable<(string Scenario, PhaseResult[] Phases)> rows)
     {
-        var table = new MarkdownTable("scenario", "server", "profiles/s", "MB/s", "p50 ms", "p99 ms", "errors", "RSS MB end (peak)", "server CPU cores", "alloc / profile", "GC pause", "load-gen CPU");
+        var table = new MarkdownTable("scenario", "server", "profiles/s", "MB/s", "p50 ms", "p99 ms", "errors", "RSS MB end (peak)", "server CPU cores", "CPU ms / profile", "alloc / profile", "GC pause", "load-gen CPU");
         foreach (var (scenario, phases) in rows)
         {
             table.Add(
@@ -93,6 +96,7 @@ public sealed class CompareRun(LoadTestOptions options, RunContext context)
                 phases.Sum(p => p.Load.Errors).ToString(CultureInfo.InvariantCulture),
                 $"{Figures.Megabytes(phases[^1].RssEndBytes)} ({Figures.Megabytes(phases.Max(p => p.RssPeakBytes))})",
                 Figures.Spread([.. phases.Select(p => p.ServerCpuCores)], "F2"),
+                Figures.Spread([.. phases.Select(p => p.CpuMillisecondsPerProfile)], "F3"),
                 Figures.Kilobytes(Figures.Median([.. phases.Select(p => p.AllocatedBytesPerProfile)])),
                 Figures.Num(100 * Figures.Median([.. phases.Select(p => p.GcPauseShare)]), "F1") + " %",
                 Figures.Num(Figures.Median([.. phases.Select(p => p.GeneratorCpuCores)]), "F2"));

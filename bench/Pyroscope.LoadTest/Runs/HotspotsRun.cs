@@ -9,11 +9,11 @@ using Pyroscope.Testing;
 namespace Pyroscope.LoadTest.Runs;
 
 /// <summary>
-/// Where the monolith's CPU goes under load, from its own profiler: the monolith alone at full load with
-/// self-profiling on (10 s windows, 1 s sampled each), then its <c>process_cpu</c> profile of service
-/// <c>pyroscope</c> for the measured window, read back through <c>/pyroscope/render?format=collapsed</c>.
-/// The managed profiler sees only threads in managed code: GC, zlib and the kernel are invisible to it, so
-/// <c>--perf</c> adds a <c>perf record</c> of the same window (native frames, JIT frames via the perf map).
+/// Where the monolith's CPU and allocations go under load. The monolith runs alone at full load with self-profiling
+/// on (10 s windows, 1 s sampled each); its own <c>process_cpu</c> profile of service <c>pyroscope</c> for the
+/// measured window is read back through <c>/pyroscope/render?format=collapsed</c>. Then, still under load, an
+/// EventPipe trace taken from outside (thread samples + GC AllocationTick) gives the allocations by stack.
+/// Both see only managed code; <c>--perf</c> adds a <c>perf record</c> of the measured window (GC, zlib, kernel).
 /// </summary>
 public sealed class HotspotsRun(LoadTestOptions options, RunContext context)
 {
@@ -32,25 +32,46 @@ public sealed class HotspotsRun(LoadTestOptions options, RunContext context)
         context.Log($"hotspots of {scenarioName}: {seconds} s under load (after {options.WarmupSeconds * 3} s warm-up), self-profiling every {UploadInterval.TotalSeconds} s{(options.Perf ? ", perf record" : "")}");
 
         var perfFile = Path.Combine(context.DataRoot, "perf.data");
-        var plan = new PhasePlan(scenario.Workload, scenario.Connections, TimeSpan.FromSeconds(options.WarmupSeconds * 3), TimeSpan.FromSeconds(seconds));
+        var plan = new PhasePlan(scenario.Workload, scenario.Connections, TimeSpan.FromSeconds(options.WarmupSeconds * 3 * scenario.TimeScale), TimeSpan.FromSeconds(seconds));
         var from = DateTimeOffset.UtcNow + plan.Warmup;
-        Task<(int, string)>? perf = null;
-        if (options.Perf)
-        {
-            perf = StartPerfAfterAsync(plan.Warmup, server.ProcessIds[0], perfFile, seconds, cancellationToken);
-        }
+        var perf = options.Perf ? RecordPerfAfterAsync(plan.Warmup, server.ProcessIds[0], perfFile, seconds, cancellationToken) : null;
         var phase = await Phase.RunAsync(server, plan, cancellationToken);
         var until = DateTimeOffset.UtcNow;
         report.AppendLine(CompareRun.PhaseTable([(scenario.Name, [phase])]).ToString());
 
-        // The last window is pushed at its end; wait for it, then read the profile back.
-        await Task.Delay(UploadInterval + TimeSpan.FromSeconds(3), cancellationToken);
+        // Allocations by stack: a trace from outside while the same load goes on.
+        var traceSeconds = options.Seconds * 2 * scenario.TimeScale;
+        context.Log($"EventPipe trace (thread samples + AllocationTick) for {traceSeconds} s under the same load");
+        using var traceStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var traceLoad = Phase.RunAsync(server, plan with { Warmup = TimeSpan.FromSeconds(1), Measure = TimeSpan.FromSeconds(traceSeconds + 2) }, cancellationToken);
+        await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+        var trace = await RuntimeTrace.RecordAsync(server.ProcessIds[0], TimeSpan.FromSeconds(traceSeconds), Path.Combine(context.DataRoot, "server.nettrace"), cancellationToken);
+        var traced = await traceLoad;
+
+        // The last self-profiling window is pushed at its end: by now it is in.
         var stacks = await QueryAsync(server, from, until, cancellationToken);
-        report.AppendLine(Breakdown(stacks));
+        report.AppendLine(CultureInfo.InvariantCulture, $"### CPU by stage: the server's own profile (`{CpuType}`, service `pyroscope`)");
+        report.AppendLine();
+        report.AppendLine(Breakdown(stacks, "CPU", null));
+        foreach (var (type, profile) in trace)
+        {
+            if (type.SampleType == "alloc_space")
+            {
+                report.AppendLine(CultureInfo.InvariantCulture, $"### Allocations by stage (EventPipe AllocationTick, {traceSeconds} s, {traced.Load.ProfilesPerSecond:F0} profiles/s meanwhile; KB per profile = share × the {Figures.Kilobytes(phase.AllocatedBytesPerProfile)} per profile of /metrics)");
+                report.AppendLine();
+                report.AppendLine(Breakdown(PprofStacks.ToCollapsed(profile, 0), "allocated bytes", phase.AllocatedBytesPerProfile));
+            }
+            else if (type.SampleType == "cpu")
+            {
+                report.AppendLine(CultureInfo.InvariantCulture, $"### CPU by stage: continuous EventPipe thread samples ({traceSeconds} s, cross-check of the above)");
+                report.AppendLine();
+                report.AppendLine(StageTable(PprofStacks.ToCollapsed(profile, 0), null).ToString());
+            }
+        }
         if (perf is not null)
         {
             var (code, output) = await perf;
-            report.AppendLine(code == 0 ? await PerfReportAsync(perfFile, cancellationToken) : "perf record failed: " + Readiness.Tail(output, 10));
+            report.AppendLine(code == 0 ? await PerfReportAsync(perfFile) : "perf record failed: " + Readiness.Tail(output, 10));
         }
         return report.ToString();
     }
@@ -59,31 +80,27 @@ public sealed class HotspotsRun(LoadTestOptions options, RunContext context)
     {
         var query = Uri.EscapeDataString(CpuType + "{service_name=\"pyroscope\"}");
         var url = string.Create(CultureInfo.InvariantCulture,
-            $"/pyroscope/render?query={query}&from={from.ToUnixTimeMilliseconds()}&until={until.ToUnixTimeMilliseconds() + (long)UploadInterval.TotalMilliseconds}&format=collapsed&max-nodes=1048576");
+            $"/pyroscope/render?query={query}&from={from.ToUnixTimeMilliseconds()}&until={until.ToUnixTimeMilliseconds()}&format=collapsed&max-nodes=1048576");
         return CollapsedStacks.Parse(await server.Http.GetStringAsync(url, cancellationToken));
     }
 
-    public static string Breakdown(CollapsedStacks stacks)
+    /// <summary>Stage table, then top self frames and top product frames by total.</summary>
+    public static string Breakdown(CollapsedStacks stacks, string what, double? perProfile)
     {
         var text = new StringBuilder();
         var total = Math.Max(1, stacks.Total);
         string Share(long value) => (100.0 * value / total).ToString("F1", CultureInfo.InvariantCulture) + " %";
-        text.AppendLine(CultureInfo.InvariantCulture, $"Self-profile (`process_cpu`, threads in managed code only): {stacks.Total / 1e9:F1} s of CPU in {stacks.StackCount} distinct stacks.");
+        text.AppendLine(CultureInfo.InvariantCulture, $"{stacks.StackCount} distinct stacks; managed code only.");
         text.AppendLine();
-        var stages = new MarkdownTable("stage", "share of managed CPU", "top self frames in it");
-        foreach (var (stage, value, top) in stacks.ByStage(StageRule.WritePath))
-        {
-            stages.Add(stage, Share(value), string.Join("; ", top.Select(f => $"`{Short(f.Frame)}` {Share(f.Value)}")));
-        }
-        text.AppendLine(stages.ToString());
-        var self = new MarkdownTable("top self frames", "self");
-        foreach (var (frame, value) in stacks.TopSelf(25))
+        text.AppendLine(StageTable(stacks, perProfile).ToString());
+        var self = new MarkdownTable($"top self frames ({what})", "share");
+        foreach (var (frame, value) in stacks.TopSelf(20))
         {
             self.Add($"`{Short(frame)}`", Share(value));
         }
         text.AppendLine(self.ToString());
-        var totals = new MarkdownTable("top product frames by total", "total");
-        foreach (var (frame, value) in stacks.TopTotal(30, f => f.StartsWith("Pyroscope.", StringComparison.Ordinal)))
+        var totals = new MarkdownTable($"top product frames by total ({what})", "share");
+        foreach (var (frame, value) in stacks.TopTotal(20, f => f.StartsWith("Pyroscope.", StringComparison.Ordinal) && !f.StartsWith("Pyroscope.Profiler.", StringComparison.Ordinal)))
         {
             totals.Add($"`{Short(frame)}`", Share(value));
         }
@@ -91,9 +108,33 @@ public sealed class HotspotsRun(LoadTestOptions options, RunContext context)
         return text.ToString();
     }
 
-    private static string Short(string frame) => frame.Length > 110 ? frame[..110] + "…" : frame.Replace('|', '/');
+    private static MarkdownTable StageTable(CollapsedStacks stacks, double? perProfile)
+    {
+        var stages = stacks.ByStage(StageRule.WritePath);
+        var work = Math.Max(1, stages.Where(s => !StageRule.IsOverhead(s.Stage)).Sum(s => s.Value));
+        var total = Math.Max(1, stacks.Total);
+        var table = perProfile is null
+            ? new MarkdownTable("stage", "share of all", "share of work", "top self frames in it")
+            : new MarkdownTable("stage", "share of all", "share of work", "KB per profile", "top self frames in it");
+        foreach (var (stage, value, top) in stages)
+        {
+            var ofWork = StageRule.IsOverhead(stage) ? "–" : Figures.Num(100.0 * value / work, "F1") + " %";
+            var frames = string.Join("; ", top.Select(f => $"`{Short(f.Frame)}` {Figures.Num(100.0 * f.Value / total, "F1")} %"));
+            if (perProfile is { } bytes)
+            {
+                table.Add(stage, Figures.Num(100.0 * value / total, "F1") + " %", ofWork, Figures.Num(bytes * value / total / 1024, "F1"), frames);
+            }
+            else
+            {
+                table.Add(stage, Figures.Num(100.0 * value / total, "F1") + " %", ofWork, frames);
+            }
+        }
+        return table;
+    }
 
-    private async Task<(int, string)> StartPerfAfterAsync(TimeSpan delay, int pid, string file, double seconds, CancellationToken cancellationToken)
+    private static string Short(string frame) => (frame.Length > 110 ? frame[..110] + "…" : frame).Replace('|', '/');
+
+    private static async Task<(int, string)> RecordPerfAfterAsync(TimeSpan delay, int pid, string file, double seconds, CancellationToken cancellationToken)
     {
         await Task.Delay(delay, cancellationToken);
         return await ExternalProcess.RunAsync("perf",
@@ -101,27 +142,27 @@ public sealed class HotspotsRun(LoadTestOptions options, RunContext context)
             TimeSpan.FromSeconds(seconds + 120));
     }
 
-    private static async Task<string> PerfReportAsync(string file, CancellationToken cancellationToken)
+    private static async Task<string> PerfReportAsync(string file)
     {
         var text = new StringBuilder();
-        text.AppendLine("perf (all threads, native + JIT frames; user space only on this machine):");
+        text.AppendLine("### perf: all threads, native + JIT frames (kernel included when perf may see it)");
         text.AppendLine();
-        foreach (var sort in new[] { "dso", "dso,sym" })
+        // comm = thread name: ".NET SVR GC" / ".NET BGC" are the GC, ".NET Tiered Com" the JIT's background tiering.
+        foreach (var (sort, limit) in new[] { ("comm", "0.5"), ("dso", "0.5"), ("dso,sym", "0.6") })
         {
             var (_, output) = await ExternalProcess.RunAsync("perf",
-                ["report", "-i", file, "--stdio", "--no-children", "-g", "none", "--percent-limit", sort == "dso" ? "0.5" : "0.7", "--sort", sort],
+                ["report", "-i", file, "--stdio", "--no-children", "-g", "none", "--percent-limit", limit, "--sort", sort],
                 TimeSpan.FromMinutes(5));
             text.AppendLine("```");
             foreach (var line in output.Split('\n'))
             {
                 if (line.Length > 0 && !line.StartsWith('#'))
                 {
-                    text.AppendLine(line.Length > 160 ? line[..160] : line);
+                    text.AppendLine(line.Length > 170 ? line[..170] : line);
                 }
             }
             text.AppendLine("```");
         }
-        cancellationToken.ThrowIfCancellationRequested();
         return text.ToString();
     }
 }

@@ -15,7 +15,12 @@ public sealed record PhaseResult(
     long RssPeakBytes,
     double AllocatedBytesPerProfile,
     double GcPauseShare,
-    IReadOnlyList<(TimeSpan At, long Bytes)> RssSamples);
+    IReadOnlyList<(TimeSpan At, long Bytes)> RssSamples,
+    double LoadAverage)
+{
+    /// <summary>Server CPU per stored profile: less sensitive than throughput to what else runs on the machine.</summary>
+    public double CpuMillisecondsPerProfile => Load.Profiles > 0 ? ServerCpuCores * Load.Seconds * 1000 / Load.Profiles : double.NaN;
+}
 
 public sealed record PhasePlan(IWorkload Workload, int Connections, TimeSpan Warmup, TimeSpan Measure, double? RatePerSecond = null, TimeSpan? RssEvery = null);
 
@@ -53,7 +58,8 @@ public static class Phase
                 rss.Peak,
                 load.Profiles > 0 ? counters.AllocatedBytes / load.Profiles : double.NaN,
                 counters.GcPauseSeconds / wall,
-                samples);
+                samples,
+                double.Parse(File.ReadAllText("/proc/loadavg").Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture));
         }
         finally
         {

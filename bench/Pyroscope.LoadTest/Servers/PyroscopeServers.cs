@@ -46,8 +46,10 @@ public sealed record PyroscopeSettings(string DataRoot, bool SelfProfiling, bool
         var env = new Dictionary<string, string?>();
         if (PerfMap)
         {
-            // perf resolves JIT-compiled frames from /tmp/perf-PID.map.
+            // perf resolves JIT-compiled frames from /tmp/perf-PID.map, but only in plain anonymous memory: W^X
+            // double-maps the code from a memfd perf cannot match with the map.
             env["DOTNET_PerfMapEnabled"] = "1";
+            env["DOTNET_EnableWriteXorExecute"] = "0";
         }
         if (selfProfilingTarget is not null)
         {

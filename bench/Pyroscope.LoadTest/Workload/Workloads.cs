@@ -61,7 +61,7 @@ public sealed class IngestWorkload : IWorkload
 
     public IngestWorkload(SeriesSpace space, IReadOnlyList<FixtureBody> bodies)
     {
-        _space = space;
+        _space = new SeriesSpace(space.Services, space.Pods, bodies.Count);
         _bodies = bodies;
         _names = new string[space.Services * space.Pods];
         for (var s = 0; s < space.Services; s++)
@@ -111,7 +111,7 @@ public sealed class PushWorkload : IWorkload
 
     public PushWorkload(SeriesSpace space, IReadOnlyList<FixtureBody> bodies)
     {
-        _space = space;
+        _space = new SeriesSpace(space.Services, space.Pods, bodies.Count);
         _bodies = bodies;
         _labels = new LabelPair[space.Services * space.Pods * bodies.Count][];
         for (var s = 0; s < space.Services; s++)
