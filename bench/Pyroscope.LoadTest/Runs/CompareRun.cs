@@ -89,7 +89,7 @@ public sealed class CompareRun(LoadTestOptions options, RunContext context)
             table.Add(
                 scenario,
                 phases[0].Server,
-                Figures.Spread([.. phases.Select(p => p.Load.ProfilesPerSecond)], "F0"),
+                Figures.Spread([.. phases.Select(p => p.Load.ProfilesPerSecond)], phases.Max(p => p.Load.ProfilesPerSecond) < 100 ? "F2" : "F0"),
                 Figures.Spread([.. phases.Select(p => p.Load.MegabytesPerSecond)], "F1"),
                 Figures.Spread([.. phases.Select(p => p.Load.P50Ms)], "F2"),
                 Figures.Spread([.. phases.Select(p => p.Load.P99Ms)], "F1"),
