@@ -44,7 +44,17 @@ Console.CancelKeyPress += (_, e) =>
     e.Cancel = true;
     cancel.Cancel();
 };
-await using var context = new RunContext(options);
+RunContext context;
+try
+{
+    context = new RunContext(options);
+}
+catch (ArgumentException e)
+{
+    Console.Error.WriteLine(e.Message);
+    return 2;
+}
+await using var contextScope = context;
 try
 {
     var report = options.Command switch

@@ -25,6 +25,7 @@ public sealed class LoadTestOptions
           --connections N     concurrent connections for small profiles (default 8)
           --large-connections N   for 4 MB profiles (default 2)
           --services N --pods N   series space: services x pods x fixtures (default 200 x 5 x 4)
+          --profiles LIST     small-profile fixtures to cycle through (default go-cpu,go-heap,go-goroutine,nodejs-wall)
           --self-profiling    let the servers profile themselves (off by default in compare and soak, always on in hotspots)
           --wal-fsync BOOL    pyroscopedb.wal_fsync of the servers (default true: the product default)
           --max-head-bytes N  pyroscopedb.max_head_bytes (default: product default, 1 GiB)
@@ -52,6 +53,9 @@ public sealed class LoadTestOptions
     public int Services { get; private set; } = 200;
 
     public int Pods { get; private set; } = 5;
+
+    /// <summary>Names of the small-profile fixtures to send (null: all four).</summary>
+    public IReadOnlyList<string>? Profiles { get; private set; }
 
     public bool SelfProfiling { get; private set; }
 
@@ -119,6 +123,9 @@ public sealed class LoadTestOptions
                     break;
                 case "--pods":
                     options.Pods = PositiveInt(name, Value());
+                    break;
+                case "--profiles":
+                    options.Profiles = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
                     break;
                 case "--self-profiling":
                     options.SelfProfiling = true;

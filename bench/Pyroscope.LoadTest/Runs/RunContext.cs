@@ -29,7 +29,7 @@ public sealed class RunContext : IAsyncDisposable
     {
         _keepData = options.KeepData;
         DataRoot = Directory.CreateTempSubdirectory("pyroscope-loadtest-").FullName;
-        Fixtures = FixtureSet.Load(RepositoryPaths.Fixtures);
+        Fixtures = FixtureSet.Load(RepositoryPaths.Fixtures, options.Profiles);
         Space = new SeriesSpace(options.Services, options.Pods, Fixtures.Bodies.Count);
         _large = new Lazy<FixtureBody>(() =>
         {

@@ -94,17 +94,29 @@ public sealed class FixtureSet : IAsyncDisposable
 
     public IReadOnlyList<FixtureBody> Bodies { get; }
 
-    public static FixtureSet Load(string fixturesDirectory)
+    private static readonly (string Path, string Name, string ProfileName, string Spy)[] Known =
+    [
+        ("go/go-cpu.pb.gz", "go-cpu", "process_cpu", "gospy"),
+        ("go/go-heap.pb.gz", "go-heap", "memory", "gospy"),
+        ("go/go-goroutine.pb.gz", "go-goroutine", "goroutine", "gospy"),
+        ("nodejs/nodejs-001.pb.gz", "nodejs-wall", "wall", "nodespy"),
+    ];
+
+    /// <summary>The fixtures named in <paramref name="names"/> (all four when null), in that order.</summary>
+    public static FixtureSet Load(string fixturesDirectory, IReadOnlyList<string>? names = null)
     {
-        FixtureBody Read(string path, string name, string profileName, string spy) =>
-            new(name, profileName, spy, FixtureBody.Gunzip(File.ReadAllBytes(Path.Combine(fixturesDirectory, path))));
-        return new FixtureSet(
-        [
-            Read("go/go-cpu.pb.gz", "go-cpu", "process_cpu", "gospy"),
-            Read("go/go-heap.pb.gz", "go-heap", "memory", "gospy"),
-            Read("go/go-goroutine.pb.gz", "go-goroutine", "goroutine", "gospy"),
-            Read("nodejs/nodejs-001.pb.gz", "nodejs-wall", "wall", "nodespy"),
-        ]);
+        var bodies = new List<FixtureBody>();
+        foreach (var name in names ?? [.. Known.Select(k => k.Name)])
+        {
+            var known = Array.FindIndex(Known, k => k.Name == name);
+            if (known < 0)
+            {
+                throw new ArgumentException($"unknown profile \"{name}\" (known: {string.Join(", ", Known.Select(k => k.Name))})");
+            }
+            var (path, _, profileName, spy) = Known[known];
+            bodies.Add(new FixtureBody(name, profileName, spy, FixtureBody.Gunzip(File.ReadAllBytes(Path.Combine(fixturesDirectory, path)))));
+        }
+        return new FixtureSet(bodies);
     }
 
     private async Task RefreshLoopAsync()
