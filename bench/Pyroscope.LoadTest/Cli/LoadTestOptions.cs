@@ -32,6 +32,7 @@ public sealed class LoadTestOptions
           --soak-minutes N    (default 10)   --soak-rate R  profiles/s (default: 80 % of a measured maximum)
           --soak-scenario S   ingest-small or push-small (default ingest-small)
           --rss-every N       soak RSS sampling period in seconds (default 5)
+          --server-env K=V    environment variable for the servers (repeatable), e.g. DOTNET_gcServer=0 to try a GC setting
           --perf              hotspots: also run `perf record` on the server (native frames: GC, zlib, kernel entry)
           --keep-data         keep the servers' data directory
         """;
@@ -72,6 +73,11 @@ public sealed class LoadTestOptions
     public int RssEverySeconds { get; private set; } = 5;
 
     public bool Perf { get; private set; }
+
+    /// <summary>Extra environment of the servers under test (never of the null server), to try runtime settings.</summary>
+    public IReadOnlyDictionary<string, string> ServerEnvironment => _serverEnvironment;
+
+    private readonly Dictionary<string, string> _serverEnvironment = new(StringComparer.Ordinal);
 
     public bool KeepData { get; private set; }
 
@@ -149,6 +155,15 @@ public sealed class LoadTestOptions
                     break;
                 case "--rss-every":
                     options.RssEverySeconds = PositiveInt(name, Value());
+                    break;
+                case "--server-env":
+                    var pair = Value();
+                    var equals = pair.IndexOf('=');
+                    if (equals <= 0)
+                    {
+                        throw new ArgumentException($"--server-env needs KEY=VALUE, got \"{pair}\"");
+                    }
+                    options._serverEnvironment[pair[..equals]] = pair[(equals + 1)..];
                     break;
                 case "--perf":
                     options.Perf = true;

@@ -53,7 +53,10 @@ public sealed class RunContext : IAsyncDisposable
     public void Log(string line) => Console.Error.WriteLine($"[{DateTime.Now:HH:mm:ss}] {line}");
 
     public PyroscopeSettings Settings(LoadTestOptions options, bool selfProfiling = false, bool perfMap = false, string selfProfilingInterval = "15s") =>
-        new(DataRoot, options.SelfProfiling || selfProfiling, options.WalFsync, options.MaxHeadBytes, perfMap, selfProfilingInterval);
+        new(DataRoot, options.SelfProfiling || selfProfiling, options.WalFsync, options.MaxHeadBytes, perfMap, selfProfilingInterval)
+        {
+            ExtraEnvironment = options.ServerEnvironment,
+        };
 
     /// <summary>A fresh data directory name for every server started, so no scenario inherits another's head.</summary>
     public string NextServerName(string kind) => $"{kind}-{Interlocked.Increment(ref _servers)}";
@@ -87,7 +90,8 @@ public sealed class RunContext : IAsyncDisposable
         text.Append(CultureInfo.InvariantCulture, $"{Environment.ProcessorCount} cores, load average at start {File.ReadAllText("/proc/loadavg").Split(' ')[0]}; servers built {RepositoryPaths.Configuration}; ");
         text.Append(CultureInfo.InvariantCulture, $"{options.Rounds} rounds of {options.Seconds} s per side (warm-up {options.WarmupSeconds} s, first phase of a server 3x), ");
         text.Append(CultureInfo.InvariantCulture, $"{options.Connections} connections ({options.LargeConnections} for 4 MB profiles); series space {Space.Services} services x {Space.Pods} pods x {Space.Profiles} profiles; ");
-        text.AppendLine(CultureInfo.InvariantCulture, $"self-profiling {(options.SelfProfiling ? "on" : "off")}, WAL fsync {(options.WalFsync ? "on" : "off")}{head}.");
+        var env = options.ServerEnvironment.Count == 0 ? "" : ", server environment " + string.Join(" ", options.ServerEnvironment.Select(p => $"`{p.Key}={p.Value}`"));
+        text.AppendLine(CultureInfo.InvariantCulture, $"self-profiling {(options.SelfProfiling ? "on" : "off")}, WAL fsync {(options.WalFsync ? "on" : "off")}{head}{env}.");
         text.AppendLine();
         text.AppendLine("Small profiles: " + string.Join(", ", IngestWorkload.BodyNames(Fixtures.Bodies)) + ", timestamps refreshed every second.");
         if (options.Scenarios.Contains(ScenarioNames.IngestLarge) && command == "compare")

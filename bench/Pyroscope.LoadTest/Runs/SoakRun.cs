@@ -37,14 +37,41 @@ public sealed class SoakRun(LoadTestOptions options, RunContext context)
             report.AppendLine();
         }
         var flushesBefore = CountFlushes(server.Output);
+        using var stopHeap = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var heap = SampleHeapAsync(server, TimeSpan.FromSeconds(options.RssEverySeconds), stopHeap.Token);
         var soak = await Phase.RunAsync(server,
             new PhasePlan(scenario.Workload, scenario.Connections * 2, TimeSpan.FromSeconds(options.WarmupSeconds), TimeSpan.FromMinutes(options.SoakMinutes),
                 rate, TimeSpan.FromSeconds(options.RssEverySeconds)),
             cancellationToken, context.Log);
+        await stopHeap.CancelAsync();
+        var heapSamples = await heap;
         var flushes = CountFlushes(server.Output) - flushesBefore;
         report.AppendLine(CompareRun.PhaseTable([($"soak {scenario.Name}", [soak])]).ToString());
-        report.AppendLine(Memory(soak, options.MaxHeadBytes ?? DefaultMaxHeadBytes, rate, flushes));
+        report.AppendLine(Memory(soak, options.MaxHeadBytes ?? DefaultMaxHeadBytes, rate, flushes, heapSamples));
         return report.ToString();
+    }
+
+    /// <summary>The managed heap after each GC and the GC's committed memory, from /metrics, until cancelled.</summary>
+    private static async Task<List<(long Heap, long Committed)>> SampleHeapAsync(IServerUnderTest server, TimeSpan every, CancellationToken cancellationToken)
+    {
+        var samples = new List<(long, long)>();
+        using var timer = new PeriodicTimer(every);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+            {
+                var counters = await server.ReadCountersAsync(cancellationToken);
+                samples.Add(((long)counters.HeapBytes, (long)counters.CommittedBytes));
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (HttpRequestException)
+        {
+            // The server went away: the phase reports that.
+        }
+        return samples;
     }
 
     private static int CountFlushes(string output)
@@ -59,7 +86,7 @@ public sealed class SoakRun(LoadTestOptions options, RunContext context)
         return count;
     }
 
-    public static string Memory(PhaseResult soak, long maxHeadBytes, double targetRate, int flushes)
+    public static string Memory(PhaseResult soak, long maxHeadBytes, double targetRate, int flushes, IReadOnlyList<(long Heap, long Committed)> heap)
     {
         var samples = soak.RssSamples;
         // The first minute is the ramp (head filling from where the maximum-rate phase left it); judge the rest.
@@ -83,6 +110,11 @@ public sealed class SoakRun(LoadTestOptions options, RunContext context)
         table.Add("head bound (max_head_bytes)", Figures.Megabytes(maxHeadBytes) + " MB");
         table.Add("max RSS − head bound (the constant)", Figures.Megabytes(max - maxHeadBytes) + " MB");
         table.Add("head cuts flushed during the soak", flushes.ToString(CultureInfo.InvariantCulture));
+        if (heap.Count > 0)
+        {
+            table.Add("managed heap after the last GC: min / max", $"{Figures.Megabytes(heap.Min(h => h.Heap))} / {Figures.Megabytes(heap.Max(h => h.Heap))} MB");
+            table.Add("GC committed memory: min / max", $"{Figures.Megabytes(heap.Min(h => h.Committed))} / {Figures.Megabytes(heap.Max(h => h.Committed))} MB");
+        }
         text.AppendLine(table.ToString());
         text.AppendLine("RSS over time (MB, one value per 30 s):");
         text.AppendLine();
@@ -97,6 +129,19 @@ public sealed class SoakRun(LoadTestOptions options, RunContext context)
             }
         }
         text.AppendLine(line.ToString().TrimEnd(' ', '·'));
+        if (heap.Count > 0)
+        {
+            text.AppendLine();
+            text.AppendLine("Managed heap after the last GC / GC committed (MB, one pair per 30 s):");
+            text.AppendLine();
+            var step = Math.Max(1, (int)Math.Round(30.0 / Math.Max(1, (samples.Count > 1 ? (samples[1].At - samples[0].At).TotalSeconds : 30))));
+            var pairs = new List<string>();
+            for (var i = 0; i < heap.Count; i += step)
+            {
+                pairs.Add($"{heap[i].Heap / 1048576}/{heap[i].Committed / 1048576}");
+            }
+            text.AppendLine(string.Join(" · ", pairs));
+        }
         return text.ToString();
     }
 

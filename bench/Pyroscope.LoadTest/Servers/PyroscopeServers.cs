@@ -7,6 +7,9 @@ namespace Pyroscope.LoadTest.Servers;
 /// <summary>How the Pyroscope processes are configured: limits raised so the limiter is not what is measured.</summary>
 public sealed record PyroscopeSettings(string DataRoot, bool SelfProfiling, bool WalFsync, long? MaxHeadBytes, bool PerfMap = false, string SelfProfilingInterval = "15s")
 {
+    /// <summary>Runtime settings to try (<c>--server-env</c>), e.g. <c>DOTNET_gcServer=0</c>.</summary>
+    public IReadOnlyDictionary<string, string> ExtraEnvironment { get; init; } = new Dictionary<string, string>();
+
     /// <summary>
     /// Flags every process gets. Rate limit and burst 100 000 MB (the limiter still runs), no series limit,
     /// profiles up to 256 MB decompressed (the 4 MB-gzipped eBPF profile is ≈ 20 MB raw; upstream's default is 4 MB).
@@ -44,6 +47,10 @@ public sealed record PyroscopeSettings(string DataRoot, bool SelfProfiling, bool
     public Dictionary<string, string?> Environment(string? selfProfilingTarget = null)
     {
         var env = new Dictionary<string, string?>();
+        foreach (var (key, value) in ExtraEnvironment)
+        {
+            env[key] = value;
+        }
         if (PerfMap)
         {
             // perf resolves JIT-compiled frames from /tmp/perf-PID.map, but only in plain anonymous memory: W^X

@@ -20,23 +20,30 @@ public interface IServerUnderTest : IAsyncDisposable
     Task<RuntimeCounters> ReadCountersAsync(CancellationToken cancellationToken);
 }
 
-/// <summary>.NET runtime totals of a server: bytes allocated on the managed heap and time paused in GC.</summary>
-public readonly record struct RuntimeCounters(double AllocatedBytes, double GcPauseSeconds)
+/// <summary>
+/// .NET runtime figures of a server: totals of bytes allocated on the managed heap and time paused in GC, and the
+/// managed heap after the last GC (all generations: live data plus fragmentation) with the memory the GC committed.
+/// </summary>
+public readonly record struct RuntimeCounters(double AllocatedBytes, double GcPauseSeconds, double HeapBytes = 0, double CommittedBytes = 0)
 {
+    /// <summary>Sums processes.</summary>
     public static RuntimeCounters operator +(RuntimeCounters a, RuntimeCounters b) =>
-        new(a.AllocatedBytes + b.AllocatedBytes, a.GcPauseSeconds + b.GcPauseSeconds);
+        new(a.AllocatedBytes + b.AllocatedBytes, a.GcPauseSeconds + b.GcPauseSeconds, a.HeapBytes + b.HeapBytes, a.CommittedBytes + b.CommittedBytes);
 
+    /// <summary>The totals' growth since <paramref name="b"/>; heap and committed as of <paramref name="a"/>.</summary>
     public static RuntimeCounters operator -(RuntimeCounters a, RuntimeCounters b) =>
-        new(a.AllocatedBytes - b.AllocatedBytes, a.GcPauseSeconds - b.GcPauseSeconds);
+        new(a.AllocatedBytes - b.AllocatedBytes, a.GcPauseSeconds - b.GcPauseSeconds, a.HeapBytes, a.CommittedBytes);
 
-    /// <summary>The runtime meter's two totals as the OpenTelemetry Prometheus exporter prints them.</summary>
+    /// <summary>The runtime meter's figures as the OpenTelemetry Prometheus exporter prints them.</summary>
     public const string AllocatedMetric = "dotnet_gc_heap_total_allocated_bytes_total";
     public const string PauseMetric = "dotnet_gc_pause_time_seconds_total";
+    public const string HeapMetric = "dotnet_gc_last_collection_heap_size_bytes";
+    public const string CommittedMetric = "dotnet_gc_last_collection_memory_committed_size_bytes";
 
     public static async Task<RuntimeCounters> ScrapeAsync(HttpClient http, CancellationToken cancellationToken)
     {
         var text = await http.GetStringAsync("/metrics", cancellationToken);
-        double allocated = 0, pause = 0;
+        double allocated = 0, pause = 0, heap = 0, committed = 0;
         foreach (var line in text.Split('\n'))
         {
             if (line.StartsWith(AllocatedMetric, StringComparison.Ordinal))
@@ -47,8 +54,16 @@ public readonly record struct RuntimeCounters(double AllocatedBytes, double GcPa
             {
                 pause = LastNumber(line);
             }
+            else if (line.StartsWith(HeapMetric + "{", StringComparison.Ordinal))
+            {
+                heap += LastNumber(line); // one line per generation
+            }
+            else if (line.StartsWith(CommittedMetric, StringComparison.Ordinal))
+            {
+                committed = LastNumber(line);
+            }
         }
-        return new RuntimeCounters(allocated, pause);
+        return new RuntimeCounters(allocated, pause, heap, committed);
     }
 
     private static double LastNumber(string line)
