@@ -7,8 +7,9 @@ namespace Pyroscope.LoadTest.Workload;
 /// <summary>
 /// A whole-host eBPF CPU profile as the OpenTelemetry eBPF profiler / Grafana Alloy produce it (upstream's
 /// grafana/pyroscope#4133: ≈ 4 MB gzipped): many processes' native and interpreted frames, hundreds of mappings
-/// with build ids, tens of thousands of functions, a few hundred thousand locations (addresses, a third of them
-/// unsymbolised, some with inlined lines) and deep stacks. Deterministic: the same shape gives the same bytes.
+/// with build ids, tens of thousands of functions, a hundred thousand locations (addresses, a third of them
+/// unsymbolised, some with inlined lines) and deep stacks that share long prefixes. Deterministic: the same shape gives
+/// the same bytes.
 /// </summary>
 public static class EbpfProfileGenerator
 {
