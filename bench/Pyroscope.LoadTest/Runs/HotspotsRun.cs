@@ -42,7 +42,6 @@ public sealed class HotspotsRun(LoadTestOptions options, RunContext context)
         // Allocations by stack: a trace from outside while the same load goes on.
         var traceSeconds = options.Seconds * 2 * scenario.TimeScale;
         context.Log($"EventPipe trace (thread samples + AllocationTick) for {traceSeconds} s under the same load");
-        using var traceStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var traceLoad = Phase.RunAsync(server, plan with { Warmup = TimeSpan.FromSeconds(1), Measure = TimeSpan.FromSeconds(traceSeconds + 2) }, cancellationToken);
         await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
         var trace = await RuntimeTrace.RecordAsync(server.ProcessIds[0], TimeSpan.FromSeconds(traceSeconds), Path.Combine(context.DataRoot, "server.nettrace"), cancellationToken);
