@@ -28,8 +28,9 @@ public sealed class RunContext : IAsyncDisposable
     public RunContext(LoadTestOptions options)
     {
         _keepData = options.KeepData;
-        DataRoot = Directory.CreateTempSubdirectory("pyroscope-loadtest-").FullName;
+        // Fixtures first: a bad --profiles fails before anything needs cleaning up.
         Fixtures = FixtureSet.Load(RepositoryPaths.Fixtures, options.Profiles);
+        DataRoot = Directory.CreateTempSubdirectory("pyroscope-loadtest-").FullName;
         Space = new SeriesSpace(options.Services, options.Pods, Fixtures.Bodies.Count);
         _large = new Lazy<FixtureBody>(() =>
         {
