@@ -12,6 +12,12 @@ if (args is ["head-lock", ..])
     Pyroscope.Benchmarks.Storage.HeadLockReport.Run();
     return;
 }
+// `wal-size`: WAL bytes per received byte, per fixture (issue 13).
+if (args is ["wal-size", ..])
+{
+    Pyroscope.Benchmarks.Ingest.WalSizeReport.Run();
+    return;
+}
 if (args.Length > 0 && args[0] == "--quick")
 {
     // A few timed runs without BenchmarkDotNet, for a fast look on a busy machine.
