@@ -26,8 +26,14 @@ public sealed class ConnectUnaryOptions
 {
     public static readonly ConnectUnaryOptions Default = new();
 
-    /// <summary>Request size limit (raw and decompressed); over it → 413 resource_exhausted.</summary>
-    public long MaxRequestBytes { get; init; } = 256L * 1024 * 1024;
+    /// <summary>
+    /// Request size limit (raw and decompressed); over it → 413 resource_exhausted. Query and settings
+    /// messages are small; push raises it to the tenant's body limit.
+    /// </summary>
+    public long MaxRequestBytes { get; init; } = 4L * 1024 * 1024;
+
+    /// <summary>How the limit is named in the 413 message (a config key when it is one).</summary>
+    public string LimitName { get; init; } = "request size limit";
 
     /// <summary>When set, decides the limit per call (e.g. the tenant's <c>ingestion_body_limit_mb</c>).</summary>
     public Func<ConnectCallContext, long>? MaxRequestBytesFor { get; init; }
