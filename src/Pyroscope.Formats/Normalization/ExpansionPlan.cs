@@ -4,8 +4,9 @@ namespace Pyroscope.Formats.Normalization;
 
 /// <summary>
 /// How a profile will be split, decided and checked before any series is built: how many series (label groups
-/// × sample types with a non-zero value) and how many symbol entries they hold together. A single group shares
-/// the input's tables when that stays within budget; otherwise every group gets only the symbols it uses.
+/// × sample types with a non-zero value) and how many symbol entries they hold together. The series share the
+/// input's tables while that stays within budget (the common case: a few label sets, a few sample types);
+/// otherwise every group gets only the symbols it uses, and even that must fit the budget.
 /// </summary>
 internal sealed class ExpansionPlan
 {
@@ -32,7 +33,7 @@ internal sealed class ExpansionPlan
         }
         long inputEntries = profile.StringTable.Count + profile.Location.Count + profile.Function.Count + profile.Mapping.Count;
         var budget = Math.Max(ProfileNormalizer.MinExpansionBudget, ProfileNormalizer.ExpansionFactor * inputEntries);
-        if (groups.Count == 1 && series * inputEntries <= budget)
+        if ((long)series * inputEntries <= budget)
         {
             return new ExpansionPlan(series, null);
         }

@@ -33,9 +33,10 @@ public readonly record struct NormalizeContext(long NowNanos, long FallbackTimeN
 /// <item>per sample type: zero values dropped, identical stacks merged (sums saturate, never wrap).</item>
 /// </list>
 /// Work is bounded before anything is copied: the series a profile splits into are counted against the push's
-/// series cap, and the symbol entries they would hold against <see cref="MaxExpansion"/>. An unsplit profile's
-/// series share its tables; split ones each carry only the symbols their samples use (<see cref="GroupSymbols"/>).
-/// The returned messages share Location (and, unsplit, all symbol) instances with the input: treat them as read-only.
+/// series cap, and the symbol entries they would hold against <see cref="MinExpansionBudget"/> /
+/// <see cref="ExpansionFactor"/>. Within that budget the series share the input's tables; beyond it each label
+/// group's series carry only the symbols their samples use (<see cref="GroupSymbols"/>), or the profile is refused.
+/// The returned messages share Location (and, when sharing, all symbol) instances with the input: treat them as read-only.
 /// </summary>
 public static class ProfileNormalizer
 {

@@ -91,7 +91,7 @@ public sealed class PooledBytes : IDisposable
     }
 
     private static int InitialCapacity(long limit, int sizeHint) =>
-        (int)Math.Clamp(Math.Min((long)sizeHint, limit) + 1, 4096, Math.Min(limit + 1, MaxPooledLength));
+        (int)Math.Clamp(Math.Min(sizeHint, limit) + 1, 4096, Math.Max(4096, Math.Min(limit, MaxPooledLength - 1) + 1));
 
     private void Advance(int read, long limit)
     {
@@ -109,7 +109,7 @@ public sealed class PooledBytes : IDisposable
         {
             return;
         }
-        var size = (int)Math.Min(Math.Min((long)_array.Length * 2, limit + 1), System.Array.MaxLength);
+        var size = (int)Math.Min(Math.Min((long)_array.Length * 2, limit == long.MaxValue ? long.MaxValue : limit + 1), System.Array.MaxLength);
         if (size <= _array.Length)
         {
             throw new LimitExceededException(limit);

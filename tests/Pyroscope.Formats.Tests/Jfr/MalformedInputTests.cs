@@ -83,9 +83,10 @@ public sealed class MalformedInputTests
         using var raw = BoundedGzip.Decompress(gz, long.MaxValue, "jfr");
         Assert.Equal(ReadGzip(SharedFixture("upstream/og_convert_jfr__dump1.jfr.gz")), raw.Span.ToArray());
         Assert.Equal(raw.Span.ToArray(), BoundedGzip.MaybeDecompress(raw.Memory, long.MaxValue, "jfr", out _).ToArray());
-        // A cut gzip stream is refused, naming the format.
-        var cut = Assert.Throws<ProfileFormatException>(() => BoundedGzip.Decompress(gz.AsMemory(0, gz.Length / 2), long.MaxValue, "jfr"));
-        Assert.StartsWith("jfr: ", cut.Message);
+        // A cut gzip stream yields a cut recording, which the parser rejects.
+        using var cut = BoundedGzip.Decompress(gz.AsMemory(0, gz.Length / 2), long.MaxValue, "jfr");
+        var span = cut.Memory;
+        Assert.Throws<JfrFormatException>(() => JfrConverter.Convert(span.Span, [], new JfrConvertOptions()));
     }
 
     [Fact]
