@@ -6,6 +6,7 @@ namespace Pyroscope.Model;
 /// </summary>
 public static class Saturating
 {
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public static long Add(long a, long b)
     {
         var sum = unchecked(a + b);

@@ -94,7 +94,7 @@ internal static class QueryEngine
                 {
                     for (var i = start; i < end; i++)
                     {
-                        perStack[stacks[i]] += values[i];
+                        perStack[stacks[i]] = Saturating.Add(perStack[stacks[i]], values[i]);
                     }
                 }
                 else if (spans is not null)
@@ -103,7 +103,7 @@ internal static class QueryEngine
                     {
                         if (i < spans.Length && spans[i] != 0 && spanIds.Contains(spans[i]))
                         {
-                            perStack[stacks[i]] += values[i];
+                            perStack[stacks[i]] = Saturating.Add(perStack[stacks[i]], values[i]);
                         }
                     }
                 }
