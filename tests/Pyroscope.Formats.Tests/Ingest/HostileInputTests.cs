@@ -122,34 +122,7 @@ public sealed class AmplificationTests
 {
     private const long Now = 1_700_000_005_000_000_000;
 
-    /// <summary>The shape of the report: 16 000 samples, each with its own value of one pprof label (≈ 64 KB gzipped).</summary>
-    public static Profile DistinctLabelPerSample(int samples)
-    {
-        var profile = new Profile { TimeNanos = Now };
-        profile.StringTable.Add("");
-        profile.StringTable.Add("cpu");
-        profile.StringTable.Add("nanoseconds");
-        profile.StringTable.Add("request_id");
-        profile.StringTable.Add("main");
-        profile.StringTable.Add("work");
-        profile.SampleType.Add(new ValueType { Type = 1, Unit = 2 });
-        profile.SampleType.Add(new ValueType { Type = 1, Unit = 2 });
-        profile.Function.Add(new Function { Id = 1, Name = 4 });
-        profile.Function.Add(new Function { Id = 2, Name = 5 });
-        profile.Location.Add(new Location { Id = 1, Line = { new Line { FunctionId = 1 } } });
-        profile.Location.Add(new Location { Id = 2, Line = { new Line { FunctionId = 2 } } });
-        for (var i = 0; i < samples; i++)
-        {
-            profile.StringTable.Add("req-" + i);
-            profile.Sample.Add(new Sample
-            {
-                LocationId = { 2, 1 },
-                Value = { 10, 1 },
-                Label = { new Contracts.Google.V1.Label { Key = 3, Str = profile.StringTable.Count - 1 } },
-            });
-        }
-        return profile;
-    }
+    private static Profile DistinctLabelPerSample(int samples) => Testing.Fuzzing.HostileBodies.DistinctLabelPerSample(samples, Now);
 
     private static readonly List<Label> Labels = [new(LabelNames.MetricName, "process_cpu"), new(LabelNames.ServiceName, "svc")];
 
@@ -171,11 +144,11 @@ public sealed class AmplificationTests
         var series = ProfileNormalizer.Normalize(profile, Labels, TenantLimits.Unlimited, new NormalizeContext(Now, 0, 0));
 
         Assert.Equal(32_000, series.Count);
-        // "", cpu, nanoseconds, main, work: not the 16 006-entry table 32 000 times.
-        Assert.All(series, s => Assert.Equal(5, s.Profile.StringTable.Count));
+        // "", samples, count, cpu, nanoseconds, main, work: not the 16 008-entry table 32 000 times.
+        Assert.All(series, s => Assert.Equal(7, s.Profile.StringTable.Count));
         Assert.All(series, s => Assert.Equal(2, s.Profile.Function.Count));
         var stacks = Merge(series.Where(s => s.Labels.Any(l => l.Name == "__unit__" && l.Value == "nanoseconds")).Select(s => StackTotals(s.Profile)));
-        Assert.Equal(new Dictionary<string, long> { ["cpu|main;work"] = 10 * 16_000 + 16_000 }, stacks);
+        Assert.Equal(new Dictionary<string, long> { ["cpu|main;work"] = 10 * 16_000 }, stacks);
         Assert.Contains(series, s => s.Labels.Any(l => l.Name == "request_id" && l.Value == "req-15999"));
     }
 
