@@ -53,8 +53,7 @@ public static class DistributorExtensions
             static (request, call, ct) => call.HttpContext.RequestServices.GetRequiredService<PushHandler>().PushAsync(call.TenantId, request, call.RequestBytes, ct),
             new ConnectUnaryOptions
             {
-                MaxRequestBytesFor = static call => call.HttpContext.RequestServices.GetRequiredService<ITenantLimitsProvider>().For(call.TenantId).IngestionBodyLimitBytes,
-                LimitName = "ingestion_body_limit_mb",
+                RequestLimitFor = static call => RequestSizeLimits.Push(call.HttpContext.RequestServices.GetRequiredService<ITenantLimitsProvider>().For(call.TenantId)),
             });
         endpoints.MapConnectUnary<GetFeatureFlagsRequest, GetFeatureFlagsResponse>(
             "/push.v1.PusherService/GetFeatureFlags",

@@ -71,7 +71,7 @@ public sealed class HostileRequestTests
     }
 
     [Fact]
-    public async Task A_content_encoding_bomb_on_ingest_stops_at_twice_the_profile_size_limit()
+    public async Task A_content_encoding_bomb_on_ingest_stops_at_one_profile_and_one_side_car()
     {
         await using var host = await DistributorHost.StartAsync();
         using var content = new ByteArrayContent(HostileBodies.GzipZeros(1L << 30));
@@ -80,26 +80,37 @@ public sealed class HostileRequestTests
         var (status, code, message) = await ErrorOf(response);
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, status);
         Assert.Equal("resource_exhausted", code);
-        Assert.Contains($"decompressed request body exceeds the limit of {2 * 4194304 + 65536} bytes (2 × max_profile_size_bytes)", message);
+        Assert.Contains($"decompressed request body exceeds the limit of {2 * 4194304 + 65536} bytes (twice max_profile_size_bytes plus form framing", message);
     }
 
     [Fact]
-    public async Task A_connect_push_bomb_is_parsed_as_it_inflates_and_stops_at_the_body_limit()
+    public async Task A_connect_push_bomb_is_parsed_as_it_inflates_and_stops_where_it_could_never_be_accepted()
     {
-        var config = DistributorHost.DefaultConfig();
-        config["limits:ingestion_body_limit_mb"] = "8";
-        await using var host = await DistributorHost.StartAsync(config);
+        await using var host = await DistributorHost.StartAsync();
 
         // Zeros are not protobuf: refused at the first byte, nothing inflated.
         var zeros = await ConnectPushAsync(host, HostileBodies.GzipZeros(1L << 30));
         Assert.Equal(HttpStatusCode.BadRequest, zeros.Status);
         Assert.Contains("unmarshal PushRequest (proto)", zeros.Message);
 
-        // Valid protobuf framing around 64 MB of zeros: inflated only up to the 8 MB body limit.
+        // Valid protobuf framing around 64 MB of zeros: inflated only up to the burst (2 MiB) and a margin, since
+        // the rate limiter never admits a push larger than its burst.
+        var framed = await ConnectPushAsync(host, HostileBodies.GzipPushWithHugeRawProfile(64L << 20));
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, framed.Status);
+        Assert.Contains($"decompressed request body exceeds the limit of {(2 << 20) + (2 << 20) / 64 + (1 << 20)} bytes (ingestion_burst_size_mb: a push larger than the burst is never accepted)", framed.Message);
+        Assert.Empty(host.Ingester.Pushes);
+    }
+
+    [Fact]
+    public async Task Without_rate_limiting_a_connect_push_bomb_stops_at_the_body_limit()
+    {
+        var config = DistributorHost.DefaultConfig();
+        config["limits:ingestion_rate_mb"] = "0";
+        config["limits:ingestion_body_limit_mb"] = "8";
+        await using var host = await DistributorHost.StartAsync(config);
         var framed = await ConnectPushAsync(host, HostileBodies.GzipPushWithHugeRawProfile(64L << 20));
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, framed.Status);
         Assert.Contains("decompressed request body exceeds the limit of 8388608 bytes (ingestion_body_limit_mb)", framed.Message);
-        Assert.Empty(host.Ingester.Pushes);
     }
 
     [Theory]

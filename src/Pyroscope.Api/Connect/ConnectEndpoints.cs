@@ -59,12 +59,12 @@ public static class ConnectEndpoints
         var call = new ConnectCallContext(http);
         // The tenant first: without one (multitenancy on) the answer is 401 before a byte of the body is read.
         _ = call.TenantId;
-        var limit = options.MaxRequestBytesFor?.Invoke(call) ?? options.MaxRequestBytes;
+        var limit = options.RequestLimitFor?.Invoke(call) ?? new RequestLimit(options.MaxRequestBytes, options.LimitName);
         TRequest request;
         try
         {
-            using var body = await RequestBody.ReadAsync(http.Request, limit, options.LimitName, cancellationToken).ConfigureAwait(false);
-            (request, call.RequestBytes) = Decode(parser, body, limit, codec);
+            using var body = await RequestBody.ReadAsync(http.Request, limit.Bytes, limit.Name, cancellationToken).ConfigureAwait(false);
+            (request, call.RequestBytes) = Decode(parser, body, limit.Bytes, codec);
         }
         catch (OperationCanceledException) when (timeout is not null && timeout.IsCancellationRequested && !http.RequestAborted.IsCancellationRequested)
         {

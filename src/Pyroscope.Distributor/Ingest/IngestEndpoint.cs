@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http;
 using Pyroscope.Api;
+using Pyroscope.Api.Connect;
 using Pyroscope.Api.Tenancy;
 using Pyroscope.Formats;
 using Pyroscope.Formats.Ingest;
@@ -11,19 +12,13 @@ namespace Pyroscope.Distributor.Ingest;
 /// <c>POST /ingest</c> (and <c>/pyroscope/ingest</c>): every format real agents send, found through the
 /// <see cref="IngestFormatRegistry"/>. 200 with an empty body when stored; errors as <c>{"code","message"}</c>:
 /// 400 bad input, 401 no tenant, 413 too large, 429 over a limit, 503 when the ingesters cannot take it.
-/// The tenant and the query string are checked before the body is read; every payload obeys
+/// The tenant and the query string are checked before the body is read, which is read only up to the size at
+/// which it is certain to be refused (<see cref="RequestSizeLimits.Ingest"/>); every payload obeys
 /// max_profile_size_bytes after decompression.
 /// </summary>
 public sealed class IngestEndpoint(Distributor distributor, ITenantResolver tenants, IngestFormatRegistry formats)
 {
     public Task HandleAsync(HttpContext http) => ApiErrors.HandleAsync(http, ServeAsync);
-
-    /// <summary>
-    /// Cap on a body after <c>Content-Encoding: gzip</c>: a form holds at most a profile and a side-car
-    /// (sample_type_config, JFR labels), each within max_profile_size_bytes; never above the body limit.
-    /// </summary>
-    public static long DecodedBodyLimit(TenantLimits limits) =>
-        Math.Min(limits.IngestionBodyLimitBytes, 2 * limits.MaxProfilePayloadBytes + 64 * 1024);
 
     private async Task ServeAsync(HttpContext http)
     {
@@ -43,12 +38,13 @@ public sealed class IngestEndpoint(Distributor distributor, ITenantResolver tena
 
         IReadOnlyList<IngestedProfile> profiles;
         int received;
-        using (var body = await ReadAsync(http, tenant, limits).ConfigureAwait(false))
+        var limit = RequestSizeLimits.Ingest(limits);
+        using (var body = await ReadAsync(http, tenant, limit).ConfigureAwait(false))
         {
             received = body.RawLength;
             try
             {
-                var decoded = body.Decoded(DecodedBodyLimit(limits), "2 × max_profile_size_bytes");
+                var decoded = body.Decoded(limit.Bytes, limit.Name);
                 profiles = formats.Decode(metadata, http.Request.ContentType, decoded, limits.MaxProfilePayloadBytes);
             }
             catch (ApiException e) when (e.HttpStatus == StatusCodes.Status413PayloadTooLarge)
@@ -71,11 +67,11 @@ public sealed class IngestEndpoint(Distributor distributor, ITenantResolver tena
         http.Response.StatusCode = StatusCodes.Status200OK;
     }
 
-    private async Task<RequestBody> ReadAsync(HttpContext http, string tenant, TenantLimits limits)
+    private async Task<RequestBody> ReadAsync(HttpContext http, string tenant, RequestLimit limit)
     {
         try
         {
-            return await RequestBody.ReadAsync(http.Request, limits.IngestionBodyLimitBytes, "ingestion_body_limit_mb", http.RequestAborted).ConfigureAwait(false);
+            return await RequestBody.ReadAsync(http.Request, limit.Bytes, limit.Name, http.RequestAborted).ConfigureAwait(false);
         }
         catch (ApiException e) when (e.HttpStatus == StatusCodes.Status413PayloadTooLarge)
         {
