@@ -66,7 +66,7 @@ public sealed class HostileInputTests
     [Fact]
     public void Sample_type_config_with_a_null_entry_is_refused_naming_it()
     {
-        var (contentType, body) = IngestDecoderTests.Multipart(("profile", Read("go/go-cpu.pb.gz")), ("sample_type_config", """{"cpu":null}"""u8.ToArray()));
+        var (contentType, body) = IngestFormatDecodingTests.Multipart(("profile", Read("go/go-cpu.pb.gz")), ("sample_type_config", """{"cpu":null}"""u8.ToArray()));
         var e = Assert.Throws<ProfileFormatException>(() => DecodeAndNormalize("name=app", contentType, body));
         Assert.Contains("sample_type_config: entry \"cpu\" is null", e.Message);
     }

@@ -41,7 +41,7 @@ public sealed class IngestFormatRegistryTests
     [InlineData("something_else", "pprof")] // upstream reads any form as a pprof form (an empty push)
     public void A_form_without_format_is_found_by_the_field_it_carries(string field, string expected)
     {
-        var (contentType, body) = IngestDecoderTests.Multipart((field, [1, 2, 3]));
+        var (contentType, body) = IngestFormatDecodingTests.Multipart((field, [1, 2, 3]));
         Assert.Equal(expected, Resolve(IngestFormatRegistry.BuiltIn, "", contentType, body));
     }
 
@@ -89,7 +89,7 @@ public sealed class IngestFormatRegistryTests
     [Fact]
     public void Form_fields_obey_the_payload_cap_too()
     {
-        var (contentType, body) = IngestDecoderTests.Multipart(("jfr", new byte[100_000]));
+        var (contentType, body) = IngestFormatDecodingTests.Multipart(("jfr", new byte[100_000]));
         var e = Assert.Throws<ProfileTooLargeException>(() => IngestFormatRegistry.BuiltIn.Decode(Metadata("name=app&format=jfr"), contentType, body, 50_000));
         Assert.StartsWith("jfr field jfr:", e.Message);
     }

@@ -8,7 +8,8 @@ using static Pyroscope.Formats.Tests.Ingest.FixtureSupport;
 
 namespace Pyroscope.Formats.Tests.Ingest;
 
-public sealed class IngestDecoderTests
+/// <summary>Real agents' bodies of every format, decoded through the registry and normalised.</summary>
+public sealed class IngestFormatDecodingTests
 {
     private const long Now = 1_800_000_000_000_000_000;
 
@@ -240,17 +241,6 @@ public sealed class IngestDecoderTests
         Assert.Contains(decoded, d => d.Labels.Any(l => l.Name == LabelNames.MetricName && l.Value == "process_cpu"));
     }
 
-    internal static (string ContentType, byte[] Body) Multipart(params (string Name, byte[] Content)[] parts)
-    {
-        const string boundary = "----pyroscope-test-boundary";
-        using var ms = new MemoryStream();
-        foreach (var (name, content) in parts)
-        {
-            ms.Write(Encoding.ASCII.GetBytes($"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"));
-            ms.Write(content);
-            ms.Write("\r\n"u8);
-        }
-        ms.Write(Encoding.ASCII.GetBytes($"--{boundary}--\r\n"));
-        return ($"multipart/form-data; boundary={boundary}", ms.ToArray());
-    }
+    internal static (string ContentType, byte[] Body) Multipart(params (string Name, byte[] Content)[] parts) =>
+        Testing.Fuzzing.IngestBodies.Multipart(parts);
 }
