@@ -38,8 +38,31 @@ public static class IngestBodies
 
     private static readonly Lazy<byte[]> JfrLabels = new(() => File.ReadAllBytes(RepositoryPaths.Fixture("upstream/og_convert_jfr__dump1.labels.pb.gz")));
 
-    /// <summary>A case of <paramref name="format"/>; <paramref name="fromSeconds"/> is the request's time (fixtures keep their own in pprof).</summary>
+    private static readonly string[] WildParameters =
+    [
+        "from=9999999999999999", "from=now-106751991167d", "until=now%2B9223372036854775s", "from=-1", "from=0", "until=99999999999999999999",
+        "sampleRate=0", "sampleRate=-5", "sampleRate=2147483648", "from=now-1h&until=now-2h", "spyName=", "units=%00", "aggregationType=average",
+        "from=9999-12-31T23:59:59Z", "from=20241340",
+    ];
+
+    private static readonly string[] WildNames = ["", "app{", "app{a=", "app{a=1,a=2}", "app.nosuchtype", "%00", "{}", "app{__name__=x}", "a b", "app{service_name=}"];
+
+    /// <summary>
+    /// A case of <paramref name="format"/>; <paramref name="fromSeconds"/> is the request's time (fixtures keep
+    /// their own in pprof). One case in six also gets a hostile query parameter or app name.
+    /// </summary>
     public static IngestCase Create(string format, Random random, long fromSeconds)
+    {
+        var result = CreateBody(format, random, fromSeconds);
+        return random.Next(6) switch
+        {
+            0 => result with { Query = result.Query + "&" + Pick(WildParameters, random) },
+            1 => result with { Query = "name=" + Uri.EscapeDataString(Pick(WildNames, random)) + result.Query[result.Query.IndexOf('&')..] },
+            _ => result,
+        };
+    }
+
+    private static IngestCase CreateBody(string format, Random random, long fromSeconds)
     {
         var window = $"from={fromSeconds}&until={fromSeconds + 10}";
         switch (format)
