@@ -11,6 +11,8 @@ using Pyroscope.Contracts.Push.V1;
 using Pyroscope.Contracts.Types.V1;
 using Pyroscope.Distributor.Ingest;
 using Pyroscope.Distributor.Push;
+using Pyroscope.Formats.Ingest;
+using Pyroscope.Formats.NetTrace;
 
 namespace Pyroscope.Distributor;
 
@@ -18,8 +20,8 @@ public static class DistributorExtensions
 {
     /// <summary>
     /// Registers the distributor. Needs an <see cref="Model.IIngesterClient"/> from elsewhere (the local
-    /// ingester in the monolith, the ring client otherwise). JFR / nettrace converters join by registering
-    /// <see cref="Formats.Ingest.IExternalProfileConverter"/>.
+    /// ingester in the monolith, the ring client otherwise). Ingest formats beyond the built-in ones join the
+    /// <see cref="IngestFormatRegistry"/> by registering an <see cref="IIngestFormat"/>.
     /// </summary>
     public static IServiceCollection AddDistributor(this IServiceCollection services, IConfiguration configuration)
     {
@@ -31,8 +33,8 @@ public static class DistributorExtensions
         services.TryAddSingleton<Distributor>();
         services.TryAddSingleton<PushHandler>();
         services.TryAddSingleton<IngestEndpoint>();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<Formats.Ingest.IExternalProfileConverter, Formats.Ingest.JfrIngestConverter>());
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<Formats.Ingest.IExternalProfileConverter, NetTraceIngestConverter>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IIngestFormat, NetTraceIngestFormat>());
+        services.TryAddSingleton(sp => new IngestFormatRegistry(sp.GetServices<IIngestFormat>()));
         return services;
     }
 
@@ -51,7 +53,7 @@ public static class DistributorExtensions
             static (request, call, ct) => call.HttpContext.RequestServices.GetRequiredService<PushHandler>().PushAsync(call.TenantId, request, call.RequestBytes, ct),
             new ConnectUnaryOptions
             {
-                MaxRequestBytesFor = static call => call.HttpContext.RequestServices.GetRequiredService<ITenantLimitsProvider>().For(call.TenantId).IngestionBodyLimitBytes,
+                RequestLimitFor = static call => RequestSizeLimits.Push(call.HttpContext.RequestServices.GetRequiredService<ITenantLimitsProvider>().For(call.TenantId)),
             });
         endpoints.MapConnectUnary<GetFeatureFlagsRequest, GetFeatureFlagsResponse>(
             "/push.v1.PusherService/GetFeatureFlags",

@@ -24,6 +24,9 @@ public sealed class TenantSettingsStore(IObjectStore store, TimeProvider time)
     public const int MaxNameLength = 256;
     public const int MaxValueBytes = 1024 * 1024;
 
+    /// <summary>Names and values of one tenant together: every Get returns them all, so they must stay small.</summary>
+    public const int MaxTenantBytes = 4 * MaxValueBytes;
+
     private static readonly JsonParser Parser = new(JsonParser.Settings.Default.WithIgnoreUnknownFields(true));
 
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new(StringComparer.Ordinal);
@@ -66,6 +69,12 @@ public sealed class TenantSettingsStore(IObjectStore store, TimeProvider time)
             else
             {
                 current.Settings.Insert(~index, update);
+            }
+            var total = TotalBytes(current);
+            if (total > MaxTenantBytes)
+            {
+                throw new ApiException(ConnectCode.ResourceExhausted,
+                    $"setting \"{update.Name}\" refused: the tenant's settings would total {total} bytes of names and values, the limit is {MaxTenantBytes}; shorten other settings first (set them to an empty value)");
             }
             // Written before the lock is released: the next Set of this tenant reads this version.
             await store.PutAsync(KeyFor(tenantId), JsonBytes(current), cancellationToken).ConfigureAwait(false);
@@ -119,6 +128,16 @@ public sealed class TenantSettingsStore(IObjectStore store, TimeProvider time)
         var result = new GetSettingsResponse();
         result.Settings.Add(sorted);
         return result;
+    }
+
+    private static long TotalBytes(GetSettingsResponse settings)
+    {
+        long total = 0;
+        foreach (var s in settings.Settings)
+        {
+            total += System.Text.Encoding.UTF8.GetByteCount(s.Name) + System.Text.Encoding.UTF8.GetByteCount(s.Value);
+        }
+        return total;
     }
 
     /// <summary>Binary search by name; the complement of the insertion point when absent.</summary>

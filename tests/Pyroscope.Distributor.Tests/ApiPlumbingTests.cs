@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Pyroscope.Api;
 using Pyroscope.Api.Limits;
 using Pyroscope.Api.Tenancy;
+using Pyroscope.Model;
 
 namespace Pyroscope.Distributor.Tests;
 

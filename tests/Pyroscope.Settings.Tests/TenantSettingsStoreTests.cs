@@ -21,6 +21,31 @@ public sealed class TenantSettingsStoreTests : IDisposable
         new() { Name = name, Value = value, ModifiedAt = modifiedAt };
 
     [Fact]
+    public async Task A_tenants_settings_together_stay_under_the_total_cap_so_a_get_stays_small()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var store = NewStore();
+        var megabyte = new string('x', TenantSettingsStore.MaxValueBytes);
+        for (var i = 0; i < 3; i++)
+        {
+            await store.SetAsync("anonymous", Named("big" + i, megabyte), ct);
+        }
+
+        var refused = await Assert.ThrowsAsync<ApiException>(() => store.SetAsync("anonymous", Named("big3", megabyte), ct));
+        Assert.Equal(ConnectCode.ResourceExhausted, refused.Code);
+        Assert.Equal(429, refused.HttpStatus);
+        Assert.Contains($"would total {4 * TenantSettingsStore.MaxValueBytes + 16} bytes of names and values, the limit is {TenantSettingsStore.MaxTenantBytes}", refused.Message);
+
+        // Nothing of the refused Set was stored; shrinking one setting makes room again; other tenants are unaffected.
+        Assert.Equal(3, (await store.GetAsync("anonymous", ct)).Settings.Count);
+        await store.SetAsync("anonymous", Named("big0", ""), ct);
+        await store.SetAsync("anonymous", Named("big3", megabyte), ct);
+        await store.SetAsync("other", Named("big", megabyte), ct);
+        var total = (await store.GetAsync("anonymous", ct)).Settings.Sum(s => s.Name.Length + s.Value.Length);
+        Assert.InRange(total, 3 * TenantSettingsStore.MaxValueBytes, TenantSettingsStore.MaxTenantBytes);
+    }
+
+    [Fact]
     public async Task A_tenant_that_never_set_anything_has_no_settings()
     {
         var settings = await NewStore().GetAsync("anonymous", TestContext.Current.CancellationToken);

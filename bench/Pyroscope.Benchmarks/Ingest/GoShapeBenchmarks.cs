@@ -45,5 +45,5 @@ public class GoShapeBenchmarks
 
     // Parsing is part of both so each run starts from a fresh, unmodified profile.
     private static int Normalize(byte[] bytes) =>
-        ProfileNormalizer.Normalize(Profile.Parser.ParseFrom(bytes), Labels, NormalizationLimits.Unlimited, new NormalizeContext(1, 1, bytes.Length)).Count;
+        ProfileNormalizer.Normalize(Profile.Parser.ParseFrom(bytes), Labels, TenantLimits.Unlimited, new NormalizeContext(1, 1, bytes.Length)).Count;
 }

@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using Pyroscope.Formats.Ingest;
 using Pyroscope.Formats.Normalization;
+using Pyroscope.Model;
 
 namespace Pyroscope.Benchmarks.Ingest;
 
@@ -19,7 +20,6 @@ public class IngestBenchmarks
     private IngestMetadata _pprofMetadata = null!;
     private IngestMetadata _foldedMetadata = null!;
     private IngestMetadata _nodeMetadata = null!;
-    private readonly IngestDecodeOptions _options = new();
 
     [GlobalSetup]
     public void Setup()
@@ -38,7 +38,7 @@ public class IngestBenchmarks
 
     /// <summary>Decode only (gunzip + protobuf), to separate parsing cost from normalisation.</summary>
     [Benchmark]
-    public int GoCpuPprofDecodeOnly() => IngestDecoder.Decode(_pprofMetadata, null, _goCpu, _options).Count;
+    public int GoCpuPprofDecodeOnly() => IngestFormatRegistry.BuiltIn.Decode(_pprofMetadata, null, _goCpu).Count;
 
     [Benchmark]
     public int Folded() => Run(_foldedMetadata, _folded);
@@ -49,9 +49,9 @@ public class IngestBenchmarks
     private int Run(IngestMetadata metadata, byte[] body)
     {
         var count = 0;
-        foreach (var profile in IngestDecoder.Decode(metadata, null, body, _options))
+        foreach (var profile in IngestFormatRegistry.BuiltIn.Decode(metadata, null, body))
         {
-            count += ProfileNormalizer.Normalize(profile.Profile, profile.Labels, NormalizationLimits.Unlimited,
+            count += ProfileNormalizer.Normalize(profile.Profile, profile.Labels, TenantLimits.Unlimited,
                 new NormalizeContext(Now, metadata.FromNanos, profile.DecompressedSize)).Count;
         }
         return count;

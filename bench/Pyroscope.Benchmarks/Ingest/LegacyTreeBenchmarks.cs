@@ -20,7 +20,6 @@ public class LegacyTreeBenchmarks
     private IngestMetadata _foldedMetadata = null!;
     private IngestMetadata _trieMetadata = null!;
     private IngestMetadata _treeMetadata = null!;
-    private readonly IngestDecodeOptions _options = new();
 
     [Params(1, 100)]
     public int Scale { get; set; }
@@ -59,7 +58,7 @@ public class LegacyTreeBenchmarks
     [Benchmark]
     public int Tree() => Samples(_treeMetadata, _tree);
 
-    private int Samples(IngestMetadata metadata, byte[] body) => IngestDecoder.Decode(metadata, null, body, _options)[0].Profile.Sample.Count;
+    private int Samples(IngestMetadata metadata, byte[] body) => IngestFormatRegistry.BuiltIn.Decode(metadata, null, body)[0].Profile.Sample.Count;
 
     private static IngestMetadata Metadata(string query)
     {

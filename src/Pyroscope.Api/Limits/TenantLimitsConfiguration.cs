@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Primitives;
+using Pyroscope.Model;
 
 namespace Pyroscope.Api.Limits;
 
