@@ -30,26 +30,6 @@ public sealed class ApiPlumbingTests
         Assert.Contains("max 150", TenantId.Problem(new string('a', 151)));
     }
 
-    [Theory]
-    [InlineData("1h", 3600)]
-    [InlineData("7d", 7 * 86400)]
-    [InlineData("1h30m", 5400)]
-    [InlineData("1.5h", 5400)]
-    [InlineData("2w", 14 * 86400)]
-    [InlineData("0", 0)]
-    [InlineData("300ms", 0.3)]
-    public void Durations_parse_prometheus_and_go_styles(string text, double seconds)
-    {
-        Assert.Equal(TimeSpan.FromSeconds(seconds), DurationText.Parse(text, "test"));
-    }
-
-    [Fact]
-    public void Bad_duration_names_the_key()
-    {
-        var e = Assert.Throws<FormatException>(() => DurationText.Parse("soon", "limits.reject_older_than"));
-        Assert.Contains("limits.reject_older_than", e.Message);
-    }
-
     [Fact]
     public void Limits_bind_defaults_then_per_tenant_overrides()
     {
