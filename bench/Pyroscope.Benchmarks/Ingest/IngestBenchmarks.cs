@@ -2,6 +2,7 @@ using BenchmarkDotNet.Attributes;
 using Pyroscope.Formats.Ingest;
 using Pyroscope.Formats.Normalization;
 using Pyroscope.Model;
+using Pyroscope.Testing;
 
 namespace Pyroscope.Benchmarks.Ingest;
 
@@ -24,7 +25,7 @@ public class IngestBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var fixtures = FindFixtures();
+        var fixtures = RepositoryPaths.Fixtures;
         _goCpu = File.ReadAllBytes(Path.Combine(fixtures, "go", "go-cpu.pb.gz"));
         _folded = File.ReadAllBytes(Path.Combine(fixtures, "folded", "go-cpu-nanoseconds.folded"));
         _nodeWall = File.ReadAllBytes(Path.Combine(fixtures, "nodejs", "nodejs-001.pb.gz"));
@@ -61,20 +62,5 @@ public class IngestBenchmarks
     {
         var parsed = System.Web.HttpUtility.ParseQueryString(query);
         return IngestMetadata.Parse(name => parsed[name], Now);
-    }
-
-    private static string FindFixtures()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            foreach (var candidate in new[] { Path.Combine(dir.FullName, "shared", "fixtures"), Path.Combine(dir.FullName, "..", "shared", "fixtures") })
-            {
-                if (Directory.Exists(candidate))
-                {
-                    return Path.GetFullPath(candidate);
-                }
-            }
-        }
-        return "/work/shared/fixtures";
     }
 }

@@ -27,7 +27,7 @@ public class LegacyTreeBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var text = File.ReadAllText(Path.Combine(FixturesRoot(), "folded", "go-cpu-nanoseconds.folded"));
+        var text = File.ReadAllText(Path.Combine(RepositoryPaths.Fixtures, "folded", "go-cpu-nanoseconds.folded"));
         var fixture = LegacyTreeEncoder.ParseFolded(text);
         var stacks = new Dictionary<string, long>(StringComparer.Ordinal);
         var folded = new StringBuilder();
@@ -64,20 +64,5 @@ public class LegacyTreeBenchmarks
     {
         var parsed = System.Web.HttpUtility.ParseQueryString(query);
         return IngestMetadata.Parse(name => parsed[name], Now);
-    }
-
-    private static string FixturesRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            foreach (var candidate in new[] { Path.Combine(dir.FullName, "shared", "fixtures"), Path.Combine(dir.FullName, "..", "shared", "fixtures") })
-            {
-                if (Directory.Exists(candidate))
-                {
-                    return Path.GetFullPath(candidate);
-                }
-            }
-        }
-        return "/work/shared/fixtures";
     }
 }
