@@ -29,11 +29,7 @@ public sealed class MemoryBoundTests : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        var environment = new Dictionary<string, string?>(MonolithFixture.AcceptOldProfiles!)
-        {
-            ["multitenancy_enabled"] = "true",
-        };
-        _server = await PyroscopeProcess.StartReadyAsync("Pyroscope.All", ["-self-profiling.disable-push=true"], environment: environment);
+        _server = await PyroscopeProcess.StartMonolithAsync(["-auth.multitenancy-enabled=true"]);
     }
 
     public async ValueTask DisposeAsync()

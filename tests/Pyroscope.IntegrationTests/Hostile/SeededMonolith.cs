@@ -16,7 +16,7 @@ public sealed class SeededMonolith : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        Server = await PyroscopeProcess.StartReadyAsync("Pyroscope.All", ["-self-profiling.disable-push=true"], environment: MonolithFixture.AcceptOldProfiles);
+        Server = await PyroscopeProcess.StartMonolithAsync();
         var ct = TestContext.Current.CancellationToken;
         var profile = Profile.Parser.ParseFrom(Fuzzing.DecompressIfGzip(File.ReadAllBytes(RepositoryPaths.Fixture("go/go-cpu.pb.gz"))));
         profile.TimeNanos = DataMs * 1_000_000;
