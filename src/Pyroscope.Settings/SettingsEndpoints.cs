@@ -34,6 +34,12 @@ public static class SettingsEndpoints
             (_, c, ct) => settings.GetAsync(c.TenantId, ct), SettingsCallOptions);
         endpoints.MapConnectUnary<SetSettingsRequest, SetSettingsResponse>(ServicePath + "Set",
             async (r, c, ct) => new SetSettingsResponse { Setting = await settings.SetAsync(c.TenantId, r.Setting, ct) }, SettingsCallOptions);
+        endpoints.MapConnectUnary<DeleteSettingsRequest, DeleteSettingsResponse>(ServicePath + "Delete",
+            async (r, c, ct) =>
+            {
+                await settings.DeleteAsync(c.TenantId, r.Name, ct);
+                return new DeleteSettingsResponse();
+            });
         endpoints.MapGrpcService<SettingsGrpcService>().EnableGrpcWeb();
         return endpoints;
     }
