@@ -126,27 +126,31 @@ public sealed class CompiledRecordingRule
         return true;
     }
 
-    /// <summary>Adds <paramref name="value"/> to the group of the series (<paramref name="fingerprint"/> 0: not known).</summary>
-    public void Add(RepeatedField<TypesV1.LabelPair> labels, ulong fingerprint, long value)
+    /// <summary>
+    /// The series the profile's group adds to (<paramref name="fingerprint"/> 0: not known); null when the rule is at
+    /// <see cref="MaxSeriesPerRule"/> and this would be a new group (counted in <see cref="DroppedSamples"/>).
+    /// </summary>
+    public RecordedSeries? SeriesFor(RepeatedField<TypesV1.LabelPair> labels, ulong fingerprint)
     {
-        if (fingerprint == 0 || !_bySeries.TryGetValue(fingerprint, out var series))
+        if (fingerprint != 0 && _bySeries.TryGetValue(fingerprint, out var cached))
         {
-            series = GroupOf(labels);
-            if (series is null)
-            {
-                Interlocked.Increment(ref _droppedSamples);
-                return;
-            }
-            if (fingerprint != 0)
-            {
-                if (_bySeries.Count >= MaxCachedSeries)
-                {
-                    _bySeries.Clear();
-                }
-                _bySeries[fingerprint] = series;
-            }
+            return cached;
         }
-        Interlocked.Add(ref series.Total, value);
+        var series = GroupOf(labels);
+        if (series is null)
+        {
+            Interlocked.Increment(ref _droppedSamples);
+            return null;
+        }
+        if (fingerprint != 0)
+        {
+            if (_bySeries.Count >= MaxCachedSeries)
+            {
+                _bySeries.Clear();
+            }
+            _bySeries[fingerprint] = series;
+        }
+        return series;
     }
 
     /// <summary>The groups recorded so far; values are read without stopping writers.</summary>
@@ -215,9 +219,11 @@ public sealed class CompiledRecordingRule
 /// <summary>One time series of a rule: its exported labels and the running total recorded in this process.</summary>
 public sealed class RecordedSeries(SortedDictionary<string, string> labels)
 {
-    internal long Total;
+    private long _total;
 
-    public long Value => Interlocked.Read(ref Total);
+    public long Value => Interlocked.Read(ref _total);
+
+    internal void Add(long value) => Interlocked.Add(ref _total, value);
 
     /// <summary>Sorted by name; <c>__name__</c> is not among them (it is the rule's metric name).</summary>
     public IReadOnlyDictionary<string, string> Labels { get; } = labels;

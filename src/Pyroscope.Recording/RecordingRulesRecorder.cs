@@ -5,44 +5,67 @@ using Pyroscope.Contracts.Ingester.V1;
 namespace Pyroscope.Recording;
 
 /// <summary>
-/// The write path's hook: called with every push the ingesters accepted. For a tenant without rules it costs a
-/// dictionary lookup; the first push of a tenant this process has not read rules for is evaluated once they are
-/// read, off the request, so no client waits for the rules.
+/// The write path's hook, in two steps around the push to the ingesters: <see cref="EvaluateAsync"/> before (it
+/// reads the profiles while the distributor still owns them) and <see cref="RecordedAdditions.Commit"/> once they
+/// are stored. For a tenant without rules it costs a dictionary lookup. The first push of a tenant this process has
+/// not read rules for waits for that one read, at most <see cref="FirstReadWait"/>.
 /// </summary>
 public sealed class RecordingRulesRecorder(RecordingRulesCache cache, ILogger<RecordingRulesRecorder> logger)
 {
-    public void Record(string tenantId, RepeatedField<ProfileSeries> accepted)
+    public static readonly TimeSpan FirstReadWait = TimeSpan.FromSeconds(2);
+
+    public ValueTask<RecordedAdditions> EvaluateAsync(string tenantId, RepeatedField<ProfileSeries> pushed)
     {
         if (cache.TryGet(tenantId, out var rules))
         {
-            if (!rules.IsEmpty)
-            {
-                Evaluate(tenantId, rules, accepted);
-            }
-            return;
+            return ValueTask.FromResult(rules.IsEmpty ? default : Evaluate(tenantId, rules, pushed));
         }
-        _ = RecordWhenReadAsync(tenantId, accepted);
+        return new ValueTask<RecordedAdditions>(EvaluateWhenReadAsync(tenantId, pushed));
     }
 
-    private async Task RecordWhenReadAsync(string tenantId, RepeatedField<ProfileSeries> accepted)
+    private async Task<RecordedAdditions> EvaluateWhenReadAsync(string tenantId, RepeatedField<ProfileSeries> pushed)
     {
-        var rules = await cache.GetAsync(tenantId).ConfigureAwait(false);
-        if (!rules.IsEmpty)
+        var read = cache.GetAsync(tenantId);
+        if (await Task.WhenAny(read, Task.Delay(FirstReadWait)).ConfigureAwait(false) != read)
         {
-            Evaluate(tenantId, rules, accepted);
+            logger.LogWarning("The recording rules of tenant {Tenant} were not read within {Wait}: a push is not recorded", tenantId, FirstReadWait);
+            return default;
         }
+        var rules = await read.ConfigureAwait(false);
+        return rules.IsEmpty ? default : Evaluate(tenantId, rules, pushed);
     }
 
-    private void Evaluate(string tenantId, TenantRuleSet rules, RepeatedField<ProfileSeries> accepted)
+    private RecordedAdditions Evaluate(string tenantId, TenantRuleSet rules, RepeatedField<ProfileSeries> pushed)
     {
         try
         {
-            rules.Record(accepted);
+            var additions = new List<(RecordedSeries, long)>();
+            rules.Evaluate(pushed, additions);
+            return new RecordedAdditions(additions);
         }
         catch (Exception e)
         {
-            // A rule must never cost a client its push: the profiles are stored already.
+            // A rule must never cost a client its push.
             logger.LogError(e, "Evaluating the recording rules of tenant {Tenant} failed", tenantId);
+            return default;
+        }
+    }
+}
+
+/// <summary>What one push adds to the recorded series, applied only once the push is stored.</summary>
+public readonly struct RecordedAdditions(List<(RecordedSeries Series, long Value)>? additions)
+{
+    public int Count => additions?.Count ?? 0;
+
+    public void Commit()
+    {
+        if (additions is null)
+        {
+            return;
+        }
+        foreach (var (series, value) in additions)
+        {
+            series.Add(value);
         }
     }
 }

@@ -83,8 +83,11 @@ public sealed class TenantRuleSet
         return null;
     }
 
-    /// <summary>Adds every profile of an accepted push to the rules that match it.</summary>
-    public void Record(RepeatedField<ProfileSeries> pushed)
+    /// <summary>
+    /// What every profile of a push adds to the rules that match it, appended to <paramref name="additions"/>; nothing
+    /// is counted until <see cref="RecordedAdditions.Commit"/>, once the push is stored.
+    /// </summary>
+    public void Evaluate(RepeatedField<ProfileSeries> pushed, List<(RecordedSeries Series, long Value)> additions)
     {
         if (_byType.Count == 0)
         {
@@ -97,7 +100,7 @@ public sealed class TenantRuleSet
             {
                 continue;
             }
-            rules.Record(series);
+            rules.Evaluate(series, additions);
         }
     }
 
@@ -128,7 +131,7 @@ public sealed class TenantRuleSet
             }
         }
 
-        public void Record(ProfileSeries series)
+        public void Evaluate(ProfileSeries series, List<(RecordedSeries Series, long Value)> additions)
         {
             long total = 0;
             var haveTotal = false;
@@ -156,7 +159,10 @@ public sealed class TenantRuleSet
                         functionTotals ??= FunctionTotals.Compute(series.Profile, _slotByFunction);
                         value = functionTotals[_functionSlot[i]];
                     }
-                    rule.Add(series.Labels, series.Fingerprint, value);
+                    if (rule.SeriesFor(series.Labels, series.Fingerprint) is { } target)
+                    {
+                        additions.Add((target, value));
+                    }
                 }
             }
             finally
