@@ -6,12 +6,13 @@ using Pyroscope.Formats;
 using Pyroscope.Formats.Ingest;
 using Pyroscope.Formats.Normalization;
 using Pyroscope.Model;
+using Pyroscope.Recording;
 
 namespace Pyroscope.Distributor;
 
 /// <summary>
 /// The write path after decoding: rate limit → validate and normalise (one series per sample type) →
-/// forward to the ingesters. Completes only once <see cref="IIngesterClient.PushAsync"/> has, so a
+/// forward to the ingesters → recording rules. Completes only once <see cref="IIngesterClient.PushAsync"/> has, so a
 /// client is acknowledged only for data that was stored. Every refusal is an <see cref="ApiException"/>
 /// naming the limit or problem, and is counted by reason and tenant.
 /// </summary>
@@ -20,6 +21,7 @@ public sealed class Distributor(
     ITenantLimitsProvider limitsProvider,
     IngestionRateLimiter rateLimiter,
     DistributorMetrics metrics,
+    RecordingRulesRecorder recordingRules,
     TimeProvider time,
     ILogger<Distributor> logger)
 {
@@ -85,6 +87,7 @@ public sealed class Distributor(
             // Every sample was zero: nothing to store, and nothing wrong with the request.
             return;
         }
+        var recorded = await recordingRules.EvaluateAsync(tenantId, request.Series).ConfigureAwait(false);
         try
         {
             await ingester.PushAsync(tenantId, request, cancellationToken).ConfigureAwait(false);
@@ -103,6 +106,8 @@ public sealed class Distributor(
             logger.LogError(e, "Push of {Count} series for tenant {Tenant} to the ingesters failed", request.Series.Count, tenantId);
             throw new ApiException(ConnectCode.Unavailable, "failed to store the profile: the ingesters are unavailable (" + e.Message + ")", null, e);
         }
+        // Only what was stored counts, each profile once (here, before replication), whatever the replication factor.
+        recorded.Commit();
     }
 
     public void CountDiscarded(string reason, string tenantId, long profiles, long bytes) =>

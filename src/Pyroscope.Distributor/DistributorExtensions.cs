@@ -13,6 +13,7 @@ using Pyroscope.Distributor.Ingest;
 using Pyroscope.Distributor.Push;
 using Pyroscope.Formats.Ingest;
 using Pyroscope.Formats.NetTrace;
+using Pyroscope.Recording;
 
 namespace Pyroscope.Distributor;
 
@@ -30,6 +31,7 @@ public static class DistributorExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<DistributorMetrics>();
         services.TryAddSingleton<IngestionRateLimiter>();
+        services.AddRecordingRuleEvaluation(configuration);
         services.TryAddSingleton<Distributor>();
         services.TryAddSingleton<PushHandler>();
         services.TryAddSingleton<IngestEndpoint>();
@@ -40,7 +42,7 @@ public static class DistributorExtensions
 
     /// <summary>
     /// <c>POST /ingest</c>, <c>POST /pyroscope/ingest</c>, Connect <c>/push.v1.PusherService/{Push,GetFeatureFlags}</c>
-    /// and the gRPC PusherService (gRPC-Web enabled; the host adds UseGrpcWeb).
+    /// and the gRPC PusherService (gRPC-Web enabled; the host adds UseGrpcWeb), and <c>GET /recording-rules/metrics</c>.
     /// </summary>
     public static IEndpointRouteBuilder MapDistributor(this IEndpointRouteBuilder endpoints)
     {
@@ -64,6 +66,8 @@ public static class DistributorExtensions
             });
 
         endpoints.MapGrpcService<PusherGrpcService>().EnableGrpcWeb();
+        // The counters of the recording rules, for Prometheus: each distributor serves what it received.
+        endpoints.MapRecordingRulesMetrics();
         return endpoints;
     }
 }

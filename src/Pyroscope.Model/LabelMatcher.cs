@@ -40,13 +40,15 @@ public sealed class LabelMatcher
         Type = type;
         Value = value;
         RegexBudget = regexBudget;
-        _budgetTicks = (long)(regexBudget.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
+        // Infinite: a long-lived matcher (a recording rule's), matching in linear time with no per-query budget.
+        _budgetTicks = regexBudget == Timeout.InfiniteTimeSpan ? long.MaxValue : (long)(regexBudget.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
         if (type is MatchType.Regex or MatchType.NotRegex)
         {
             try
             {
                 // Anchored like Prometheus: the whole value must match.
-                _regex = new Regex("^(?:" + value + ")$", RegexOptions.CultureInvariant | RegexOptions.NonBacktracking, regexBudget);
+                _regex = new Regex("^(?:" + value + ")$", RegexOptions.CultureInvariant | RegexOptions.NonBacktracking,
+                    regexBudget == Timeout.InfiniteTimeSpan ? Regex.InfiniteMatchTimeout : regexBudget);
             }
             catch (NotSupportedException e)
             {

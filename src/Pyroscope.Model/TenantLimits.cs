@@ -30,6 +30,7 @@ public sealed record TenantLimits
         RejectNewerThan = TimeSpan.Zero,
         MaxQueryLookback = TimeSpan.Zero,
         MaxQueryLength = TimeSpan.Zero,
+        MaxRecordingRules = 0,
     };
 
     // Distributor
@@ -56,6 +57,9 @@ public sealed record TenantLimits
     // Querier
     public TimeSpan MaxQueryLookback { get; init; } = TimeSpan.FromDays(7);
     public TimeSpan MaxQueryLength { get; init; } = TimeSpan.FromDays(1);
+
+    // Tenant settings: recording rules a tenant may store (pkg/validation: max_recording_rules).
+    public int MaxRecordingRules { get; init; } = 25;
 
     // Compactor / retention: zero keeps blocks forever.
     public TimeSpan CompactorBlocksRetentionPeriod { get; init; } = TimeSpan.Zero;

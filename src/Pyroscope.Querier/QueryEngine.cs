@@ -383,7 +383,7 @@ public sealed class QueryEngine(IProfileReader reader, ITenantLimitsProvider lim
         return new TimeRange(Math.Max(start, oldest), end);
     }
 
-    private static long StepMs(double stepSeconds, long start, long end)
+    internal static long StepMs(double stepSeconds, long start, long end)
     {
         if (double.IsNaN(stepSeconds) || stepSeconds < 0)
         {

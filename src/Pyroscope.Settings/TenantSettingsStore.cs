@@ -86,6 +86,41 @@ public sealed class TenantSettingsStore(IObjectStore store, TimeProvider time)
         }
     }
 
+    /// <summary>
+    /// Removes the setting <paramref name="name"/>. Deleting a name that is not stored succeeds (as upstream); a
+    /// stored version newer than now (a client with a clock ahead wrote it) is kept and refused with already_exists.
+    /// </summary>
+    public async Task DeleteAsync(string tenantId, string? name, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(name))
+        {
+            throw new ApiException(ConnectCode.InvalidArgument, "no setting name provided (field \"name\")");
+        }
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var gate = LockFor(tenantId);
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var current = await LoadAsync(tenantId, cancellationToken).ConfigureAwait(false);
+            var index = IndexOf(current, name);
+            if (index < 0)
+            {
+                return;
+            }
+            if (current.Settings[index].ModifiedAt > now)
+            {
+                throw new ApiException(ConnectCode.AlreadyExists,
+                    $"failed to delete {name}: newer update already written (stored modifiedAt {current.Settings[index].ModifiedAt} > now {now})");
+            }
+            current.Settings.RemoveAt(index);
+            await store.PutAsync(KeyFor(tenantId), JsonBytes(current), cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
     private static void Validate([System.Diagnostics.CodeAnalysis.NotNull] Setting? setting)
     {
         if (setting is null)

@@ -186,4 +186,51 @@ public sealed class TenantSettingsStoreTests : IDisposable
         Assert.Contains("anonymous/settings/tenant_settings.json", error.Message);
         Assert.Equal("{\"settings\": [", await File.ReadAllTextAsync(path, ct));
     }
+
+    [Fact]
+    public async Task Delete_removes_one_name_keeps_the_others_and_is_idempotent()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var store = NewStore();
+        await store.SetAsync("anonymous", Named("metric.a", "1"), ct);
+        await store.SetAsync("anonymous", Named("pluginSettings", "{}"), ct);
+        await store.SetAsync("other", Named("metric.a", "2"), ct);
+
+        await store.DeleteAsync("anonymous", "metric.a", ct);
+        await store.DeleteAsync("anonymous", "metric.a", ct);
+        await store.DeleteAsync("anonymous", "never-set", ct);
+
+        Assert.Equal("pluginSettings", Assert.Single((await store.GetAsync("anonymous", ct)).Settings).Name);
+        // Survives a new store over the same object store (what a restart sees) and leaves other tenants alone.
+        Assert.Equal("pluginSettings", Assert.Single((await NewStore().GetAsync("anonymous", ct)).Settings).Name);
+        Assert.Equal("2", Assert.Single((await store.GetAsync("other", ct)).Settings).Value);
+    }
+
+    [Fact]
+    public async Task Delete_of_a_setting_written_in_the_future_is_refused_and_keeps_it()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var store = NewStore();
+        var future = Now.AddMinutes(5).ToUnixTimeMilliseconds();
+        await store.SetAsync("anonymous", Named("metric.a", "1", future), ct);
+
+        var refused = await Assert.ThrowsAsync<ApiException>(() => store.DeleteAsync("anonymous", "metric.a", ct));
+        Assert.Equal(ConnectCode.AlreadyExists, refused.Code);
+        Assert.Contains("newer update already written", refused.Message);
+        Assert.Single((await store.GetAsync("anonymous", ct)).Settings);
+
+        _time.Advance(TimeSpan.FromMinutes(5));
+        await store.DeleteAsync("anonymous", "metric.a", ct);
+        Assert.Empty((await store.GetAsync("anonymous", ct)).Settings);
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    public async Task Delete_without_a_name_is_an_invalid_argument_naming_the_field(string? name)
+    {
+        var refused = await Assert.ThrowsAsync<ApiException>(() => NewStore().DeleteAsync("anonymous", name, TestContext.Current.CancellationToken));
+        Assert.Equal(ConnectCode.InvalidArgument, refused.Code);
+        Assert.Contains("\"name\"", refused.Message);
+    }
 }

@@ -87,6 +87,9 @@ public static class FlagTable
         new("ingester.max-local-series-per-tenant", "limits:max_local_series_per_tenant", FlagKind.Int, Text(Limits.MaxLocalSeriesPerTenant), "Active series per tenant in one ingester (0: no limit)."),
         new("querier.max-query-length", "limits:max_query_length", FlagKind.Duration, Text(Limits.MaxQueryLength), "Longest time range a query may span."),
         new("querier.max-query-lookback", "limits:max_query_lookback", FlagKind.Duration, Text(Limits.MaxQueryLookback), "How far back a query may look."),
+        new("recording-rules.max-rules-per-tenant", "limits:max_recording_rules", FlagKind.Int, Text(Limits.MaxRecordingRules), "Recording rules a tenant may store (0: no limit)."),
+        new("tenant-settings.recording-rules.client-address", "tenant_settings:recording_rules:client_address", FlagKind.String, "", "Tenant-settings service (e.g. http://querier:4040) a process without tenant-settings reads recording rules from."),
+        new("tenant-settings.recording-rules.refresh-interval", "tenant_settings:recording_rules:refresh_interval", FlagKind.Duration, "15s", "How long a process uses a tenant's recording rules before reading them again."),
         new("compactor.blocks-retention-period", "limits:compactor_blocks_retention_period", FlagKind.Duration, Text(Limits.CompactorBlocksRetentionPeriod), "Delete blocks older than this (0: keep forever)."),
 
         new("self-profiling.disable-push", "self_profiling:disable_push", FlagKind.Bool, "false", "Do not push this process's own profiles to itself."),
