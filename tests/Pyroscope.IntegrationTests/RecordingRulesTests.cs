@@ -228,7 +228,7 @@ public class RecordingRulesTests
     }
 
     /// <summary>The body recordingRulesApiClient.create sends, byte for byte in shape ("$typeName" keys, enum as a number).</summary>
-    private static async Task<string> CreateAsDrilldownAsync(HttpClient http, string metricName, string? serviceName, string? functionName, CancellationToken ct,
+    internal static async Task<string> CreateAsDrilldownAsync(HttpClient http, string metricName, string? serviceName, string? functionName, CancellationToken ct,
         string[]? groupBy = null, string? externalLabels = null)
     {
         var matchers = new List<string>();
@@ -256,7 +256,7 @@ public class RecordingRulesTests
         return JsonDocument.Parse(response).RootElement.GetProperty("rule").GetProperty("id").GetString()!;
     }
 
-    private static async Task PushAsync(HttpClient http, Contracts.Google.V1.Profile profile, string service, long timeMs, CancellationToken ct)
+    internal static async Task PushAsync(HttpClient http, Contracts.Google.V1.Profile profile, string service, long timeMs, CancellationToken ct)
     {
         var copy = profile.Clone();
         copy.TimeNanos = timeMs * 1_000_000;
@@ -266,14 +266,14 @@ public class RecordingRulesTests
         Assert.True(response.StatusCode == HttpStatusCode.OK, await response.Content.ReadAsStringAsync(ct));
     }
 
-    private static async Task<(HttpStatusCode Status, string ContentType, string Body)> ScrapeAsync(HttpClient http, CancellationToken ct)
+    internal static async Task<(HttpStatusCode Status, string ContentType, string Body)> ScrapeAsync(HttpClient http, CancellationToken ct)
     {
         using var response = await http.GetAsync("/recording-rules/metrics", ct);
         return (response.StatusCode, response.Content.Headers.ContentType?.ToString() ?? "", await response.Content.ReadAsStringAsync(ct));
     }
 
     /// <summary>Sample lines by "name{labels}" as written; comments and blank lines skipped.</summary>
-    private static Dictionary<string, long> ParseExposition(string text)
+    internal static Dictionary<string, long> ParseExposition(string text)
     {
         var samples = new Dictionary<string, long>();
         foreach (var line in text.Split('\n'))
@@ -288,7 +288,7 @@ public class RecordingRulesTests
         return samples;
     }
 
-    private static async Task<SelectRecordedSeriesResponse> SelectRecordedAsync(HttpClient http, SelectRecordedSeriesRequest request, CancellationToken ct)
+    internal static async Task<SelectRecordedSeriesResponse> SelectRecordedAsync(HttpClient http, SelectRecordedSeriesRequest request, CancellationToken ct)
     {
         using var content = new ByteArrayContent(request.ToByteArray());
         content.Headers.ContentType = new MediaTypeHeaderValue("application/proto");
@@ -298,7 +298,7 @@ public class RecordingRulesTests
         return SelectRecordedSeriesResponse.Parser.ParseFrom(body);
     }
 
-    private static async Task<(HttpStatusCode Status, string Body)> PostJsonAsync(HttpClient http, string path, string json, CancellationToken ct)
+    internal static async Task<(HttpStatusCode Status, string Body)> PostJsonAsync(HttpClient http, string path, string json, CancellationToken ct)
     {
         using var message = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
         message.Headers.Add("X-Grafana-Org-Id", "1");
