@@ -72,7 +72,8 @@ public class TopologyTests
         await EventuallyAsync(async () => (await ActiveIngestersAsync(querier, ct)).SetEquals(Ingesters), "the querier sees ingester-0..2 ACTIVE", ct);
 
         var fixture = await File.ReadAllBytesAsync(RepositoryPaths.Fixture("go/go-cpu.pb.gz"), ct);
-        var pushed = PprofStacks.Decode(fixture, "cpu");
+        var profile = ExpectedStacks.ParsePprof(fixture);
+        var pushed = (Stacks: ExpectedStacks.FromPprof(profile, ExpectedStacks.SampleTypeIndex(profile, "cpu")), TimeSeconds: profile.TimeNanos / 1_000_000_000);
         using (var content = new ByteArrayContent(fixture))
         {
             using var push = await distributor.PostAsync($"/ingest?name={Service}&format=pprof", content, ct);

@@ -1,4 +1,3 @@
-using System.IO.Compression;
 using Pyroscope.Contracts.Google.V1;
 using Pyroscope.Model;
 
@@ -7,24 +6,7 @@ namespace Pyroscope.Testing;
 /// <summary>Real pprof profiles from ../shared/fixtures, decoded here independently of the code under test.</summary>
 public static class PprofFixtures
 {
-    public static Profile LoadPprof(string relative)
-    {
-        using var file = File.OpenRead(RepositoryPaths.Fixture(relative));
-        var buffer = new MemoryStream();
-        var head = new byte[2];
-        file.ReadExactly(head);
-        file.Position = 0;
-        if (head[0] == 0x1f && head[1] == 0x8b)
-        {
-            using var gz = new GZipStream(file, CompressionMode.Decompress);
-            gz.CopyTo(buffer);
-        }
-        else
-        {
-            file.CopyTo(buffer);
-        }
-        return Profile.Parser.ParseFrom(buffer.ToArray());
-    }
+    public static Profile LoadPprof(string relative) => ExpectedStacks.ParsePprof(File.ReadAllBytes(RepositoryPaths.Fixture(relative)));
 
     /// <summary>Profile type ids of a pprof, one per sample type, as Pyroscope names them.</summary>
     public static List<ProfileTypeId> TypesOf(Profile p, string name)

@@ -1,8 +1,7 @@
 using System.IO.Compression;
 using Pyroscope.Contracts.Google.V1;
-using Pyroscope.Testing;
 
-namespace Pyroscope.IntegrationTests;
+namespace Pyroscope.Testing;
 
 /// <summary>
 /// An independent decode of an input profile into "root;...;leaf" → value, to compare with what the server
@@ -23,6 +22,19 @@ public static class ExpectedStacks
     }
 
     public static Profile ParsePprof(byte[] data) => Profile.Parser.ParseFrom(Ungzip(data));
+
+    /// <summary>The index of the sample type named <paramref name="type"/> (e.g. "cpu"), -1 when there is none.</summary>
+    public static int SampleTypeIndex(Profile profile, string type)
+    {
+        for (var i = 0; i < profile.SampleType.Count; i++)
+        {
+            if (profile.StringTable[(int)profile.SampleType[i].Type] == type)
+            {
+                return i;
+            }
+        }
+        return -1;
+    }
 
     public static string SampleType(Profile profile, int index) =>
         profile.StringTable[(int)profile.SampleType[index].Type] + ":" + profile.StringTable[(int)profile.SampleType[index].Unit];
