@@ -35,7 +35,6 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
     private SamplingSlice? _current;
     private long _nextCut;
     private DateTimeOffset _windowStart;
-    private Dictionary<int, long>? _windowStartCpu;
     private int _disposed;
 
     private ContinuousProfiler(ProfilerOptions options, UploadQueue queue, ILogger logger)
@@ -50,8 +49,7 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
         // created, through the rundown that names the methods jitted before it (seconds on a loaded
         // machine). A window starting after that had samples from before its own start, and its
         // window / sampled-span scale (then below 1) was clamped to 1: the 1.6–2.4× overshoot.
-        _windowStart = DateTimeOffset.UtcNow;
-        _windowStartCpu = _poller?.Snapshot();
+        _windowStart = _poller?.WindowOpenedAt ?? DateTimeOffset.UtcNow;
         SamplingSlice first;
         try
         {
@@ -121,12 +119,12 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
         {
             if (Stopwatch.GetTimestamp() >= _nextCut)
             {
-                Cut(slice, scale: 1);
+                Cut(slice, scale: 1, sessionEnded: false);
             }
         };
         ProcessUntilStopped(slice);
         EndReadings();
-        Cut(slice, scale: 1);
+        Cut(slice, scale: 1, sessionEnded: true);
         slice.Dispose();
     }
 
@@ -168,15 +166,15 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
                 var window = DateTimeOffset.UtcNow - _windowStart;
                 // Samples never precede the window (each session starts inside it), so window / span is
                 // at least 1 up to timer noise; it is not clamped, which once hid samples from outside the window.
-                Cut(slice, span > TimeSpan.Zero ? window / span : 1);
+                Cut(slice, span > TimeSpan.Zero ? window / span : 1, sessionEnded: true);
                 Volatile.Write(ref _current, null);
                 slice.Dispose();
                 slice = null;
             }
             else
             {
-                _windowStart = DateTimeOffset.UtcNow;
-                _windowStartCpu = _poller?.Snapshot();
+                // No session, no profile: the next window starts now.
+                _windowStart = _poller?.CloseWindow().EndedAt ?? DateTimeOffset.UtcNow;
             }
             if (stopped)
             {
@@ -220,15 +218,14 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
         }
     }
 
-    private void Cut(SamplingSlice slice, double scale)
+    private void Cut(SamplingSlice slice, double scale, bool sessionEnded)
     {
-        var endCpu = _poller?.Snapshot();
-        var now = DateTimeOffset.UtcNow;
+        var windowCpu = _poller?.CloseWindow();
+        var now = windowCpu?.EndedAt ?? DateTimeOffset.UtcNow;
         _nextCut = Stopwatch.GetTimestamp() + _intervalTicks;
         try
         {
-            var windowCpu = endCpu is null ? null : new WindowCpu(_windowStartCpu, endCpu);
-            var profiles = slice.Collector.Drain(NetTraceConverter.UnixNanos(_windowStart.UtcDateTime), NetTraceConverter.UnixNanos(now.UtcDateTime), scale, _types, windowCpu);
+            var profiles = slice.Collector.Drain(NetTraceConverter.UnixNanos(_windowStart.UtcDateTime), NetTraceConverter.UnixNanos(now.UtcDateTime), scale, _types, windowCpu, sessionEnded);
             if (profiles.Count > 0)
             {
                 _queue.Enqueue(new ProfileBatch(_windowStart, now, profiles));
@@ -247,7 +244,6 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
             }
         }
         _windowStart = now;
-        _windowStartCpu = endCpu;
     }
 
     public async ValueTask DisposeAsync()
