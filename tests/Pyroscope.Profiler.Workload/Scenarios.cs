@@ -15,18 +15,22 @@ internal static class HotAndLight
 }
 
 /// <summary>
-/// The CPU truth: one thread burns CPU in <see cref="Burner"/> all the time; the others are on the
-/// CPU almost never: one blocked on an event nobody sets, one sleeping in 20 ms naps, one waking every
-/// 20 ms to spin briefly in SemaphoreSlim.Wait before blocking again. A CPU profile must give the burner
-/// (nearly) all and the waiting methods (nearly) nothing.
+/// The CPU truth: one thread at a time burns CPU in <see cref="Burner"/>, handing over to a fresh one
+/// every <see cref="BurnerLifetime"/> (threads come and go in real apps: a busy thread that exits inside
+/// a window must keep its CPU); the others are on the CPU almost never: one blocked on an event nobody
+/// sets, one sleeping in 20 ms naps, one waking every 20 ms to spin briefly in SemaphoreSlim.Wait before
+/// blocking again, and the relay that starts the burners, blocked in Join. A CPU profile must give the
+/// burners (nearly) all and the waiting methods (nearly) nothing.
 /// </summary>
 internal static class Truth
 {
+    public static readonly TimeSpan BurnerLifetime = TimeSpan.FromMilliseconds(1500);
+
     public static Thread[] Start(CancellationToken stop)
     {
         Thread[] threads =
         [
-            new(() => Burner(stop)) { Name = "burner", IsBackground = true },
+            new(() => BurnerRelay(stop)) { Name = "burner-relay", IsBackground = true },
             new(() => BlockedWaiter(stop)) { Name = "blocked", IsBackground = true },
             new(() => Sleeper(stop)) { Name = "sleeper", IsBackground = true },
             new(() => SpinThenBlock(stop)) { Name = "spinner", IsBackground = true },
@@ -41,10 +45,22 @@ internal static class Truth
     public static double Sink;
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static void Burner(CancellationToken stop)
+    public static void BurnerRelay(CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            var until = Stopwatch.GetTimestamp() + (long)(BurnerLifetime.TotalSeconds * Stopwatch.Frequency);
+            var burner = new Thread(() => Burner(stop, until)) { Name = "burner", IsBackground = true };
+            burner.Start();
+            burner.Join();
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void Burner(CancellationToken stop, long untilTimestamp = long.MaxValue)
     {
         var x = 1.0;
-        while (!stop.IsCancellationRequested)
+        while (!stop.IsCancellationRequested && Stopwatch.GetTimestamp() < untilTimestamp)
         {
             for (var i = 0; i < 10_000; i++)
             {
