@@ -35,6 +35,7 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
     private SamplingSlice? _current;
     private long _nextCut;
     private DateTimeOffset _windowStart;
+    private long _windowStartTicks;
     private int _disposed;
 
     private ContinuousProfiler(ProfilerOptions options, UploadQueue queue, ILogger logger)
@@ -50,6 +51,7 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
         // machine). A window starting after that had samples from before its own start, and its
         // window / sampled-span scale (then below 1) was clamped to 1: the 1.6–2.4× overshoot.
         _windowStart = _poller?.WindowOpenedAt ?? DateTimeOffset.UtcNow;
+        _windowStartTicks = Stopwatch.GetTimestamp();
         SamplingSlice first;
         try
         {
@@ -63,6 +65,8 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
         }
         _current = first;
         _intervalTicks = (long)(options.UploadInterval.TotalSeconds * Stopwatch.Frequency);
+        // Continuous: the first cut comes an interval after the session started (its rundown can take longer
+        // than an interval on a loaded machine; a first window without a sample would have no stacks).
         _nextCut = Stopwatch.GetTimestamp() + _intervalTicks;
         var continuous = options.SampledDurationPerInterval >= options.UploadInterval;
         _processing = Task.Factory.StartNew(continuous ? () => RunContinuously(first) : () => RunDutyCycled(first),
@@ -133,32 +137,34 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
         var sampled = _options.SampledDurationPerInterval;
         var idle = _options.UploadInterval - sampled;
         var token = _stopping.Token;
+        // What the last session took beyond its sampled time (starting it, its rundown, stopping and draining
+        // it): seconds on a loaded machine, where a session started late in its window ran past the window's
+        // end and made it that much longer. The random offset leaves room for it.
+        var overhead = TimeSpan.Zero;
         while (true)
         {
-            var windowStarted = Stopwatch.GetTimestamp();
             if (slice is null)
             {
                 // A random offset: work that recurs with the window's period is not always missed.
-                if (token.WaitHandle.WaitOne(TimeSpan.FromTicks(Random.Shared.NextInt64(idle.Ticks + 1))))
+                var room = idle > overhead ? idle - overhead : TimeSpan.Zero;
+                if (token.WaitHandle.WaitOne(TimeSpan.FromTicks(Random.Shared.NextInt64(room.Ticks + 1))))
                 {
                     break;
                 }
+                var starting = Stopwatch.GetTimestamp();
                 slice = TryStartSlice();
-            }
-            if (slice is not null)
-            {
-                Volatile.Write(ref _current, slice);
-                // Never stop a session from the thread that reads it before it reads: the runtime answers
-                // the stop only after flushing the session into its stream, which then waits for a reader
-                // (a deadlock that also blocks every thread writing an event). The timer stops it instead.
-                var stopAfter = token.IsCancellationRequested ? TimeSpan.Zero : sampled;
-                using (new Timer(s => StopSlice((SamplingSlice)s!), slice, stopAfter, Timeout.InfiniteTimeSpan))
+                if (slice is not null)
                 {
-                    ProcessUntilStopped(slice);
+                    SampleUntilStopped(slice, token.IsCancellationRequested ? TimeSpan.Zero : sampled);
+                    var beyond = Stopwatch.GetElapsedTime(starting) - sampled;
+                    overhead = beyond < TimeSpan.Zero ? TimeSpan.Zero : beyond;
                 }
-                EndReadings();
             }
-            var left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), windowStarted + _intervalTicks);
+            else
+            {
+                SampleUntilStopped(slice, token.IsCancellationRequested ? TimeSpan.Zero : sampled);
+            }
+            var left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), _windowStartTicks + _intervalTicks);
             var stopped = token.WaitHandle.WaitOne(left > TimeSpan.Zero ? left : TimeSpan.Zero);
             if (slice is not null)
             {
@@ -175,12 +181,26 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
             {
                 // No session, no profile: the next window starts now.
                 _windowStart = _poller?.CloseWindow().EndedAt ?? DateTimeOffset.UtcNow;
+                _windowStartTicks = Stopwatch.GetTimestamp();
             }
             if (stopped)
             {
                 break;
             }
         }
+    }
+
+    private void SampleUntilStopped(SamplingSlice slice, TimeSpan stopAfter)
+    {
+        Volatile.Write(ref _current, slice);
+        // Never stop a session from the thread that reads it before it reads: the runtime answers
+        // the stop only after flushing the session into its stream, which then waits for a reader
+        // (a deadlock that also blocks every thread writing an event). The timer stops it instead.
+        using (new Timer(s => StopSlice((SamplingSlice)s!), slice, stopAfter, Timeout.InfiniteTimeSpan))
+        {
+            ProcessUntilStopped(slice);
+        }
+        EndReadings();
     }
 
     private SamplingSlice? TryStartSlice()
@@ -222,7 +242,8 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
     {
         var windowCpu = _poller?.CloseWindow();
         var now = windowCpu?.EndedAt ?? DateTimeOffset.UtcNow;
-        _nextCut = Stopwatch.GetTimestamp() + _intervalTicks;
+        _windowStartTicks = Stopwatch.GetTimestamp();
+        _nextCut = _windowStartTicks + _intervalTicks;
         try
         {
             var profiles = slice.Collector.Drain(NetTraceConverter.UnixNanos(_windowStart.UtcDateTime), NetTraceConverter.UnixNanos(now.UtcDateTime), scale, _types, windowCpu, sessionEnded);
