@@ -45,6 +45,10 @@ public static class ApiErrors
         {
             await WriteAsync(context, ConnectCode.Canceled, "request canceled by the client").ConfigureAwait(false);
         }
+        catch (Model.RegexBudgetExceededException e)
+        {
+            await WriteAsync(context, ConnectCode.InvalidArgument, e.Message).ConfigureAwait(false);
+        }
         catch (BadHttpRequestException e)
         {
             // Kestrel's own limits (MaxRequestBodySize, read timeouts) surface here.

@@ -27,6 +27,6 @@ public class ApiException : Exception
     public static ApiException ResourceExhausted(string message, Exception? inner = null) => new(ConnectCode.ResourceExhausted, message, null, inner);
 
     /// <summary>Request body over the configured size: 413, code resource_exhausted.</summary>
-    public static ApiException BodyTooLarge(long limitBytes) =>
-        new(ConnectCode.ResourceExhausted, $"request body too large: exceeds the limit of {limitBytes} bytes (ingestion_body_limit_mb)", 413);
+    public static ApiException BodyTooLarge(long limitBytes, string limitName = "ingestion_body_limit_mb") =>
+        new(ConnectCode.ResourceExhausted, $"request body too large: exceeds the limit of {limitBytes} bytes ({limitName})", 413);
 }

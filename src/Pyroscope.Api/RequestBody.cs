@@ -1,63 +1,114 @@
-using System.Buffers;
 using System.IO.Compression;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Pyroscope.Model.Buffers;
 
 namespace Pyroscope.Api;
 
-/// <summary>Reads request bodies with a hard size limit, undoing <c>Content-Encoding: gzip</c> within the same limit.</summary>
-public static class RequestBody
+/// <summary>
+/// A request body read with a hard size limit into pooled memory, and its <c>Content-Encoding: gzip</c>
+/// undone on demand within a second limit, streamed, so a compression bomb costs at most that limit (and
+/// nothing when the decoded bytes are parsed as they stream). Dispose to give the memory back.
+/// </summary>
+public sealed class RequestBody : IDisposable
 {
-    /// <summary>
-    /// Reads the whole body. Over <paramref name="limitBytes"/> (raw or decompressed) → 413; a broken gzip
-    /// stream → 400; a client that stops sending → 408, as upstream's ingest handler answers.
-    /// </summary>
-    public static async Task<byte[]> ReadAsync(HttpRequest request, long limitBytes, CancellationToken cancellationToken)
+    private readonly PooledBytes _raw;
+    private readonly bool _gzip;
+    private readonly long _rawLimit;
+    private readonly string _limitName;
+    private PooledBytes? _decoded;
+
+    private RequestBody(PooledBytes raw, bool gzip, long rawLimit, string limitName)
     {
+        _raw = raw;
+        _gzip = gzip;
+        _rawLimit = rawLimit;
+        _limitName = limitName;
+    }
+
+    /// <summary>Bytes as received (before any Content-Encoding is undone).</summary>
+    public int RawLength => _raw.Length;
+
+    /// <summary>
+    /// Reads the whole body. Over <paramref name="limitBytes"/> → 413, also when Kestrel's own cap trips on a
+    /// chunked body; an unsupported Content-Encoding → 415 before anything is read; a client that stops
+    /// sending → 408, as upstream's ingest handler answers.
+    /// </summary>
+    public static async Task<RequestBody> ReadAsync(HttpRequest request, long limitBytes, string limitName, CancellationToken cancellationToken)
+    {
+        var gzip = ContentEncoding(request) switch
+        {
+            null or "" or "identity" => false,
+            "gzip" => true,
+            var other => throw new ApiException(ConnectCode.Unimplemented, $"unsupported Content-Encoding \"{other}\" (supported: gzip, identity)", 415),
+        };
         if (request.ContentLength is { } declared && declared > limitBytes)
         {
-            throw ApiException.BodyTooLarge(limitBytes);
+            throw ApiException.BodyTooLarge(limitBytes, limitName);
         }
         // Kestrel's own cap (30 MB by default) would otherwise cut tenants with a larger limit short.
-        if (request.HttpContext.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
+        if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
         {
             sizeFeature.MaxRequestBodySize = limitBytes == long.MaxValue ? null : limitBytes + 1;
         }
-        var encoding = ContentEncoding(request);
-        byte[] raw;
         try
         {
-            raw = await ReadCappedAsync(request.Body, limitBytes, (int)Math.Min(request.ContentLength ?? 0, limitBytes), cancellationToken).ConfigureAwait(false);
+            var raw = await PooledBytes.ReadAsync(request.Body, limitBytes, (int)Math.Min(request.ContentLength ?? 0, int.MaxValue), cancellationToken).ConfigureAwait(false);
+            return new RequestBody(raw, gzip, limitBytes, limitName);
         }
-        catch (IOException e) when (e is not ApiBodyTooLargeIOException && !cancellationToken.IsCancellationRequested)
+        catch (PooledBytes.LimitExceededException)
+        {
+            throw ApiException.BodyTooLarge(limitBytes, limitName);
+        }
+        catch (BadHttpRequestException e)
+        {
+            // Kestrel's limits: the body size cap (413) and the minimum data rate (408).
+            throw e.StatusCode == StatusCodes.Status413PayloadTooLarge
+                ? ApiException.BodyTooLarge(limitBytes, limitName)
+                : new ApiException(ConnectCode.InvalidArgument, "error reading request body: " + e.Message, e.StatusCode, e);
+        }
+        catch (IOException e) when (!cancellationToken.IsCancellationRequested)
         {
             throw new ApiException(ConnectCode.InvalidArgument, "error reading request body: " + e.Message, 408, e);
         }
-        catch (ApiBodyTooLargeIOException)
+    }
+
+    /// <summary>
+    /// The decoded body as a stream: reading past <paramref name="limitBytes"/> decoded bytes, or broken gzip,
+    /// throws <see cref="ApiException"/> (413 / 400) from <c>Read</c>.
+    /// </summary>
+    public DecodedBodyStream OpenDecoded(long limitBytes, string? limitName = null)
+    {
+        Stream inner = new MemoryStream(_raw.Array, 0, _raw.Length, writable: false);
+        if (_gzip)
         {
-            throw ApiException.BodyTooLarge(limitBytes);
+            inner = new GZipStream(inner, CompressionMode.Decompress);
         }
-        switch (encoding)
+        return new DecodedBodyStream(inner, _gzip ? limitBytes : Math.Min(limitBytes, _rawLimit), _gzip, limitName ?? _limitName);
+    }
+
+    /// <summary>
+    /// The whole decoded body, within <paramref name="limitBytes"/>: the received bytes themselves when not
+    /// compressed, else decompressed into pooled memory released with this body.
+    /// </summary>
+    public ReadOnlyMemory<byte> Decoded(long limitBytes, string? limitName = null)
+    {
+        if (!_gzip)
         {
-            case null or "" or "identity":
-                return raw;
-            case "gzip":
-                try
-                {
-                    using var gzip = new GZipStream(new MemoryStream(raw, writable: false), CompressionMode.Decompress);
-                    return await ReadCappedAsync(gzip, limitBytes, raw.Length * 4, cancellationToken).ConfigureAwait(false);
-                }
-                catch (ApiBodyTooLargeIOException)
-                {
-                    throw new ApiException(ConnectCode.ResourceExhausted,
-                        $"decompressed request body exceeds the limit of {limitBytes} bytes (ingestion_body_limit_mb)", 413);
-                }
-                catch (InvalidDataException e)
-                {
-                    throw ApiException.InvalidArgument("request body is not valid gzip (Content-Encoding: gzip): " + e.Message, e);
-                }
-            default:
-                throw new ApiException(ConnectCode.Unimplemented, $"unsupported Content-Encoding \"{encoding}\" (supported: gzip, identity)", 415);
+            return _raw.Length <= limitBytes ? _raw.Memory : throw ApiException.BodyTooLarge(limitBytes, limitName ?? _limitName);
         }
+        if (_decoded is null)
+        {
+            using var stream = OpenDecoded(limitBytes, limitName);
+            _decoded = PooledBytes.Read(stream, long.MaxValue, (int)Math.Min(_raw.Length * 4L, int.MaxValue));
+        }
+        return _decoded.Memory;
+    }
+
+    public void Dispose()
+    {
+        _raw.Dispose();
+        _decoded?.Dispose();
     }
 
     /// <summary>Unary Connect uses Content-Encoding; Connect-Content-Encoding is accepted too for lenient clients.</summary>
@@ -70,39 +121,54 @@ public static class RequestBody
         }
         return string.IsNullOrEmpty(value) ? null : value.Trim().ToLowerInvariant();
     }
+}
 
-    private static async Task<byte[]> ReadCappedAsync(Stream source, long limitBytes, int sizeHint, CancellationToken cancellationToken)
+/// <summary>A read-only view of a decoded request body that counts what it hands out and stops at a limit.</summary>
+public sealed class DecodedBodyStream(Stream inner, long limitBytes, bool compressed, string limitName) : Stream
+{
+    /// <summary>Decoded bytes read so far.</summary>
+    public long BytesRead { get; private set; }
+
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => BytesRead; set => throw new NotSupportedException(); }
+
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    public override int Read(Span<byte> destination)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(Math.Clamp(sizeHint + 1, 4096, 1 << 20));
-        var length = 0;
+        int read;
         try
         {
-            while (true)
-            {
-                if (length == buffer.Length)
-                {
-                    var bigger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
-                    buffer.AsSpan(0, length).CopyTo(bigger);
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = bigger;
-                }
-                var read = await source.ReadAsync(buffer.AsMemory(length), cancellationToken).ConfigureAwait(false);
-                if (read == 0)
-                {
-                    return buffer.AsSpan(0, length).ToArray();
-                }
-                length += read;
-                if (length > limitBytes)
-                {
-                    throw new ApiBodyTooLargeIOException();
-                }
-            }
+            read = inner.Read(destination);
         }
-        finally
+        catch (InvalidDataException e)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            throw ApiException.InvalidArgument("request body is not valid gzip (Content-Encoding: gzip): " + e.Message, e);
         }
+        BytesRead += read;
+        if (BytesRead > limitBytes)
+        {
+            throw compressed
+                ? new ApiException(ConnectCode.ResourceExhausted, $"decompressed request body exceeds the limit of {limitBytes} bytes ({limitName})", 413)
+                : ApiException.BodyTooLarge(limitBytes, limitName);
+        }
+        return read;
     }
 
-    private sealed class ApiBodyTooLargeIOException : IOException;
+    public override void Flush() { }
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            inner.Dispose();
+        }
+        base.Dispose(disposing);
+    }
 }

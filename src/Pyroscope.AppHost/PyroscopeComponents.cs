@@ -24,18 +24,20 @@ internal static class PyroscopeComponents
             builder.AddIngester(i, shared, runDirectory, replication);
         }
 
-        var distributor = builder.AddProject<Projects.Pyroscope_Distributor>(ResourceNames.Distributor, launchProfileName: null)
-            .WithPyroscopeEndpoints()
-            .WithArgs("-target=distributor", replication)
-            .WithReplicas(topology.DistributorReplicas);
-        shared.JoinRing(distributor);
-
         var querier = builder.AddProject<Projects.Pyroscope_Querier>(ResourceNames.Querier, launchProfileName: null)
             .WithPyroscopeEndpoints()
             // Grafana reads through the querier, and its Profiles Drilldown app asks the same address for settings.v1.
             .WithArgs("-target=querier,tenant-settings", replication)
             .WithReplicas(topology.QuerierReplicas);
         shared.UseObjectStore(shared.JoinRing(querier));
+
+        var distributor = builder.AddProject<Projects.Pyroscope_Distributor>(ResourceNames.Distributor, launchProfileName: null)
+            .WithPyroscopeEndpoints()
+            .WithArgs("-target=distributor", replication)
+            // Recording rules are evaluated as profiles arrive; the rules live with tenant-settings, in the querier.
+            .WithEnvironment("tenant_settings__recording_rules__client_address", querier.GetEndpoint("http"))
+            .WithReplicas(topology.DistributorReplicas);
+        shared.JoinRing(distributor);
 
         // One compactor: it owns every tenant's block merging, de-duplication and retention (no sharding).
         var compactor = builder.AddProject<Projects.Pyroscope_All>(ResourceNames.Compactor, launchProfileName: null)

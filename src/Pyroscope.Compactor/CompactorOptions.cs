@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Configuration;
-using Pyroscope.Storage;
+using Pyroscope.Model;
 
 namespace Pyroscope.Compactor;
 
@@ -29,24 +29,24 @@ public sealed class CompactorOptions
         var retention = configuration.GetSection("limits")["compactor_blocks_retention_period"] ?? configuration.GetSection("compactor")["blocks_retention_period"];
         if (retention is { Length: > 0 })
         {
-            options.BlocksRetentionPeriod = PyroscopeDbOptions.ParseDuration(retention, "compactor_blocks_retention_period");
+            options.BlocksRetentionPeriod = DurationText.Parse(retention, "compactor_blocks_retention_period");
         }
         var compactor = configuration.GetSection("compactor");
         if (compactor["deletion_delay"] is { Length: > 0 } delay)
         {
-            options.DeletionDelay = PyroscopeDbOptions.ParseDuration(delay, "compactor.deletion_delay");
+            options.DeletionDelay = DurationText.Parse(delay, "compactor.deletion_delay");
         }
         if (compactor["compaction_interval"] is { Length: > 0 } interval)
         {
-            options.Interval = PyroscopeDbOptions.ParseDuration(interval, "compactor.compaction_interval");
+            options.Interval = DurationText.Parse(interval, "compactor.compaction_interval");
         }
         if (compactor["compaction_window"] is { Length: > 0 } window)
         {
-            options.CompactionWindow = PyroscopeDbOptions.ParseDuration(window, "compactor.compaction_window");
+            options.CompactionWindow = DurationText.Parse(window, "compactor.compaction_window");
         }
         if (compactor["consistency_delay"] is { Length: > 0 } consistency)
         {
-            options.MinBlockAge = PyroscopeDbOptions.ParseDuration(consistency, "compactor.consistency_delay");
+            options.MinBlockAge = DurationText.Parse(consistency, "compactor.consistency_delay");
         }
         return options;
     }

@@ -6,12 +6,13 @@ using Pyroscope.Formats;
 using Pyroscope.Formats.Ingest;
 using Pyroscope.Formats.Normalization;
 using Pyroscope.Model;
+using Pyroscope.Recording;
 
 namespace Pyroscope.Distributor;
 
 /// <summary>
 /// The write path after decoding: rate limit → validate and normalise (one series per sample type) →
-/// forward to the ingesters. Completes only once <see cref="IIngesterClient.PushAsync"/> has, so a
+/// forward to the ingesters → recording rules. Completes only once <see cref="IIngesterClient.PushAsync"/> has, so a
 /// client is acknowledged only for data that was stored. Every refusal is an <see cref="ApiException"/>
 /// naming the limit or problem, and is counted by reason and tenant.
 /// </summary>
@@ -20,6 +21,7 @@ public sealed class Distributor(
     ITenantLimitsProvider limitsProvider,
     IngestionRateLimiter rateLimiter,
     DistributorMetrics metrics,
+    RecordingRulesRecorder recordingRules,
     TimeProvider time,
     ILogger<Distributor> logger)
 {
@@ -55,25 +57,29 @@ public sealed class Distributor(
         if (!rateLimiter.TryAcquire(tenantId, totalBytes, limits.IngestionRateBytesPerSecond, limits.IngestionBurstSizeBytes))
         {
             metrics.Discarded(DiscardReasons.RateLimited, tenantId, profiles.Count, totalBytes);
-            throw ApiException.ResourceExhausted(
-                $"push rate limit ({Bytes(limits.IngestionRateBytesPerSecond)}/s, burst {Bytes(limits.IngestionBurstSizeBytes)}; ingestion_rate_mb / ingestion_burst_size_mb) exceeded while adding {Bytes(totalBytes)}");
+            throw RateLimited(limits, totalBytes);
         }
 
-        var normalization = ToNormalizationLimits(limits);
         var now = NowNanos;
         var request = new PushRequest();
+        var (maxSeries, maxSeriesSource) = MaxSeriesPerPush(limits);
         foreach (var profile in profiles)
         {
             try
             {
-                var series = ProfileNormalizer.Normalize(profile.Profile, profile.Labels, normalization,
-                    new NormalizeContext(now, fallbackTimeNanos, profile.DecompressedSize));
+                var series = ProfileNormalizer.Normalize(profile.Profile, profile.Labels, limits,
+                    new NormalizeContext(now, fallbackTimeNanos, profile.DecompressedSize)
+                    {
+                        MaxSeries = maxSeries - request.Series.Count,
+                        SeriesSoFar = request.Series.Count,
+                        MaxSeriesSource = maxSeriesSource,
+                    });
                 request.Series.AddRange(series);
             }
             catch (ProfileValidationException e)
             {
                 metrics.Discarded(e.Reason, tenantId, profiles.Count, totalBytes);
-                throw ApiException.InvalidArgument(e.Message, e);
+                throw e.Reason == DiscardReasons.SeriesLimit ? ApiException.ResourceExhausted(e.Message, e) : ApiException.InvalidArgument(e.Message, e);
             }
         }
         if (request.Series.Count == 0)
@@ -81,6 +87,7 @@ public sealed class Distributor(
             // Every sample was zero: nothing to store, and nothing wrong with the request.
             return;
         }
+        var recorded = await recordingRules.EvaluateAsync(tenantId, request.Series).ConfigureAwait(false);
         try
         {
             await ingester.PushAsync(tenantId, request, cancellationToken).ConfigureAwait(false);
@@ -99,28 +106,37 @@ public sealed class Distributor(
             logger.LogError(e, "Push of {Count} series for tenant {Tenant} to the ingesters failed", request.Series.Count, tenantId);
             throw new ApiException(ConnectCode.Unavailable, "failed to store the profile: the ingesters are unavailable (" + e.Message + ")", null, e);
         }
+        // Only what was stored counts, each profile once (here, before replication), whatever the replication factor.
+        recorded.Commit();
     }
 
     public void CountDiscarded(string reason, string tenantId, long profiles, long bytes) =>
         metrics.Discarded(reason, tenantId, profiles, bytes);
 
-    public static NormalizationLimits ToNormalizationLimits(TenantLimits limits) => new()
+    /// <summary>
+    /// Refuses a push while its profiles are still being decoded, as soon as their decompressed bytes pass the
+    /// rate limiter's burst: such a push can never be admitted, so decoding the rest would be wasted memory.
+    /// </summary>
+    public void RefuseIfOverBurst(string tenantId, TenantLimits limits, long decompressedBytes, long profiles)
     {
-        MaxLabelNamesPerSeries = limits.MaxLabelNamesPerSeries,
-        MaxLabelNameLength = limits.MaxLabelNameLength,
-        MaxLabelValueLength = limits.MaxLabelValueLength,
-        MaxProfileSizeBytes = limits.MaxProfileSizeBytes,
-        MaxProfileStacktraceSamples = limits.MaxProfileStacktraceSamples,
-        MaxProfileStacktraceSampleLabels = limits.MaxProfileStacktraceSampleLabels,
-        MaxProfileStacktraceDepth = limits.MaxProfileStacktraceDepth,
-        MaxProfileSymbolValueLength = limits.MaxProfileSymbolValueLength,
-        RejectOlderThan = limits.RejectOlderThan,
-        RejectNewerThan = limits.RejectNewerThan,
-    };
+        if (limits.IngestionRateBytesPerSecond > 0 && decompressedBytes > limits.IngestionBurstSizeBytes)
+        {
+            metrics.Discarded(DiscardReasons.RateLimited, tenantId, profiles, decompressedBytes);
+            throw RateLimited(limits, decompressedBytes);
+        }
+    }
 
-    /// <summary>Cap for decompressing one profile: the profile size limit when set, else the body limit.</summary>
-    public static long DecompressionCap(TenantLimits limits) =>
-        limits.MaxProfileSizeBytes > 0 ? limits.MaxProfileSizeBytes : Math.Min(limits.IngestionBodyLimitBytes, int.MaxValue);
+    private static ApiException RateLimited(TenantLimits limits, long bytes) => ApiException.ResourceExhausted(
+        $"push rate limit ({Bytes(limits.IngestionRateBytesPerSecond)}/s, burst {Bytes(limits.IngestionBurstSizeBytes)}; ingestion_rate_mb / ingestion_burst_size_mb) exceeded while adding {Bytes(bytes)}");
+
+    /// <summary>
+    /// A push can never create more series than the tenant may hold in total (the ingesters would refuse it
+    /// whole): checked per profile before normalisation copies anything.
+    /// </summary>
+    private static (int? Max, string Source) MaxSeriesPerPush(TenantLimits limits) =>
+        limits.MaxGlobalSeriesPerTenant > 0
+            ? (limits.MaxGlobalSeriesPerTenant, $"max_global_series_per_tenant={limits.MaxGlobalSeriesPerTenant}")
+            : (null, "");
 
     /// <summary>IEC sizes as upstream's humanize.IBytes prints them.</summary>
     public static string Bytes(long bytes)

@@ -11,6 +11,9 @@ using Pyroscope.Contracts.Push.V1;
 using Pyroscope.Contracts.Types.V1;
 using Pyroscope.Distributor.Ingest;
 using Pyroscope.Distributor.Push;
+using Pyroscope.Formats.Ingest;
+using Pyroscope.Formats.NetTrace;
+using Pyroscope.Recording;
 
 namespace Pyroscope.Distributor;
 
@@ -18,8 +21,8 @@ public static class DistributorExtensions
 {
     /// <summary>
     /// Registers the distributor. Needs an <see cref="Model.IIngesterClient"/> from elsewhere (the local
-    /// ingester in the monolith, the ring client otherwise). JFR / nettrace converters join by registering
-    /// <see cref="Formats.Ingest.IExternalProfileConverter"/>.
+    /// ingester in the monolith, the ring client otherwise). Ingest formats beyond the built-in ones join the
+    /// <see cref="IngestFormatRegistry"/> by registering an <see cref="IIngestFormat"/>.
     /// </summary>
     public static IServiceCollection AddDistributor(this IServiceCollection services, IConfiguration configuration)
     {
@@ -28,17 +31,18 @@ public static class DistributorExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<DistributorMetrics>();
         services.TryAddSingleton<IngestionRateLimiter>();
+        services.AddRecordingRuleEvaluation(configuration);
         services.TryAddSingleton<Distributor>();
         services.TryAddSingleton<PushHandler>();
         services.TryAddSingleton<IngestEndpoint>();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<Formats.Ingest.IExternalProfileConverter, Formats.Ingest.JfrIngestConverter>());
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<Formats.Ingest.IExternalProfileConverter, NetTraceIngestConverter>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IIngestFormat, NetTraceIngestFormat>());
+        services.TryAddSingleton(sp => new IngestFormatRegistry(sp.GetServices<IIngestFormat>()));
         return services;
     }
 
     /// <summary>
     /// <c>POST /ingest</c>, <c>POST /pyroscope/ingest</c>, Connect <c>/push.v1.PusherService/{Push,GetFeatureFlags}</c>
-    /// and the gRPC PusherService (gRPC-Web enabled; the host adds UseGrpcWeb).
+    /// and the gRPC PusherService (gRPC-Web enabled; the host adds UseGrpcWeb), and <c>GET /recording-rules/metrics</c>.
     /// </summary>
     public static IEndpointRouteBuilder MapDistributor(this IEndpointRouteBuilder endpoints)
     {
@@ -51,7 +55,7 @@ public static class DistributorExtensions
             static (request, call, ct) => call.HttpContext.RequestServices.GetRequiredService<PushHandler>().PushAsync(call.TenantId, request, call.RequestBytes, ct),
             new ConnectUnaryOptions
             {
-                MaxRequestBytesFor = static call => call.HttpContext.RequestServices.GetRequiredService<ITenantLimitsProvider>().For(call.TenantId).IngestionBodyLimitBytes,
+                RequestLimitFor = static call => RequestSizeLimits.Push(call.HttpContext.RequestServices.GetRequiredService<ITenantLimitsProvider>().For(call.TenantId)),
             });
         endpoints.MapConnectUnary<GetFeatureFlagsRequest, GetFeatureFlagsResponse>(
             "/push.v1.PusherService/GetFeatureFlags",
@@ -62,6 +66,8 @@ public static class DistributorExtensions
             });
 
         endpoints.MapGrpcService<PusherGrpcService>().EnableGrpcWeb();
+        // The counters of the recording rules, for Prometheus: each distributor serves what it received.
+        endpoints.MapRecordingRulesMetrics();
         return endpoints;
     }
 }

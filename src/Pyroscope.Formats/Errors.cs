@@ -32,4 +32,7 @@ public static class DiscardReasons
     public const string NotInIngestionWindow = "not_in_ingestion_window";
     public const string BodySizeLimit = "body_size_limit";
     public const string SeriesLimit = "series_limit";
+
+    /// <summary>Ours, not upstream's: a profile whose series would together hold too many symbol entries.</summary>
+    public const string ExpansionLimit = "profile_expansion_limit";
 }

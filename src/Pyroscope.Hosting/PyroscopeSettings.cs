@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.Configuration;
 using Pyroscope.Hosting.Configuration;
+using Pyroscope.Model;
 
 namespace Pyroscope.Hosting;
 
@@ -46,9 +47,9 @@ public sealed class PyroscopeSettings
 
     public string GrpcAddress => Configuration["server:grpc_listen_address"] ?? string.Empty;
 
-    public TimeSpan GracefulShutdownTimeout => DurationParser.Parse(Configuration["server:graceful_shutdown_timeout"] ?? "30s");
+    public TimeSpan GracefulShutdownTimeout => DurationText.Parse(Configuration["server:graceful_shutdown_timeout"]!, "server.graceful_shutdown_timeout");
 
-    public string LogLevel => Configuration["server:log_level"] ?? "info";
+    public string LogLevel => Configuration["server:log_level"]!;
 
     private int GetInt(string key)
     {

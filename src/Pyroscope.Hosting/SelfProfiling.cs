@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Pyroscope.Hosting.Configuration;
 using Pyroscope.Hosting.Modules;
 using Pyroscope.Profiler;
+using Pyroscope.Model;
 
 namespace Pyroscope.Hosting;
 
@@ -27,7 +28,7 @@ internal static class SelfProfiling
         {
             return;
         }
-        var interval = DurationParser.Parse(configuration["self_profiling:upload_interval"] ?? "15s");
+        var interval = DurationText.Parse(configuration["self_profiling:upload_interval"]!, "self_profiling.upload_interval");
         context.Services.AddPyroscopeProfiler(options =>
         {
             options.ApplicationName = ServiceName;
@@ -47,7 +48,8 @@ internal static class SelfProfiling
         }
         if (context.ActiveModules.Contains(ModuleNames.Distributor))
         {
-            var port = int.Parse(context.Configuration["server:http_listen_port"] ?? "4040", CultureInfo.InvariantCulture);
+            // The flag table seeds the port's default, so the key is always there.
+            var port = int.Parse(context.Configuration["server:http_listen_port"]!, CultureInfo.InvariantCulture);
             return $"http://127.0.0.1:{port}";
         }
         // Aspire's service discovery names the distributor when the AppHost references it.

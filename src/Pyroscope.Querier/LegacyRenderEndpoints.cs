@@ -234,7 +234,7 @@ public static class LegacyRenderEndpoints
             return fallback;
         }
         return QueryTime.TryParseMs(text, now, out var ms)
-            ? ms
+            ? QueryTime.ClampMs(ms)
             : throw ApiException.InvalidArgument($"invalid {name} \"{text}\": expected now, now-1h or unix seconds/milliseconds");
     }
 }

@@ -7,6 +7,8 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Pyroscope.Api;
 using Pyroscope.Api.Connect;
 using Pyroscope.Contracts.Querier.V1;
+using Pyroscope.Contracts.Recording.V1;
+using Pyroscope.Recording;
 using Pprof = Pyroscope.Contracts.Google.V1;
 using TypesV1 = Pyroscope.Contracts.Types.V1;
 
@@ -15,6 +17,7 @@ namespace Pyroscope.Querier;
 public static class QuerierEndpoints
 {
     public const string ServicePath = "/querier.v1.QuerierService/";
+    public const string RecordedSeriesPath = "/recording.v1.RecordedSeriesService/";
 
     /// <summary>
     /// Registers the querier: its engine, tenancy and limits (Pyroscope.Api) and gRPC. The
@@ -25,6 +28,9 @@ public static class QuerierEndpoints
         services.AddPyroscopeApi(configuration);
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<QueryEngine>();
+        // Recording rules come from tenant-settings in this process when it runs here, else over Connect.
+        services.AddRecordingRuleSource(configuration);
+        services.TryAddSingleton<RecordedSeriesQuery>();
         services.AddGrpc();
         return services;
     }
@@ -63,6 +69,11 @@ public static class QuerierEndpoints
             .WithMetadata(ConnectEndpointMetadata.Instance);
 
         endpoints.MapGrpcService<QuerierGrpcService>().EnableGrpcWeb();
+
+        var recorded = endpoints.ServiceProvider.GetRequiredService<RecordedSeriesQuery>();
+        endpoints.MapConnectUnary<SelectRecordedSeriesRequest, SelectRecordedSeriesResponse>(RecordedSeriesPath + "SelectRecordedSeries",
+            (r, c, ct) => recorded.SelectAsync(c.TenantId, r, ct));
+        endpoints.MapGrpcService<RecordedSeriesGrpcService>().EnableGrpcWeb();
         endpoints.MapLegacyRender(engine);
         return endpoints;
     }

@@ -266,6 +266,7 @@ public sealed class QueryEngine(IProfileReader reader, ITenantLimitsProvider lim
         IReadOnlyList<string> groupBy, TypesV1.TimeSeriesAggregationType aggregation, long? limit, CancellationToken ct)
     {
         var range = SelectRange(tenant, start, end);
+        (start, end) = (QueryTime.ClampMs(start), QueryTime.ClampMs(end));
         var stepMs = StepMs(stepSeconds, start, end);
         if (range is null)
         {
@@ -331,14 +332,12 @@ public sealed class QueryEngine(IProfileReader reader, ITenantLimitsProvider lim
     /// <summary>
     /// The range a select query may read, after the tenant's limits: from &gt; until and a range
     /// longer than max_query_length are refused; the part older than max_query_lookback is cut
-    /// off (null when nothing remains), as upstream does.
+    /// off (null when nothing remains), as upstream does. Bounds are clamped to 1970…9999 first.
     /// </summary>
     public TimeRange? SelectRange(string tenant, long start, long end)
     {
-        if (start > end)
-        {
-            throw ApiException.InvalidArgument($"invalid time range: start ({start}) is after end ({end})");
-        }
+        CheckOrder(start, end);
+        (start, end) = (QueryTime.ClampMs(start), QueryTime.ClampMs(end));
         var l = limits.For(tenant);
         if (l.MaxQueryLength > TimeSpan.Zero && end - start > (long)l.MaxQueryLength.TotalMilliseconds)
         {
@@ -351,18 +350,23 @@ public sealed class QueryEngine(IProfileReader reader, ITenantLimitsProvider lim
     /// <summary>Metadata queries may omit the range (0, 0): they then cover the lookback window.</summary>
     private TimeRange? MetadataRange(string tenant, long start, long end)
     {
-        if (start > end)
-        {
-            throw ApiException.InvalidArgument($"invalid time range: start ({start}) is after end ({end})");
-        }
+        CheckOrder(start, end);
         var l = limits.For(tenant);
         if (start == 0 && end == 0)
         {
             var now = time.GetUtcNow().ToUnixTimeMilliseconds();
             var window = l.MaxQueryLookback > TimeSpan.Zero ? (long)l.MaxQueryLookback.TotalMilliseconds : now;
-            return new TimeRange(now - window, now);
+            return new TimeRange(Math.Max(0, now - window), now);
         }
-        return Lookback(l, start, end);
+        return Lookback(l, QueryTime.ClampMs(start), QueryTime.ClampMs(end));
+    }
+
+    private static void CheckOrder(long start, long end)
+    {
+        if (start > end)
+        {
+            throw ApiException.InvalidArgument($"invalid time range: start ({start}) is after end ({end})");
+        }
     }
 
     private TimeRange? Lookback(TenantLimits l, long start, long end)
@@ -371,7 +375,7 @@ public sealed class QueryEngine(IProfileReader reader, ITenantLimitsProvider lim
         {
             return new TimeRange(start, end);
         }
-        var oldest = time.GetUtcNow().ToUnixTimeMilliseconds() - (long)l.MaxQueryLookback.TotalMilliseconds;
+        var oldest = Saturating.Add(time.GetUtcNow().ToUnixTimeMilliseconds(), -(long)l.MaxQueryLookback.TotalMilliseconds);
         if (end < oldest)
         {
             return null;
@@ -379,7 +383,7 @@ public sealed class QueryEngine(IProfileReader reader, ITenantLimitsProvider lim
         return new TimeRange(Math.Max(start, oldest), end);
     }
 
-    private static long StepMs(double stepSeconds, long start, long end)
+    internal static long StepMs(double stepSeconds, long start, long end)
     {
         if (double.IsNaN(stepSeconds) || stepSeconds < 0)
         {
@@ -389,7 +393,8 @@ public sealed class QueryEngine(IProfileReader reader, ITenantLimitsProvider lim
         {
             stepSeconds = TimelineBuilder.StepSeconds(start, end);
         }
-        var stepMs = Math.Max(1, (long)Math.Round(stepSeconds * 1000));
+        // One step never needs to be longer than the range; a larger one (up to +∞) only risks overflow later.
+        var stepMs = Math.Clamp((long)Math.Round(stepSeconds * 1000), 1, Math.Max(1, end - start + 1));
         if ((end - start) / stepMs > MaxPointsPerSeries)
         {
             throw ApiException.InvalidArgument($"exceeded maximum resolution of {MaxPointsPerSeries} points per timeseries; try increasing the step ({stepSeconds}s)");

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using Microsoft.Extensions.Configuration;
+using Pyroscope.Model;
 
 namespace Pyroscope.Ring;
 
@@ -12,7 +13,7 @@ public enum RingStore
 }
 
 /// <summary>
-/// Ring settings. Configuration keys (durations accept Go syntax "5s", "1m30s", "250ms" or "hh:mm:ss"):
+/// Ring settings. Configuration keys (durations in <see cref="DurationText"/>'s grammar: "5s", "1m30s", "1d", "hh:mm:ss"):
 /// <list type="table">
 /// <item><term>ring:store</term><description>inmemory (default, monolith) | redis</description></item>
 /// <item><term>ring:redis:address</term><description>host:port or a StackExchange.Redis configuration string; falls back to ConnectionStrings:redis (Aspire's ConnectionStrings__redis)</description></item>
@@ -57,9 +58,9 @@ public sealed class RingOptions
 
     public string? InstanceAddr { get; set; }
 
-    public int InstancePort { get; set; } = 9095;
+    public int InstancePort { get; set; } = DefaultPorts.Grpc;
 
-    public int InstanceHttpPort { get; set; } = 4040;
+    public int InstanceHttpPort { get; set; } = DefaultPorts.Http;
 
     public string? InstanceZone { get; set; }
 
@@ -153,7 +154,7 @@ public sealed class RingOptions
         {
             return fallback;
         }
-        if (!GoDuration.TryParse(raw, out var value) || value <= TimeSpan.Zero)
+        if (!DurationText.TryParse(raw, out var value) || value <= TimeSpan.Zero)
         {
             throw new InvalidOperationException($"{Path(section, key)} must be a positive duration such as '5s' or '1m', not '{raw}'.");
         }
@@ -166,62 +167,3 @@ public sealed class RingOptions
 
 /// <summary>What a lifecycler advertises about its instance.</summary>
 public sealed record RingInstanceInfo(string Id, string Addr, string GrpcAddr, string? Zone = null);
-
-/// <summary>Parses Go's time.Duration syntax ("1h2m3.5s", "250ms") and .NET's "hh:mm:ss".</summary>
-public static class GoDuration
-{
-    public static bool TryParse(string text, out TimeSpan value)
-    {
-        value = TimeSpan.Zero;
-        var s = text.AsSpan().Trim();
-        if (s.Contains(':'))
-        {
-            return TimeSpan.TryParse(s, CultureInfo.InvariantCulture, out value);
-        }
-        if (s.IsEmpty)
-        {
-            return false;
-        }
-        if (s is "0")
-        {
-            return true;
-        }
-        double totalMs = 0;
-        while (!s.IsEmpty)
-        {
-            var numberLength = 0;
-            while (numberLength < s.Length && (char.IsAsciiDigit(s[numberLength]) || s[numberLength] == '.'))
-            {
-                numberLength++;
-            }
-            if (numberLength == 0 || !double.TryParse(s[..numberLength], NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var number))
-            {
-                return false;
-            }
-            s = s[numberLength..];
-            var unitLength = 0;
-            while (unitLength < s.Length && !char.IsAsciiDigit(s[unitLength]) && s[unitLength] != '.')
-            {
-                unitLength++;
-            }
-            double unitMs = s[..unitLength] switch
-            {
-                "ns" => 1e-6,
-                "us" or "µs" => 1e-3,
-                "ms" => 1,
-                "s" => 1000,
-                "m" => 60_000,
-                "h" => 3_600_000,
-                _ => double.NaN,
-            };
-            if (double.IsNaN(unitMs))
-            {
-                return false;
-            }
-            totalMs += number * unitMs;
-            s = s[unitLength..];
-        }
-        value = TimeSpan.FromMilliseconds(totalMs);
-        return true;
-    }
-}

@@ -6,12 +6,14 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Pyroscope.Api;
 using Pyroscope.Api.Connect;
 using Pyroscope.Contracts.Settings.V1;
+using Pyroscope.Recording;
 
 namespace Pyroscope.Settings;
 
 public static class SettingsEndpoints
 {
     public const string ServicePath = "/settings.v1.SettingsService/";
+    public const string RulesServicePath = "/settings.v1.RecordingRulesService/";
 
     // A value may be up to 1 MiB of UTF-8; the JSON envelope and escaping can double that.
     private static readonly ConnectUnaryOptions SettingsCallOptions = new() { MaxRequestBytes = 4L * TenantSettingsStore.MaxValueBytes };
@@ -22,11 +24,16 @@ public static class SettingsEndpoints
         services.AddPyroscopeApi(configuration);
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<TenantSettingsStore>();
+        services.TryAddSingleton<TenantRecordingRulesStore>();
+        // This process's rule evaluation (a distributor or querier beside tenant-settings) reads the store directly
+        // and hears of every change at once; AddRecordingRuleSource's Connect client is only the fallback.
+        services.AddRecordingRuleSource(configuration);
+        services.AddSingleton<IRecordingRuleSource>(sp => sp.GetRequiredService<TenantRecordingRulesStore>());
         services.AddGrpc();
         return services;
     }
 
-    /// <summary>Maps settings.v1 over Connect (<c>/settings.v1.SettingsService/*</c>) and gRPC / gRPC-Web.</summary>
+    /// <summary>Maps settings.v1 (SettingsService, RecordingRulesService) over Connect and gRPC / gRPC-Web.</summary>
     public static IEndpointRouteBuilder MapTenantSettings(this IEndpointRouteBuilder endpoints)
     {
         var settings = endpoints.ServiceProvider.GetRequiredService<TenantSettingsStore>();
@@ -34,7 +41,28 @@ public static class SettingsEndpoints
             (_, c, ct) => settings.GetAsync(c.TenantId, ct), SettingsCallOptions);
         endpoints.MapConnectUnary<SetSettingsRequest, SetSettingsResponse>(ServicePath + "Set",
             async (r, c, ct) => new SetSettingsResponse { Setting = await settings.SetAsync(c.TenantId, r.Setting, ct) }, SettingsCallOptions);
+        endpoints.MapConnectUnary<DeleteSettingsRequest, DeleteSettingsResponse>(ServicePath + "Delete",
+            async (r, c, ct) =>
+            {
+                await settings.DeleteAsync(c.TenantId, r.Name, ct);
+                return new DeleteSettingsResponse();
+            });
         endpoints.MapGrpcService<SettingsGrpcService>().EnableGrpcWeb();
+
+        var rules = endpoints.ServiceProvider.GetRequiredService<TenantRecordingRulesStore>();
+        endpoints.MapConnectUnary<GetRecordingRuleRequest, GetRecordingRuleResponse>(RulesServicePath + "GetRecordingRule",
+            async (r, c, ct) => new GetRecordingRuleResponse { Rule = await rules.GetAsync(c.TenantId, r.Id, ct) });
+        endpoints.MapConnectUnary<ListRecordingRulesRequest, ListRecordingRulesResponse>(RulesServicePath + "ListRecordingRules",
+            async (_, c, ct) => new ListRecordingRulesResponse { Rules = { await rules.ListAsync(c.TenantId, ct) } });
+        endpoints.MapConnectUnary<UpsertRecordingRuleRequest, UpsertRecordingRuleResponse>(RulesServicePath + "UpsertRecordingRule",
+            async (r, c, ct) => new UpsertRecordingRuleResponse { Rule = await rules.UpsertAsync(c.TenantId, r, ct) });
+        endpoints.MapConnectUnary<DeleteRecordingRuleRequest, DeleteRecordingRuleResponse>(RulesServicePath + "DeleteRecordingRule",
+            async (r, c, ct) =>
+            {
+                await rules.DeleteAsync(c.TenantId, r.Id, ct);
+                return new DeleteRecordingRuleResponse();
+            });
+        endpoints.MapGrpcService<RecordingRulesGrpcService>().EnableGrpcWeb();
         return endpoints;
     }
 }

@@ -14,6 +14,13 @@ public sealed class SettingsGrpcService(TenantSettingsStore settings, ITenantRes
     public override Task<SetSettingsResponse> Set(SetSettingsRequest request, ServerCallContext context) =>
         Run(context, async (t, ct) => new SetSettingsResponse { Setting = await settings.SetAsync(t, request.Setting, ct) });
 
+    public override Task<DeleteSettingsResponse> Delete(DeleteSettingsRequest request, ServerCallContext context) =>
+        Run(context, async (t, ct) =>
+        {
+            await settings.DeleteAsync(t, request.Name, ct);
+            return new DeleteSettingsResponse();
+        });
+
     private Task<T> Run<T>(ServerCallContext context, Func<string, CancellationToken, Task<T>> call) =>
         tenants.RunForTenantAsync(context, call);
 }

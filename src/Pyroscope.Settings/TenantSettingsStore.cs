@@ -24,6 +24,9 @@ public sealed class TenantSettingsStore(IObjectStore store, TimeProvider time)
     public const int MaxNameLength = 256;
     public const int MaxValueBytes = 1024 * 1024;
 
+    /// <summary>Names and values of one tenant together: every Get returns them all, so they must stay small.</summary>
+    public const int MaxTenantBytes = 4 * MaxValueBytes;
+
     private static readonly JsonParser Parser = new(JsonParser.Settings.Default.WithIgnoreUnknownFields(true));
 
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new(StringComparer.Ordinal);
@@ -67,9 +70,50 @@ public sealed class TenantSettingsStore(IObjectStore store, TimeProvider time)
             {
                 current.Settings.Insert(~index, update);
             }
+            var total = TotalBytes(current);
+            if (total > MaxTenantBytes)
+            {
+                throw new ApiException(ConnectCode.ResourceExhausted,
+                    $"setting \"{update.Name}\" refused: the tenant's settings would total {total} bytes of names and values, the limit is {MaxTenantBytes}; shorten other settings first (set them to an empty value)");
+            }
             // Written before the lock is released: the next Set of this tenant reads this version.
             await store.PutAsync(KeyFor(tenantId), JsonBytes(current), cancellationToken).ConfigureAwait(false);
             return update;
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Removes the setting <paramref name="name"/>. Deleting a name that is not stored succeeds (as upstream); a
+    /// stored version newer than now (a client with a clock ahead wrote it) is kept and refused with already_exists.
+    /// </summary>
+    public async Task DeleteAsync(string tenantId, string? name, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(name))
+        {
+            throw new ApiException(ConnectCode.InvalidArgument, "no setting name provided (field \"name\")");
+        }
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var gate = LockFor(tenantId);
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var current = await LoadAsync(tenantId, cancellationToken).ConfigureAwait(false);
+            var index = IndexOf(current, name);
+            if (index < 0)
+            {
+                return;
+            }
+            if (current.Settings[index].ModifiedAt > now)
+            {
+                throw new ApiException(ConnectCode.AlreadyExists,
+                    $"failed to delete {name}: newer update already written (stored modifiedAt {current.Settings[index].ModifiedAt} > now {now})");
+            }
+            current.Settings.RemoveAt(index);
+            await store.PutAsync(KeyFor(tenantId), JsonBytes(current), cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -119,6 +163,16 @@ public sealed class TenantSettingsStore(IObjectStore store, TimeProvider time)
         var result = new GetSettingsResponse();
         result.Settings.Add(sorted);
         return result;
+    }
+
+    private static long TotalBytes(GetSettingsResponse settings)
+    {
+        long total = 0;
+        foreach (var s in settings.Settings)
+        {
+            total += System.Text.Encoding.UTF8.GetByteCount(s.Name) + System.Text.Encoding.UTF8.GetByteCount(s.Value);
+        }
+        return total;
     }
 
     /// <summary>Binary search by name; the complement of the insertion point when absent.</summary>

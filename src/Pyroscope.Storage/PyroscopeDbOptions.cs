@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.Extensions.Configuration;
+using Pyroscope.Model;
 
 namespace Pyroscope.Storage;
 
@@ -34,7 +35,7 @@ public sealed class PyroscopeDbOptions
         }
         if (section["max_block_duration"] is { Length: > 0 } duration)
         {
-            options.MaxBlockDuration = ParseDuration(duration, "pyroscopedb.max_block_duration");
+            options.MaxBlockDuration = DurationText.Parse(duration, "pyroscopedb.max_block_duration");
         }
         if (section["max_head_bytes"] is { Length: > 0 } bytes)
         {
@@ -46,51 +47,8 @@ public sealed class PyroscopeDbOptions
         }
         if (section["local_retention_after_upload"] is { Length: > 0 } keep)
         {
-            options.LocalRetentionAfterUpload = ParseDuration(keep, "pyroscopedb.local_retention_after_upload");
+            options.LocalRetentionAfterUpload = DurationText.Parse(keep, "pyroscopedb.local_retention_after_upload");
         }
         return options;
-    }
-
-    /// <summary>Go-style durations: <c>1h</c>, <c>30m</c>, <c>1h30m</c>, <c>45s</c>, <c>500ms</c>, <c>7d</c>; a TimeSpan string works too.</summary>
-    public static TimeSpan ParseDuration(string text, string what)
-    {
-        if (TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var span) && text.Contains(':'))
-        {
-            return span;
-        }
-        var total = TimeSpan.Zero;
-        var i = 0;
-        var any = false;
-        while (i < text.Length)
-        {
-            var start = i;
-            while (i < text.Length && (char.IsDigit(text[i]) || text[i] == '.'))
-            {
-                i++;
-            }
-            if (start == i || !double.TryParse(text.AsSpan(start, i - start), NumberStyles.Float, CultureInfo.InvariantCulture, out var number))
-            {
-                throw new FormatException($"{what}: '{text}' is not a duration (e.g. 1h, 30m, 15s).");
-            }
-            var unitStart = i;
-            while (i < text.Length && char.IsLetter(text[i]))
-            {
-                i++;
-            }
-            total += text[unitStart..i] switch
-            {
-                "ms" => TimeSpan.FromMilliseconds(number),
-                "s" => TimeSpan.FromSeconds(number),
-                "m" => TimeSpan.FromMinutes(number),
-                "h" => TimeSpan.FromHours(number),
-                "d" => TimeSpan.FromDays(number),
-                "w" => TimeSpan.FromDays(7 * number),
-                "y" => TimeSpan.FromDays(365 * number),
-                "" when number == 0 => TimeSpan.Zero,
-                _ => throw new FormatException($"{what}: '{text}' has an unknown unit (use ms, s, m, h, d, w, y)."),
-            };
-            any = true;
-        }
-        return any ? total : throw new FormatException($"{what}: empty duration.");
     }
 }

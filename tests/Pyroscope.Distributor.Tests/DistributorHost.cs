@@ -12,6 +12,7 @@ using Microsoft.Extensions.Logging;
 using Pyroscope.Contracts.Google.V1;
 using Pyroscope.Contracts.Ingester.V1;
 using Pyroscope.Model;
+using Pyroscope.Testing;
 
 namespace Pyroscope.Distributor.Tests;
 
@@ -103,24 +104,7 @@ public sealed class DistributorHost : IAsyncDisposable
 
 internal static class Fixtures
 {
-    public static string Root { get; } = FindRoot();
-
-    private static string FindRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            foreach (var candidate in new[] { Path.Combine(dir.FullName, "shared", "fixtures"), Path.Combine(dir.FullName, "..", "shared", "fixtures") })
-            {
-                if (Directory.Exists(candidate))
-                {
-                    return Path.GetFullPath(candidate);
-                }
-            }
-        }
-        throw new InvalidOperationException("shared/fixtures not found");
-    }
-
-    public static string PathOf(string relative) => Path.Combine(Root, relative);
+    public static string PathOf(string relative) => RepositoryPaths.Fixture(relative);
 
     public static byte[] Read(string relative) => File.ReadAllBytes(PathOf(relative));
 

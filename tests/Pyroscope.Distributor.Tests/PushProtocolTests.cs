@@ -12,6 +12,7 @@ using Pyroscope.Contracts.Push.V1;
 using Pyroscope.Contracts.Types.V1;
 using Pyroscope.Model;
 using static Pyroscope.Distributor.Tests.Fixtures;
+using Pyroscope.Testing;
 
 namespace Pyroscope.Distributor.Tests;
 
@@ -137,7 +138,7 @@ public sealed class PushProtocolTests
         Assert.True(buf is not null, "buf (npm @bufbuild/buf) not found in node_modules: run npm ci (.ci/run does)");
         await using var host = await DistributorHost.StartAsync();
         var json = JsonFormatter.Default.Format(Request("go/go-heap.pb.gz", ("via", "buf")));
-        var schema = Path.Combine(RepoRoot(), "src", "Pyroscope.Contracts", "Protos");
+        var schema = Path.Combine(RepositoryPaths.Root, "src", "Pyroscope.Contracts", "Protos");
 
         var start = new ProcessStartInfo(buf!)
         {
@@ -171,28 +172,9 @@ public sealed class PushProtocolTests
         Assert.All(series, s => Assert.Equal("buf", Label(s, "via")));
     }
 
-    private static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Pyroscope.slnx")))
-            {
-                return dir.FullName;
-            }
-        }
-        throw new InvalidOperationException("repository root not found");
-    }
-
     private static string? FindBuf()
     {
-        foreach (var root in new[] { RepoRoot(), "/work/main" })
-        {
-            var path = Path.Combine(root, "node_modules", ".bin", "buf");
-            if (File.Exists(path))
-            {
-                return path;
-            }
-        }
-        return null;
+        var path = RepositoryPaths.NodeModulesBin("buf");
+        return File.Exists(path) ? path : null;
     }
 }

@@ -82,7 +82,7 @@ public class DurabilityTests
             var expected = ExpectedStacks.FromPprof(profile, 1);
             var timeMs = profile.TimeNanos / 1_000_000;
 
-            await using (var writer = await PyroscopeProcess.StartReadyAsync("Pyroscope.All", ["-self-profiling.disable-push=true"], dataDirectory, MonolithFixture.AcceptOldProfiles))
+            await using (var writer = await PyroscopeProcess.StartMonolithAsync(dataDirectory: dataDirectory))
             {
                 using var content = new ByteArrayContent(bytes);
                 var response = await writer.Http.PostAsync("/ingest?name=blocks-test&format=pprof", content, ct);

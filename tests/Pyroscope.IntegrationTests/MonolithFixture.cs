@@ -5,22 +5,15 @@ using Pyroscope.Testing;
 
 namespace Pyroscope.IntegrationTests;
 
-/// <summary>
-/// One real monolith for a test class. The fixtures were recorded days ago, so the ingestion window and the
-/// query look-back are switched off (both are per-tenant limits; their enforcement is tested elsewhere).
-/// </summary>
+/// <summary>One real monolith for a test class (<see cref="PyroscopeProcess.StartMonolithAsync"/>).</summary>
 public sealed class MonolithFixture : IAsyncLifetime
 {
-    public static readonly IReadOnlyDictionary<string, string?> AcceptOldProfiles = new Dictionary<string, string?>
-    {
-        ["limits__reject_older_than"] = "0",
-        ["limits__max_query_lookback"] = "0",
-    };
+    /// <summary>Shorthand for <see cref="PyroscopeProcess.AcceptOldProfiles"/>, for the processes tests start themselves.</summary>
+    public static IReadOnlyDictionary<string, string?> AcceptOldProfiles => PyroscopeProcess.AcceptOldProfiles;
 
     public PyroscopeProcess Server { get; private set; } = null!;
 
-    public async ValueTask InitializeAsync() =>
-        Server = await PyroscopeProcess.StartReadyAsync("Pyroscope.All", ["-self-profiling.disable-push=true"], environment: AcceptOldProfiles);
+    public async ValueTask InitializeAsync() => Server = await PyroscopeProcess.StartMonolithAsync();
 
     public async ValueTask DisposeAsync()
     {

@@ -49,8 +49,7 @@ public sealed class SeriesLimitTests
         var ct = TestContext.Current.CancellationToken;
         var folded = await File.ReadAllTextAsync(RepositoryPaths.Fixture("folded/go-cpu-nanoseconds.folded"), ct);
         var expected = ExpectedStacks.FromFolded(folded);
-        await using var server = await PyroscopeProcess.StartReadyAsync("Pyroscope.All",
-            ["-self-profiling.disable-push=true", "-ingester.max-global-series-per-tenant=3"], environment: MonolithFixture.AcceptOldProfiles);
+        await using var server = await PyroscopeProcess.StartMonolithAsync(["-ingester.max-global-series-per-tenant=3"]);
         // The global limit is spread over the healthy ingesters in the ring; until this one has joined it is not in force.
         await Query.EventuallyAsync(() => MicroservicesTests.HasActiveIngesterAsync(server, ct), TimeSpan.FromSeconds(60), "the ingester is ACTIVE in the ring");
 

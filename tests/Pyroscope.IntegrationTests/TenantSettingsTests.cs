@@ -16,6 +16,7 @@ public class TenantSettingsTests
 {
     private const string GetPath = "/settings.v1.SettingsService/Get";
     private const string SetPath = "/settings.v1.SettingsService/Set";
+    private const string DeletePath = "/settings.v1.SettingsService/Delete";
 
     private static readonly string[] Quiet = ["-self-profiling.disable-push=true"];
 
@@ -135,6 +136,61 @@ public class TenantSettingsTests
         // Only the settings service runs: the querier is not there.
         using var query = await server.Http.PostAsync("/querier.v1.QuerierService/ProfileTypes", new StringContent("{}", Encoding.UTF8, "application/json"), ct);
         Assert.Equal(HttpStatusCode.NotFound, query.StatusCode);
+    }
+
+    [Fact]
+    public async Task Delete_over_connect_json_proto_and_grpc_removes_one_setting_and_survives_a_restart()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var dataDirectory = Directory.CreateTempSubdirectory("pyroscope-settings-").FullName;
+        try
+        {
+            await using (var server = await PyroscopeProcess.StartReadyAsync("Pyroscope.All", Quiet, dataDirectory))
+            {
+                foreach (var name in new[] { "metric.cpu", "metric.gc", "metric.alloc", "pluginSettings" })
+                {
+                    var (status, _) = await PostJsonAsync(server.Http, SetPath, JsonSerializer.Serialize(new { setting = new { name, value = "{}" } }), tenant: null, ct);
+                    Assert.Equal(HttpStatusCode.OK, status);
+                }
+
+                // Drilldown's recording-rules client before RecordingRulesService: POST {"name":"metric.<rule>"}, reads the body as JSON.
+                var (deleteStatus, deleteBody) = await PostJsonAsync(server.Http, DeletePath, "{\"name\":\"metric.cpu\"}", tenant: null, ct);
+                Assert.Equal(HttpStatusCode.OK, deleteStatus);
+                Assert.Empty(JsonDocument.Parse(deleteBody).RootElement.EnumerateObject());
+                // Deleting what is not there succeeds, as upstream.
+                Assert.Equal(HttpStatusCode.OK, (await PostJsonAsync(server.Http, DeletePath, "{\"name\":\"metric.cpu\"}", tenant: null, ct)).Status);
+
+                using (var message = new HttpRequestMessage(HttpMethod.Post, DeletePath) { Content = new ByteArrayContent(new DeleteSettingsRequest { Name = "metric.gc" }.ToByteArray()) })
+                {
+                    message.Content.Headers.ContentType = new MediaTypeHeaderValue("application/proto");
+                    using var response = await server.Http.SendAsync(message, ct);
+                    Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                    Assert.Empty(await response.Content.ReadAsByteArrayAsync(ct));
+                }
+
+                using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{server.GrpcPort}");
+                var client = new SettingsService.SettingsServiceClient(channel);
+                await client.DeleteAsync(new DeleteSettingsRequest { Name = "metric.alloc" }, cancellationToken: ct);
+                var noName = await Assert.ThrowsAsync<RpcException>(async () => await client.DeleteAsync(new DeleteSettingsRequest(), cancellationToken: ct));
+                Assert.Equal(StatusCode.InvalidArgument, noName.StatusCode);
+                Assert.Contains("\"name\"", noName.Status.Detail);
+
+                var (badStatus, badBody) = await PostJsonAsync(server.Http, DeletePath, "{}", tenant: null, ct);
+                Assert.Equal(HttpStatusCode.BadRequest, badStatus);
+                Assert.Contains("invalid_argument", badBody);
+
+                var (_, left) = await PostJsonAsync(server.Http, GetPath, "{}", tenant: null, ct);
+                Assert.Equal("pluginSettings", Assert.Single(JsonDocument.Parse(left).RootElement.GetProperty("settings").EnumerateArray()).GetProperty("name").GetString());
+            }
+
+            await using var restarted = await PyroscopeProcess.StartReadyAsync("Pyroscope.All", Quiet, dataDirectory);
+            var (_, afterRestart) = await PostJsonAsync(restarted.Http, GetPath, "{}", tenant: null, ct);
+            Assert.Equal("pluginSettings", Assert.Single(JsonDocument.Parse(afterRestart).RootElement.GetProperty("settings").EnumerateArray()).GetProperty("name").GetString());
+        }
+        finally
+        {
+            Directory.Delete(dataDirectory, recursive: true);
+        }
     }
 
     /// <summary>An empty repeated field is left out in proto3 JSON, as upstream's <c>{}</c>; the app reads that as "no settings".</summary>

@@ -33,7 +33,7 @@ public sealed class EbpfProfileGeneratorTests
 
         // The product's own decoder and normaliser, with upstream's default limits except the size limit.
         var decoded = PprofDecoder.Decode(gzipped, 64L << 20, "ebpf", out var size);
-        var limits = NormalizationLimits.Defaults with { MaxProfileSizeBytes = 64 << 20 };
+        var limits = Model.TenantLimits.Defaults with { MaxProfileSizeBytes = 64 << 20 };
         var series = ProfileNormalizer.Normalize(decoded, [new Model.Label("__name__", "process_cpu"), new Model.Label("service_name", "ebpf")], limits, new NormalizeContext(Now, 0, size));
         Assert.Equal(2, series.Count); // samples/count and cpu/nanoseconds
         var cpuIn = profile.Sample.Sum(s => s.Value[1]);

@@ -19,7 +19,7 @@ public sealed class MonolithProfilingTests(DotnetTraceTool dotnetTrace) : IClass
     public async Task A_profiled_workload_shows_its_hot_method_on_top_of_the_merged_profile()
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var server = await PyroscopeProcess.StartReadyAsync("Pyroscope.All", ["-self-profiling.disable-push=true"]);
+        await using var server = await PyroscopeProcess.StartMonolithAsync();
         await using (var workload = await WorkloadProcess.StartAsync($"--server {server.BaseAddress.ToString().TrimEnd('/')} --app dotnet-workload --seconds 6 --interval-ms 1000", ct))
         {
             Assert.Equal(0, await workload.WaitForExitAsync(ct));
@@ -41,7 +41,7 @@ public sealed class MonolithProfilingTests(DotnetTraceTool dotnetTrace) : IClass
             Assert.True(exitCode == 0, $"dotnet-trace failed: {output}");
         }
 
-        await using var server = await PyroscopeProcess.StartReadyAsync("Pyroscope.All", ["-self-profiling.disable-push=true"]);
+        await using var server = await PyroscopeProcess.StartMonolithAsync();
         using var content = new ByteArrayContent(await File.ReadAllBytesAsync(trace, ct));
         content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
         using var response = await server.Http.PostAsync("/ingest?name=nettrace-e2e&format=nettrace&spyName=dotnetspy", content, ct);

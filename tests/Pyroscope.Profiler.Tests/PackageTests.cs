@@ -40,7 +40,7 @@ public sealed class PackageTests
             await AddProfilingAndWorkAsync(Path.Combine(appDirectory, "Program.cs"), ct);
             await DotnetAsync("build -c Release -v:q -nologo", appDirectory, ct);
 
-            await using var server = await PyroscopeProcess.StartReadyAsync("Pyroscope.All", ["-self-profiling.disable-push=true"]);
+            await using var server = await PyroscopeProcess.StartMonolithAsync();
             var port = FreePort.Next();
             await using var app = ExternalProcess.Start("dotnet", [Path.Combine(appDirectory, "bin", "Release", "net10.0", "WebApp.dll"), "--urls", $"http://127.0.0.1:{port}"], appDirectory, new Dictionary<string, string?>
             {

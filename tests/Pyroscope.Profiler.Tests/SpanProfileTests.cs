@@ -19,7 +19,7 @@ public sealed class SpanProfileTests
     public async Task Span_profile_of_the_slow_requests_has_the_slow_method_and_not_the_fast_one()
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var server = await PyroscopeProcess.StartReadyAsync("Pyroscope.All", ["-self-profiling.disable-push=true"]);
+        await using var server = await PyroscopeProcess.StartMonolithAsync();
         var port = FreePort.Next();
         await using var app = ExternalProcess.Start("dotnet", [SpanAppDll, "--urls", $"http://127.0.0.1:{port}"], environment: new Dictionary<string, string?>
         {

@@ -1,3 +1,4 @@
+using Pyroscope.Model;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Pyroscope.Ring;
@@ -81,24 +82,6 @@ public sealed class RingOptionsTests
         var error = Assert.Throws<InvalidOperationException>(() => RingOptions.FromConfiguration(Config(("ring:store", "redis"))));
         Assert.Contains("ConnectionStrings:redis", error.Message);
     }
-
-    [Theory]
-    [InlineData("5s", 5000)]
-    [InlineData("1m", 60000)]
-    [InlineData("1h2m3.5s", 3723500)]
-    [InlineData("250ms", 250)]
-    [InlineData("00:00:07", 7000)]
-    public void Durations_parse_go_and_dotnet_syntax(string text, double expectedMs)
-    {
-        Assert.True(GoDuration.TryParse(text, out var value));
-        Assert.Equal(expectedMs, value.TotalMilliseconds, 3);
-    }
-
-    [Theory]
-    [InlineData("5")]
-    [InlineData("5 sec")]
-    [InlineData("s")]
-    public void Malformed_durations_do_not_parse(string text) => Assert.False(GoDuration.TryParse(text, out _));
 
     [Fact]
     public void AddRing_picks_the_configured_store_and_registers_the_client()

@@ -21,6 +21,31 @@ public sealed class TenantSettingsStoreTests : IDisposable
         new() { Name = name, Value = value, ModifiedAt = modifiedAt };
 
     [Fact]
+    public async Task A_tenants_settings_together_stay_under_the_total_cap_so_a_get_stays_small()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var store = NewStore();
+        var megabyte = new string('x', TenantSettingsStore.MaxValueBytes);
+        for (var i = 0; i < 3; i++)
+        {
+            await store.SetAsync("anonymous", Named("big" + i, megabyte), ct);
+        }
+
+        var refused = await Assert.ThrowsAsync<ApiException>(() => store.SetAsync("anonymous", Named("big3", megabyte), ct));
+        Assert.Equal(ConnectCode.ResourceExhausted, refused.Code);
+        Assert.Equal(429, refused.HttpStatus);
+        Assert.Contains($"would total {4 * TenantSettingsStore.MaxValueBytes + 16} bytes of names and values, the limit is {TenantSettingsStore.MaxTenantBytes}", refused.Message);
+
+        // Nothing of the refused Set was stored; shrinking one setting makes room again; other tenants are unaffected.
+        Assert.Equal(3, (await store.GetAsync("anonymous", ct)).Settings.Count);
+        await store.SetAsync("anonymous", Named("big0", ""), ct);
+        await store.SetAsync("anonymous", Named("big3", megabyte), ct);
+        await store.SetAsync("other", Named("big", megabyte), ct);
+        var total = (await store.GetAsync("anonymous", ct)).Settings.Sum(s => s.Name.Length + s.Value.Length);
+        Assert.InRange(total, 3 * TenantSettingsStore.MaxValueBytes, TenantSettingsStore.MaxTenantBytes);
+    }
+
+    [Fact]
     public async Task A_tenant_that_never_set_anything_has_no_settings()
     {
         var settings = await NewStore().GetAsync("anonymous", TestContext.Current.CancellationToken);
@@ -160,5 +185,52 @@ public sealed class TenantSettingsStoreTests : IDisposable
         Assert.Equal(ConnectCode.Internal, error.Code);
         Assert.Contains("anonymous/settings/tenant_settings.json", error.Message);
         Assert.Equal("{\"settings\": [", await File.ReadAllTextAsync(path, ct));
+    }
+
+    [Fact]
+    public async Task Delete_removes_one_name_keeps_the_others_and_is_idempotent()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var store = NewStore();
+        await store.SetAsync("anonymous", Named("metric.a", "1"), ct);
+        await store.SetAsync("anonymous", Named("pluginSettings", "{}"), ct);
+        await store.SetAsync("other", Named("metric.a", "2"), ct);
+
+        await store.DeleteAsync("anonymous", "metric.a", ct);
+        await store.DeleteAsync("anonymous", "metric.a", ct);
+        await store.DeleteAsync("anonymous", "never-set", ct);
+
+        Assert.Equal("pluginSettings", Assert.Single((await store.GetAsync("anonymous", ct)).Settings).Name);
+        // Survives a new store over the same object store (what a restart sees) and leaves other tenants alone.
+        Assert.Equal("pluginSettings", Assert.Single((await NewStore().GetAsync("anonymous", ct)).Settings).Name);
+        Assert.Equal("2", Assert.Single((await store.GetAsync("other", ct)).Settings).Value);
+    }
+
+    [Fact]
+    public async Task Delete_of_a_setting_written_in_the_future_is_refused_and_keeps_it()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var store = NewStore();
+        var future = Now.AddMinutes(5).ToUnixTimeMilliseconds();
+        await store.SetAsync("anonymous", Named("metric.a", "1", future), ct);
+
+        var refused = await Assert.ThrowsAsync<ApiException>(() => store.DeleteAsync("anonymous", "metric.a", ct));
+        Assert.Equal(ConnectCode.AlreadyExists, refused.Code);
+        Assert.Contains("newer update already written", refused.Message);
+        Assert.Single((await store.GetAsync("anonymous", ct)).Settings);
+
+        _time.Advance(TimeSpan.FromMinutes(5));
+        await store.DeleteAsync("anonymous", "metric.a", ct);
+        Assert.Empty((await store.GetAsync("anonymous", ct)).Settings);
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    public async Task Delete_without_a_name_is_an_invalid_argument_naming_the_field(string? name)
+    {
+        var refused = await Assert.ThrowsAsync<ApiException>(() => NewStore().DeleteAsync("anonymous", name, TestContext.Current.CancellationToken));
+        Assert.Equal(ConnectCode.InvalidArgument, refused.Code);
+        Assert.Contains("\"name\"", refused.Message);
     }
 }

@@ -4,6 +4,7 @@ using Pyroscope.Contracts.Google.V1;
 using Pyroscope.Contracts.Ingester.V1;
 using Pyroscope.Contracts.Types.V1;
 using Pyroscope.Model;
+using Pyroscope.Testing;
 
 namespace Pyroscope.Storage.Tests;
 
@@ -25,7 +26,7 @@ public static class Fixtures
         "upstream/pprof__profile_java",
     ];
 
-    public static string Directory { get; } = FindFixtures();
+    public static string Directory => RepositoryPaths.Fixtures;
 
     public static byte[] ReadRaw(string relativePath) => File.ReadAllBytes(Path.Combine(Directory, relativePath));
 
@@ -144,19 +145,6 @@ public static class Fixtures
             profile.WriteTo(gzip);
         }
         return output.Length;
-    }
-
-    private static string FindFixtures()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "shared", "fixtures");
-            if (System.IO.Directory.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-        throw new DirectoryNotFoundException("shared/fixtures not found above " + AppContext.BaseDirectory);
     }
 }
 

@@ -126,6 +126,33 @@ public sealed class PyroscopeProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Limits that let the fixtures in: they were recorded days ago, so the ingestion window and the query look-back
+    /// are switched off (both are per-tenant limits whose enforcement is tested on their own).
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, string?> AcceptOldProfiles = new Dictionary<string, string?>
+    {
+        ["limits__reject_older_than"] = "0",
+        ["limits__max_query_lookback"] = "0",
+    };
+
+    /// <summary>
+    /// The monolith most tests query: ready, accepting the fixtures' old timestamps, without self-profiling (whose
+    /// profiles would join every answer). <paramref name="arguments"/> and <paramref name="environment"/> add to that.
+    /// </summary>
+    public static Task<PyroscopeProcess> StartMonolithAsync(IEnumerable<string>? arguments = null, string? dataDirectory = null, IReadOnlyDictionary<string, string?>? environment = null)
+    {
+        var env = new Dictionary<string, string?>(AcceptOldProfiles);
+        if (environment is not null)
+        {
+            foreach (var (key, value) in environment)
+            {
+                env[key] = value;
+            }
+        }
+        return StartReadyAsync("Pyroscope.All", ["-self-profiling.disable-push=true", .. arguments ?? []], dataDirectory, env);
+    }
+
     public void Kill() => _process.Kill();
 
     public void Terminate() => _process.Terminate();

@@ -1,5 +1,6 @@
 using System.IO.Compression;
 using Pyroscope.Contracts.Google.V1;
+using Pyroscope.Testing;
 
 namespace Pyroscope.WebUI.Tests;
 
@@ -9,18 +10,7 @@ public sealed record StackSample(string[] Frames, long[] Values, IReadOnlyDictio
 /// <summary>Reads the shared real-profiler fixtures into plain stacks (independently of the server code).</summary>
 public static class FixtureProfiles
 {
-    public static string FixturesDir
-    {
-        get
-        {
-            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            {
-                foreach (var candidate in new[] { Path.Combine(dir.FullName, "shared", "fixtures"), Path.Combine(dir.FullName, "..", "shared", "fixtures") })
-                    if (Directory.Exists(candidate)) return Path.GetFullPath(candidate);
-            }
-            throw new DirectoryNotFoundException("shared/fixtures not found above " + AppContext.BaseDirectory);
-        }
-    }
+    public static string FixturesDir => RepositoryPaths.Fixtures;
 
     public static byte[] ReadRaw(string relative)
     {

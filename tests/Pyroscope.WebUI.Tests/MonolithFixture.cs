@@ -26,10 +26,7 @@ public sealed class MonolithFixture : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        // The fixture was recorded days ago: switch off the ingestion window and query look-back, as the
-        // integration tests do (their enforcement is tested elsewhere).
-        var environment = new Dictionary<string, string?> { ["limits__reject_older_than"] = "0", ["limits__max_query_lookback"] = "0" };
-        Process = await PyroscopeProcess.StartReadyAsync("Pyroscope.All", ["-self-profiling.disable-push=true"], environment: environment);
+        Process = await PyroscopeProcess.StartMonolithAsync();
         var http = Process.Http;
 
         using (var index = await http.GetAsync("/"))

@@ -4,6 +4,7 @@ using Pyroscope.Contracts.Google.V1;
 using Pyroscope.Formats.Normalization;
 using Pyroscope.Model;
 using Label = Pyroscope.Model.Label;
+using Pyroscope.Testing;
 
 namespace Pyroscope.Benchmarks.Ingest;
 
@@ -22,11 +23,7 @@ public class GoShapeBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var path = Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "..", "shared", "fixtures", "go", "go-cpu.pb.gz");
-        if (!File.Exists(path))
-        {
-            path = "/work/shared/fixtures/go/go-cpu.pb.gz";
-        }
+        var path = RepositoryPaths.Fixture("go/go-cpu.pb.gz");
         var profile = Pyroscope.Formats.Pprof.PprofDecoder.Decode(File.ReadAllBytes(path));
         _plain = profile.ToByteArray();
         foreach (var function in profile.Function)
@@ -45,5 +42,5 @@ public class GoShapeBenchmarks
 
     // Parsing is part of both so each run starts from a fresh, unmodified profile.
     private static int Normalize(byte[] bytes) =>
-        ProfileNormalizer.Normalize(Profile.Parser.ParseFrom(bytes), Labels, NormalizationLimits.Unlimited, new NormalizeContext(1, 1, bytes.Length)).Count;
+        ProfileNormalizer.Normalize(Profile.Parser.ParseFrom(bytes), Labels, TenantLimits.Unlimited, new NormalizeContext(1, 1, bytes.Length)).Count;
 }

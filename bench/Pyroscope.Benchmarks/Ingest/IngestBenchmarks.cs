@@ -1,6 +1,8 @@
 using BenchmarkDotNet.Attributes;
 using Pyroscope.Formats.Ingest;
 using Pyroscope.Formats.Normalization;
+using Pyroscope.Model;
+using Pyroscope.Testing;
 
 namespace Pyroscope.Benchmarks.Ingest;
 
@@ -19,12 +21,11 @@ public class IngestBenchmarks
     private IngestMetadata _pprofMetadata = null!;
     private IngestMetadata _foldedMetadata = null!;
     private IngestMetadata _nodeMetadata = null!;
-    private readonly IngestDecodeOptions _options = new();
 
     [GlobalSetup]
     public void Setup()
     {
-        var fixtures = FindFixtures();
+        var fixtures = RepositoryPaths.Fixtures;
         _goCpu = File.ReadAllBytes(Path.Combine(fixtures, "go", "go-cpu.pb.gz"));
         _folded = File.ReadAllBytes(Path.Combine(fixtures, "folded", "go-cpu-nanoseconds.folded"));
         _nodeWall = File.ReadAllBytes(Path.Combine(fixtures, "nodejs", "nodejs-001.pb.gz"));
@@ -38,7 +39,7 @@ public class IngestBenchmarks
 
     /// <summary>Decode only (gunzip + protobuf), to separate parsing cost from normalisation.</summary>
     [Benchmark]
-    public int GoCpuPprofDecodeOnly() => IngestDecoder.Decode(_pprofMetadata, null, _goCpu, _options).Count;
+    public int GoCpuPprofDecodeOnly() => IngestFormatRegistry.BuiltIn.Decode(_pprofMetadata, null, _goCpu).Count;
 
     [Benchmark]
     public int Folded() => Run(_foldedMetadata, _folded);
@@ -49,9 +50,9 @@ public class IngestBenchmarks
     private int Run(IngestMetadata metadata, byte[] body)
     {
         var count = 0;
-        foreach (var profile in IngestDecoder.Decode(metadata, null, body, _options))
+        foreach (var profile in IngestFormatRegistry.BuiltIn.Decode(metadata, null, body))
         {
-            count += ProfileNormalizer.Normalize(profile.Profile, profile.Labels, NormalizationLimits.Unlimited,
+            count += ProfileNormalizer.Normalize(profile.Profile, profile.Labels, TenantLimits.Unlimited,
                 new NormalizeContext(Now, metadata.FromNanos, profile.DecompressedSize)).Count;
         }
         return count;
@@ -61,20 +62,5 @@ public class IngestBenchmarks
     {
         var parsed = System.Web.HttpUtility.ParseQueryString(query);
         return IngestMetadata.Parse(name => parsed[name], Now);
-    }
-
-    private static string FindFixtures()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            foreach (var candidate in new[] { Path.Combine(dir.FullName, "shared", "fixtures"), Path.Combine(dir.FullName, "..", "shared", "fixtures") })
-            {
-                if (Directory.Exists(candidate))
-                {
-                    return Path.GetFullPath(candidate);
-                }
-            }
-        }
-        return "/work/shared/fixtures";
     }
 }

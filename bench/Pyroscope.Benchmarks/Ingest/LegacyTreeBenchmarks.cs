@@ -20,7 +20,6 @@ public class LegacyTreeBenchmarks
     private IngestMetadata _foldedMetadata = null!;
     private IngestMetadata _trieMetadata = null!;
     private IngestMetadata _treeMetadata = null!;
-    private readonly IngestDecodeOptions _options = new();
 
     [Params(1, 100)]
     public int Scale { get; set; }
@@ -28,7 +27,7 @@ public class LegacyTreeBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var text = File.ReadAllText(Path.Combine(FixturesRoot(), "folded", "go-cpu-nanoseconds.folded"));
+        var text = File.ReadAllText(Path.Combine(RepositoryPaths.Fixtures, "folded", "go-cpu-nanoseconds.folded"));
         var fixture = LegacyTreeEncoder.ParseFolded(text);
         var stacks = new Dictionary<string, long>(StringComparer.Ordinal);
         var folded = new StringBuilder();
@@ -59,26 +58,11 @@ public class LegacyTreeBenchmarks
     [Benchmark]
     public int Tree() => Samples(_treeMetadata, _tree);
 
-    private int Samples(IngestMetadata metadata, byte[] body) => IngestDecoder.Decode(metadata, null, body, _options)[0].Profile.Sample.Count;
+    private int Samples(IngestMetadata metadata, byte[] body) => IngestFormatRegistry.BuiltIn.Decode(metadata, null, body)[0].Profile.Sample.Count;
 
     private static IngestMetadata Metadata(string query)
     {
         var parsed = System.Web.HttpUtility.ParseQueryString(query);
         return IngestMetadata.Parse(name => parsed[name], Now);
-    }
-
-    private static string FixturesRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            foreach (var candidate in new[] { Path.Combine(dir.FullName, "shared", "fixtures"), Path.Combine(dir.FullName, "..", "shared", "fixtures") })
-            {
-                if (Directory.Exists(candidate))
-                {
-                    return Path.GetFullPath(candidate);
-                }
-            }
-        }
-        return "/work/shared/fixtures";
     }
 }

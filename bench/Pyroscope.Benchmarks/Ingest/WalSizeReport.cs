@@ -5,6 +5,7 @@ using Pyroscope.Contracts.Ingester.V1;
 using Pyroscope.Formats.Ingest;
 using Pyroscope.Formats.Normalization;
 using Pyroscope.LoadTest.Workload;
+using Pyroscope.Model;
 
 namespace Pyroscope.Benchmarks.Ingest;
 
@@ -36,10 +37,10 @@ public static class WalSizeReport
             var metadata = IngestMetadata.Parse(key => query[key], Now);
             var request = new PushRequest();
             var raw = 0;
-            foreach (var profile in IngestDecoder.Decode(metadata, null, gzipped, new IngestDecodeOptions()))
+            foreach (var profile in IngestFormatRegistry.BuiltIn.Decode(metadata, null, gzipped, long.MaxValue))
             {
                 raw += profile.DecompressedSize;
-                request.Series.AddRange(ProfileNormalizer.Normalize(profile.Profile, profile.Labels, NormalizationLimits.Unlimited,
+                request.Series.AddRange(ProfileNormalizer.Normalize(profile.Profile, profile.Labels, TenantLimits.Unlimited,
                     new NormalizeContext(Now, 0, profile.DecompressedSize)));
             }
             var record = request.ToByteArray();

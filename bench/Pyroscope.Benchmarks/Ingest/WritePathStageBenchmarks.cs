@@ -6,7 +6,9 @@ using Pyroscope.Formats.Ingest;
 using Pyroscope.Formats.Normalization;
 using Pyroscope.Formats.Pprof;
 using Pyroscope.LoadTest.Workload;
-using Pyroscope.Storage.Ingestion;
+using Pyroscope.Ingester;
+using Pyroscope.Model;
+using Pyroscope.Storage;
 
 namespace Pyroscope.Benchmarks.Ingest;
 
@@ -25,7 +27,6 @@ public class WritePathStageBenchmarks
     private byte[] _gzipped = [];
     private IngestMetadata _metadata = null!;
     private PushRequest _push = null!;
-    private readonly IngestDecodeOptions _options = new();
     // The engine keeps one per thread (t_walCompressor): its context is not part of a push's cost.
     private readonly ZstdSharp.Compressor _compressor = new(1);
 
@@ -91,14 +92,14 @@ public class WritePathStageBenchmarks
         return _compressor.Wrap(raw).Length;
     }
 
-    private PushRequest NormalisedPush() => NormalisedPush(_metadata, _gzipped, _options);
+    private PushRequest NormalisedPush() => NormalisedPush(_metadata, _gzipped);
 
-    internal static PushRequest NormalisedPush(IngestMetadata metadata, byte[] gzipped, IngestDecodeOptions options)
+    internal static PushRequest NormalisedPush(IngestMetadata metadata, byte[] gzipped)
     {
         var request = new PushRequest();
-        foreach (var profile in IngestDecoder.Decode(metadata, null, gzipped, options))
+        foreach (var profile in IngestFormatRegistry.BuiltIn.Decode(metadata, null, gzipped, long.MaxValue))
         {
-            request.Series.AddRange(ProfileNormalizer.Normalize(profile.Profile, profile.Labels, NormalizationLimits.Unlimited,
+            request.Series.AddRange(ProfileNormalizer.Normalize(profile.Profile, profile.Labels, TenantLimits.Unlimited,
                 new NormalizeContext(Now, metadata.FromNanos, profile.DecompressedSize)));
         }
         return request;
@@ -130,7 +131,7 @@ public class IngesterPushBenchmarks
         for (var i = 0; i < _pushes.Length; i++)
         {
             // Fresh profile ids: the head refuses a profile id it already holds (a replica or a retry).
-            _pushes[i] = WritePathStageBenchmarks.NormalisedPush(metadata, gzipped, new IngestDecodeOptions());
+            _pushes[i] = WritePathStageBenchmarks.NormalisedPush(metadata, gzipped);
         }
     }
 
@@ -138,7 +139,8 @@ public class IngesterPushBenchmarks
     public void OpenEngine()
     {
         _dataPath = Directory.CreateTempSubdirectory("pyroscope-bench-ingester-").FullName;
-        _engine = IngesterEngine.OpenAsync(new IngesterOptions { DataPath = _dataPath, WalFsync = false }, remote: null).GetAwaiter().GetResult();
+        _engine = new IngesterEngine(new PyroscopeDbOptions { DataPath = _dataPath, WalFsync = false }, options: null, remote: null);
+        _engine.StartAsync(CancellationToken.None).GetAwaiter().GetResult();
     }
 
     [IterationCleanup]

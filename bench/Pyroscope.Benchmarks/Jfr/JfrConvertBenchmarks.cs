@@ -5,6 +5,7 @@ using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
 using Pyroscope.Formats.Jfr;
+using Pyroscope.Testing;
 
 namespace Pyroscope.Benchmarks.Jfr;
 
@@ -20,9 +21,9 @@ public class JfrConvertBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _jdk = File.ReadAllBytes(Fixture("jfr/jdk17-cpu-alloc.jfr"));
-        _asyncProfiler = Gunzip(Fixture("upstream/og_convert_jfr__dump1.jfr.gz"));
-        _labels = Gunzip(Fixture("upstream/og_convert_jfr__dump1.labels.pb.gz"));
+        _jdk = File.ReadAllBytes(RepositoryPaths.Fixture("jfr/jdk17-cpu-alloc.jfr"));
+        _asyncProfiler = Gunzip(RepositoryPaths.Fixture("upstream/og_convert_jfr__dump1.jfr.gz"));
+        _labels = Gunzip(RepositoryPaths.Fixture("upstream/og_convert_jfr__dump1.labels.pb.gz"));
     }
 
     /// <summary>280 KB JDK 17 recording: 346 execution samples, 474 allocation samples, 42 checkpoints.</summary>
@@ -35,22 +36,9 @@ public class JfrConvertBenchmarks
 
     internal static readonly Dictionary<string, long> InputBytes = new()
     {
-        [nameof(Jdk17CpuAlloc)] = new FileInfo(Fixture("jfr/jdk17-cpu-alloc.jfr")).Length,
-        [nameof(AsyncProfilerWithLabels)] = Gunzip(Fixture("upstream/og_convert_jfr__dump1.jfr.gz")).Length,
+        [nameof(Jdk17CpuAlloc)] = new FileInfo(RepositoryPaths.Fixture("jfr/jdk17-cpu-alloc.jfr")).Length,
+        [nameof(AsyncProfilerWithLabels)] = Gunzip(RepositoryPaths.Fixture("upstream/og_convert_jfr__dump1.jfr.gz")).Length,
     };
-
-    private static string Fixture(string relative)
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "shared", "fixtures", relative);
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-        throw new FileNotFoundException($"fixture {relative} not found above {AppContext.BaseDirectory}");
-    }
 
     private static byte[] Gunzip(string path)
     {

@@ -2,24 +2,15 @@ using System.IO.Compression;
 using Pyroscope.Contracts.Google.V1;
 using Pyroscope.Contracts.Ingester.V1;
 using Pyroscope.Contracts.Types.V1;
+using Pyroscope.Testing;
 
 namespace Pyroscope.Benchmarks.Storage;
 
 /// <summary>Real fixture profiles (../shared/fixtures) as single-type series, for the storage benchmarks.</summary>
 internal static class StorageBenchData
 {
-    public static string FixturesDirectory()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "shared", "fixtures");
-            if (Directory.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-        throw new DirectoryNotFoundException("shared/fixtures not found");
-    }
+    public static string FixturesDirectory() => RepositoryPaths.Fixtures;
+
 
     public static Profile Decode(string relativePath)
     {

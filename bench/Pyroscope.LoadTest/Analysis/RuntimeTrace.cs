@@ -31,6 +31,14 @@ public static class RuntimeTrace
             await session.StopAsync(cancellationToken);
             await copy;
         }
-        return NetTraceConverter.Convert(file, cancellationToken);
+        var converted = NetTraceConverter.Convert(file, cancellationToken);
+        // The profiler package has its own pprof and type classes (it depends on no server library).
+        var result = new List<(ProfileTypeId Type, Contracts.Google.V1.Profile Profile)>(converted.Count);
+        foreach (var (type, profile) in converted)
+        {
+            result.Add((new ProfileTypeId(type.Name, type.SampleType, type.SampleUnit, type.PeriodType, type.PeriodUnit),
+                Contracts.Google.V1.Profile.Parser.ParseFrom(Google.Protobuf.MessageExtensions.ToByteArray(profile))));
+        }
+        return result;
     }
 }

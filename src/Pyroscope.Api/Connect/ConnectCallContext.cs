@@ -26,12 +26,21 @@ public sealed class ConnectUnaryOptions
 {
     public static readonly ConnectUnaryOptions Default = new();
 
-    /// <summary>Request size limit (raw and decompressed); over it → 413 resource_exhausted.</summary>
-    public long MaxRequestBytes { get; init; } = 256L * 1024 * 1024;
+    /// <summary>
+    /// Request size limit (raw and decompressed); over it → 413 resource_exhausted. Query and settings
+    /// messages are small; push raises it to the tenant's body limit.
+    /// </summary>
+    public long MaxRequestBytes { get; init; } = 4L * 1024 * 1024;
 
-    /// <summary>When set, decides the limit per call (e.g. the tenant's <c>ingestion_body_limit_mb</c>).</summary>
-    public Func<ConnectCallContext, long>? MaxRequestBytesFor { get; init; }
+    /// <summary>How the limit is named in the 413 message (a config key when it is one).</summary>
+    public string LimitName { get; init; } = "request size limit";
+
+    /// <summary>When set, decides the limit per call (e.g. from the tenant's limits), once the tenant is known.</summary>
+    public Func<ConnectCallContext, RequestLimit>? RequestLimitFor { get; init; }
 
     /// <summary>Responses at least this large are gzipped when the client accepts gzip.</summary>
     public int CompressMinBytes { get; init; } = 1024;
 }
+
+/// <summary>A request size cap and how the refusal names it (a config key, or the rule it follows from).</summary>
+public readonly record struct RequestLimit(long Bytes, string Name);

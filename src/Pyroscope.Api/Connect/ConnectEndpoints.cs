@@ -57,10 +57,19 @@ public static class ConnectEndpoints
         using var timeout = TimeoutSource(http);
         var cancellationToken = timeout?.Token ?? http.RequestAborted;
         var call = new ConnectCallContext(http);
-        var limit = options.MaxRequestBytesFor?.Invoke(call) ?? options.MaxRequestBytes;
-        var body = await RequestBody.ReadAsync(http.Request, limit, cancellationToken).ConfigureAwait(false);
-        call.RequestBytes = body.Length;
-        var request = Decode(parser, body, codec);
+        // The tenant first: without one (multitenancy on) the answer is 401 before a byte of the body is read.
+        _ = call.TenantId;
+        var limit = options.RequestLimitFor?.Invoke(call) ?? new RequestLimit(options.MaxRequestBytes, options.LimitName);
+        TRequest request;
+        try
+        {
+            using var body = await RequestBody.ReadAsync(http.Request, limit.Bytes, limit.Name, cancellationToken).ConfigureAwait(false);
+            (request, call.RequestBytes) = Decode(parser, body, limit.Bytes, codec);
+        }
+        catch (OperationCanceledException) when (timeout is not null && timeout.IsCancellationRequested && !http.RequestAborted.IsCancellationRequested)
+        {
+            throw new ApiException(ConnectCode.DeadlineExceeded, "the Connect-Timeout-Ms deadline expired while the request body was arriving", StatusCodes.Status408RequestTimeout);
+        }
 
         TResponse response;
         try
@@ -90,17 +99,21 @@ public static class ConnectEndpoints
         }
     }
 
-    private static TRequest Decode<TRequest>(MessageParser<TRequest> parser, byte[] body, Codec codec)
+    /// <summary>The request message and its decoded size; protobuf is parsed as the body decompresses.</summary>
+    private static (TRequest Request, long Bytes) Decode<TRequest>(MessageParser<TRequest> parser, RequestBody body, long limit, Codec codec)
         where TRequest : IMessage<TRequest>, new()
     {
         try
         {
             if (codec is Codec.Proto)
             {
-                return parser.ParseFrom(body);
+                using var stream = body.OpenDecoded(limit);
+                var message = parser.ParseFrom(stream);
+                return (message, stream.BytesRead);
             }
-            var text = Encoding.UTF8.GetString(body);
-            return string.IsNullOrWhiteSpace(text) ? new TRequest() : Parser.Parse<TRequest>(text);
+            var bytes = body.Decoded(limit);
+            var text = Encoding.UTF8.GetString(bytes.Span);
+            return (string.IsNullOrWhiteSpace(text) ? new TRequest() : Parser.Parse<TRequest>(text), bytes.Length);
         }
         catch (InvalidProtocolBufferException e)
         {

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Primitives;
+using Pyroscope.Model;
 
 namespace Pyroscope.Api.Limits;
 
@@ -109,6 +110,7 @@ public static class TenantLimitsBinder
                 "max_query_lookback" => l with { MaxQueryLookback = DurationText.Parse(v, what) },
                 "max_query_length" => l with { MaxQueryLength = DurationText.Parse(v, what) },
                 "compactor_blocks_retention_period" => l with { CompactorBlocksRetentionPeriod = DurationText.Parse(v, what) },
+                "max_recording_rules" => l with { MaxRecordingRules = Int(v, what) },
                 // Upstream has many more limits (query frontend, ring, recording rules); unknown keys are
                 // ignored so an upstream config file still loads.
                 _ => l,

@@ -19,5 +19,9 @@ public static class TenantGrpcCalls
         {
             throw new RpcException(new Status(e.Code.ToGrpc(), e.Message));
         }
+        catch (Model.RegexBudgetExceededException e)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, e.Message));
+        }
     }
 }

@@ -15,8 +15,9 @@ public sealed class PushHandler(Distributor distributor)
     public async Task<PushResponse> PushAsync(string tenantId, PushRequest request, long requestBytes, CancellationToken cancellationToken)
     {
         var limits = distributor.LimitsFor(tenantId);
-        var cap = Distributor.DecompressionCap(limits);
+        var cap = limits.MaxProfilePayloadBytes;
         var profiles = new List<IngestedProfile>();
+        long decompressed = 0;
         for (var s = 0; s < request.Series.Count; s++)
         {
             var series = request.Series[s];
@@ -31,6 +32,7 @@ public sealed class PushHandler(Distributor distributor)
                 {
                     var profile = PprofDecoder.Decode(series.Samples[i].RawProfile.Memory, cap, $"series[{s}].samples[{i}].raw_profile", out var size);
                     profiles.Add(new IngestedProfile(labels, profile, size));
+                    decompressed += size;
                 }
                 catch (ProfileTooLargeException e)
                 {
@@ -42,6 +44,7 @@ public sealed class PushHandler(Distributor distributor)
                     distributor.CountDiscarded(DiscardReasons.MalformedProfile, tenantId, 1, series.Samples[i].RawProfile.Length);
                     throw ApiException.InvalidArgument(e.Message, e);
                 }
+                distributor.RefuseIfOverBurst(tenantId, limits, decompressed, profiles.Count);
             }
         }
         await distributor.PushAsync(tenantId, profiles, requestBytes, 0, requireProfiles: true, cancellationToken).ConfigureAwait(false);

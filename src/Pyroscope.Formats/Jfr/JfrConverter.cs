@@ -1,8 +1,8 @@
 namespace Pyroscope.Formats.Jfr;
 
 /// <summary>
-/// Converts a JFR recording (JDK Flight Recorder or async-profiler, one or more chunks, not compressed — see
-/// <see cref="JfrPayload"/>) into pprof profiles the way upstream Pyroscope's JFR ingestion does.
+/// Converts a JFR recording (JDK Flight Recorder or async-profiler, one or more chunks, not compressed: the
+/// ingest payload gunzips it first) into pprof profiles the way upstream Pyroscope's JFR ingestion does.
 /// </summary>
 public static class JfrConverter
 {

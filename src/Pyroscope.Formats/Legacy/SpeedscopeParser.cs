@@ -15,6 +15,10 @@ public static class SpeedscopeParser
 {
     public static IReadOnlyList<ConvertedProfile> Parse(ReadOnlySpan<byte> json, string fullAppName, long fromNanos, long untilNanos)
     {
+        if (!System.Text.Unicode.Utf8.IsValid(json))
+        {
+            throw new ProfileFormatException("speedscope: the body is not valid UTF-8");
+        }
         JsonDocument document;
         try
         {
@@ -28,7 +32,7 @@ public static class SpeedscopeParser
         {
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object
-                || !root.TryGetProperty("shared", out var shared) || !shared.TryGetProperty("frames", out var framesElement)
+                || !root.TryGetProperty("shared", out var shared) || shared.ValueKind != JsonValueKind.Object || !shared.TryGetProperty("frames", out var framesElement)
                 || framesElement.ValueKind != JsonValueKind.Array)
             {
                 throw new ProfileFormatException("speedscope: missing shared.frames array");
@@ -51,11 +55,15 @@ public static class SpeedscopeParser
             var index = 0;
             foreach (var profile in profiles.EnumerateArray())
             {
-                var unit = profile.TryGetProperty("unit", out var u) && u.ValueKind == JsonValueKind.String ? u.GetString()! : "none";
+                if (profile.ValueKind != JsonValueKind.Object)
+                {
+                    throw new ProfileFormatException($"speedscope: profiles[{index}] is {Kind(profile)}, not an object");
+                }
+                var unit = String(profile, "unit") ?? "none";
                 var name = multi ? AppOf(fullAppName) + "." + SuffixFor(unit) : fullAppName;
                 var type = LegacyProfileType.FromAppName(name);
                 var builder = new StackProfileBuilder();
-                var kind = profile.TryGetProperty("type", out var t) ? t.GetString() : null;
+                var kind = String(profile, "type");
                 switch (kind)
                 {
                     case "sampled":
@@ -114,12 +122,16 @@ public static class SpeedscopeParser
             var k = 0;
             foreach (var weight in weightsElement.EnumerateArray())
             {
-                weights[k++] = weight.ValueKind == JsonValueKind.Number ? weight.GetDouble() : throw new ProfileFormatException($"speedscope: profiles[{index}].weights[{k}] is not a number");
+                weights[k++] = weight.ValueKind == JsonValueKind.Number && weight.TryGetDouble(out var w) ? w : throw new ProfileFormatException($"speedscope: profiles[{index}].weights[{k}] is not a number");
             }
         }
         var i = 0;
         foreach (var sample in samples.EnumerateArray())
         {
+            if (sample.ValueKind != JsonValueKind.Array)
+            {
+                throw new ProfileFormatException($"speedscope: profiles[{index}].samples[{i}] is {Kind(sample)}, not an array of frame indices");
+            }
             builder.BeginSample();
             foreach (var frameIndex in sample.EnumerateArray())
             {
@@ -142,8 +154,12 @@ public static class SpeedscopeParser
         var i = 0;
         foreach (var e in events.EnumerateArray())
         {
-            var at = e.TryGetProperty("at", out var atElement) && atElement.ValueKind == JsonValueKind.Number
-                ? atElement.GetDouble()
+            if (e.ValueKind != JsonValueKind.Object)
+            {
+                throw new ProfileFormatException($"speedscope: profiles[{index}].events[{i}] is {Kind(e)}, not an object");
+            }
+            var at = e.TryGetProperty("at", out var atElement) && atElement.ValueKind == JsonValueKind.Number && atElement.TryGetDouble(out var atValue)
+                ? atValue
                 : throw new ProfileFormatException($"speedscope: profiles[{index}].events[{i}]: missing \"at\"");
             if (stack.Count > 0 && at > last)
             {
@@ -151,7 +167,7 @@ public static class SpeedscopeParser
             }
             last = at;
             var frame = Frame(frames, e.TryGetProperty("frame", out var fe) ? fe : default, index, $"events[{i}]");
-            switch (e.TryGetProperty("type", out var type) ? type.GetString() : null)
+            switch (String(e, "type"))
             {
                 case "O":
                     stack.Add(frame);
@@ -169,6 +185,20 @@ public static class SpeedscopeParser
             i++;
         }
     }
+
+    /// <summary>A string property of <paramref name="element"/>; null when absent or of another type.</summary>
+    private static string? String(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    private static string Kind(JsonElement element) => element.ValueKind switch
+    {
+        JsonValueKind.Array => "an array",
+        JsonValueKind.Object => "an object",
+        JsonValueKind.String => "a string",
+        JsonValueKind.Number => "a number",
+        JsonValueKind.Null => "null",
+        _ => "a boolean",
+    };
 
     private static string Frame(string[] frames, JsonElement element, int index, string where)
     {

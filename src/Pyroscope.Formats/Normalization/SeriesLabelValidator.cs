@@ -6,7 +6,7 @@ namespace Pyroscope.Formats.Normalization;
 /// <summary>Label rules of upstream's ValidateLabels, with its messages and discard reasons.</summary>
 public static class SeriesLabelValidator
 {
-    public static void Validate(IReadOnlyList<Label> sortedLabels, NormalizationLimits limits)
+    public static void Validate(IReadOnlyList<Label> sortedLabels, TenantLimits limits)
     {
         if (sortedLabels.Count == 0)
         {

@@ -1,64 +1,61 @@
-using System.Buffers;
 using System.IO.Compression;
+using Pyroscope.Model.Buffers;
 
 namespace Pyroscope.Formats.Pprof;
 
-/// <summary>Gzip detection and decompression with a hard output cap, so a gzip bomb costs at most the cap.</summary>
+/// <summary>
+/// Gzip detection and decompression with a hard output cap, streamed into pooled memory: a gzip bomb costs
+/// at most the cap, and the memory goes back when the caller disposes the result.
+/// </summary>
 public static class BoundedGzip
 {
     public static bool IsGzip(ReadOnlySpan<byte> data) => data.Length >= 2 && data[0] == 0x1f && data[1] == 0x8b;
 
-    /// <summary>Returns <paramref name="data"/> itself when it is not gzip, else its decompressed bytes.</summary>
-    public static ReadOnlyMemory<byte> MaybeDecompress(ReadOnlyMemory<byte> data, long maxBytes, string what) =>
-        IsGzip(data.Span) ? Decompress(data, maxBytes, what) : data;
-
-    public static byte[] Decompress(ReadOnlyMemory<byte> data, long maxBytes, string what)
+    /// <summary>
+    /// <paramref name="data"/> itself when it is not gzip (checked against the cap too), else its decompressed
+    /// bytes in <paramref name="owner"/>, which the caller disposes once it no longer reads them.
+    /// </summary>
+    public static ReadOnlyMemory<byte> MaybeDecompress(ReadOnlyMemory<byte> data, long maxBytes, string what, out PooledBytes? owner)
     {
-        using var input = new ReadOnlyMemoryStream(data);
-        using var gzip = new GZipStream(input, CompressionMode.Decompress);
-        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Clamp(data.Length * 4L, 4096, Math.Min(maxBytes + 1, 1 << 24)));
-        var length = 0;
+        owner = null;
+        if (!IsGzip(data.Span))
+        {
+            if (data.Length > maxBytes)
+            {
+                throw TooLarge(what, $"is {data.Length} bytes, more", maxBytes);
+            }
+            return data;
+        }
+        owner = Decompress(data, maxBytes, what);
+        return owner.Memory;
+    }
+
+    public static PooledBytes Decompress(ReadOnlyMemory<byte> data, long maxBytes, string what)
+    {
+        using var gzip = new GZipStream(new ReadOnlyMemoryStream(data), CompressionMode.Decompress);
+        PooledBytes result;
         try
         {
-            while (true)
-            {
-                if (length == buffer.Length)
-                {
-                    var bigger = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)buffer.Length * 2, Array.MaxLength));
-                    buffer.AsSpan(0, length).CopyTo(bigger);
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = bigger;
-                }
-                int read;
-                try
-                {
-                    read = gzip.Read(buffer, length, (int)Math.Min(buffer.Length - length, maxBytes + 1 - length));
-                }
-                catch (InvalidDataException e)
-                {
-                    throw new ProfileFormatException($"{what}: invalid gzip data after {length} decompressed bytes: {e.Message}", e);
-                }
-                if (read == 0)
-                {
-                    if (length == 0 && data.Length > 0 && !IsCompleteGzip(data.Span))
-                    {
-                        throw new ProfileFormatException($"{what}: truncated gzip stream ({data.Length} bytes)");
-                    }
-                    return buffer.AsSpan(0, length).ToArray();
-                }
-                length += read;
-                if (length > maxBytes)
-                {
-                    throw new ProfileTooLargeException(
-                        $"{what}: decompressed size exceeds the limit of {maxBytes} bytes (max_profile_size_bytes / ingestion_body_limit_mb)");
-                }
-            }
+            result = PooledBytes.Read(gzip, maxBytes, (int)Math.Min(data.Length * 4L, int.MaxValue));
         }
-        finally
+        catch (InvalidDataException e)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            throw new ProfileFormatException($"{what}: invalid gzip data: {e.Message}", e);
         }
+        catch (PooledBytes.LimitExceededException)
+        {
+            throw TooLarge(what, "decompresses to more", maxBytes);
+        }
+        if (result.Length == 0 && data.Length > 0 && !IsCompleteGzip(data.Span))
+        {
+            result.Dispose();
+            throw new ProfileFormatException($"{what}: truncated gzip stream ({data.Length} bytes)");
+        }
+        return result;
     }
+
+    private static ProfileTooLargeException TooLarge(string what, string actual, long maxBytes) =>
+        new($"{what}: the profile {actual} than the limit of {maxBytes} bytes (max_profile_size_bytes)");
 
     // A gzip member ends with an 8-byte trailer; anything shorter than header + trailer is certainly cut off.
     private static bool IsCompleteGzip(ReadOnlySpan<byte> data) => data.Length >= 18;

@@ -15,15 +15,19 @@ public static class PprofDecoder
         {
             throw new ProfileFormatException($"{what}: empty profile");
         }
-        var raw = BoundedGzip.MaybeDecompress(data, maxDecompressedBytes, what);
-        decompressedSize = raw.Length;
-        try
+        var raw = BoundedGzip.MaybeDecompress(data, maxDecompressedBytes, what, out var owner);
+        using (owner)
         {
-            return Profile.Parser.ParseFrom(raw.Span);
-        }
-        catch (InvalidProtocolBufferException e)
-        {
-            throw new ProfileFormatException($"{what}: not a valid pprof protobuf ({raw.Length} bytes{(BoundedGzip.IsGzip(data.Span) ? " after gunzip" : "")}): {e.Message}", e);
+            decompressedSize = raw.Length;
+            try
+            {
+                // Parsing copies every string out, so the decompressed bytes can go back right after.
+                return Profile.Parser.ParseFrom(raw.Span);
+            }
+            catch (InvalidProtocolBufferException e)
+            {
+                throw new ProfileFormatException($"{what}: not a valid pprof protobuf ({raw.Length} bytes{(owner is null ? "" : " after gunzip")}): {e.Message}", e);
+            }
         }
     }
 

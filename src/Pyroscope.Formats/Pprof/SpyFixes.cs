@@ -44,7 +44,7 @@ public static class SpyFixes
     {
         foreach (var sampleType in profile.SampleType)
         {
-            var name = profile.StringTable[(int)sampleType.Type];
+            var name = ProfileStrings.Get(profile, sampleType.Type);
             if (name.Contains('-'))
             {
                 profile.StringTable[(int)sampleType.Type] = name.Replace('-', '_');
@@ -58,7 +58,11 @@ public static class SpyFixes
         var indexByName = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var function in profile.Function)
         {
-            var name = $"{profile.StringTable[(int)function.Filename]}:-1 - {profile.StringTable[(int)function.Name]}";
+            if (!ProfileStrings.IsValid(profile, function.Name))
+            {
+                continue; // refused by validation, naming the index
+            }
+            var name = $"{ProfileStrings.Get(profile, function.Filename)}:-1 - {profile.StringTable[(int)function.Name]}";
             if (!indexByName.TryGetValue(name, out var index))
             {
                 index = profile.StringTable.Count;

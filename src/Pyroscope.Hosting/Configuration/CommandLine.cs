@@ -1,4 +1,5 @@
 using System.Globalization;
+using Pyroscope.Model;
 
 namespace Pyroscope.Hosting.Configuration;
 
@@ -106,7 +107,7 @@ public sealed class CommandLine
         FlagKind.Int => int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out _)
             ? value
             : throw new ConfigurationException($"invalid value \"{value}\" for flag -{flag.Name}: not an integer"),
-        FlagKind.Duration => DurationParser.TryParse(value, out _)
+        FlagKind.Duration => DurationText.TryParse(value, out _)
             ? value
             : throw new ConfigurationException($"invalid value \"{value}\" for flag -{flag.Name}: not a duration such as 30s, 5m, 1h, 7d"),
         _ => value,

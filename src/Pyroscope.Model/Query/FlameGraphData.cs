@@ -71,11 +71,11 @@ public sealed record FlameGraphData(IReadOnlyList<string> Names, long[][] Levels
                     if (childTotal >= minValue && tree.NameIdOf(child) != otherId)
                     {
                         stack.Push(new Frame(child, current.Level + 1, x, 0));
-                        x += childTotal;
+                        x = Saturating.Add(x, childTotal);
                     }
                     else
                     {
-                        other += childTotal;
+                        other = Saturating.Add(other, childTotal);
                     }
                 }
                 if (other != 0)

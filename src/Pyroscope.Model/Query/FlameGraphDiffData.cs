@@ -74,13 +74,13 @@ public sealed record FlameGraphDiffData(IReadOnlyList<string> Names, long[][] Le
                 if (combined.LeftTotal[c] >= minValue || combined.RightTotal[c] >= minValue)
                 {
                     stack.Push(new Frame(c, f.Level + 1, lx, rx, 0, 0));
-                    lx += combined.LeftTotal[c];
-                    rx += combined.RightTotal[c];
+                    lx = Saturating.Add(lx, combined.LeftTotal[c]);
+                    rx = Saturating.Add(rx, combined.RightTotal[c]);
                 }
                 else
                 {
-                    otherLeft += combined.LeftTotal[c];
-                    otherRight += combined.RightTotal[c];
+                    otherLeft = Saturating.Add(otherLeft, combined.LeftTotal[c]);
+                    otherRight = Saturating.Add(otherRight, combined.RightTotal[c]);
                 }
             }
             if (otherLeft != 0 || otherRight != 0)

@@ -163,7 +163,8 @@ public sealed class PprofMerger
             RemoveTail(_sampleStart, candidate);
             RemoveTail(_sampleLength, candidate);
             RemoveTail(_sampleValue, candidate);
-            CollectionsMarshal.AsSpan(_sampleValue)[existing] += value;
+            ref var merged = ref CollectionsMarshal.AsSpan(_sampleValue)[existing];
+            merged = Saturating.Add(merged, value);
             return;
         }
         _sampleIds.Add(candidate, candidate);
@@ -409,7 +410,8 @@ public sealed class PprofMerger
                         totals.Add(0);
                     }
                     node = slot;
-                    CollectionsMarshal.AsSpan(totals)[node] += _sampleValue[s];
+                    ref var total = ref CollectionsMarshal.AsSpan(totals)[node];
+                    total = Saturating.Add(total, _sampleValue[s]);
                 }
             }
         }

@@ -4,10 +4,20 @@ namespace Pyroscope.Model.Query;
 
 /// <summary>
 /// Time arguments of the legacy HTTP API: <c>now</c>, <c>now-1h</c> (s, m, h, d, w, M, y), or unix
-/// digits whose length gives the unit (≤10 seconds, 13 ms, 16 µs, 19 ns).
+/// digits whose length gives the unit (≤10 seconds, 13 ms, 16 µs, 19 ns). Arithmetic that would overflow
+/// makes the text invalid (a 400), and every query range is clamped to the times a timestamp can hold.
 /// </summary>
 public static class QueryTime
 {
+    /// <summary>The last millisecond of year 9999: later times have no calendar date and only overflow.</summary>
+    public static readonly long MaxUnixMs = DateTimeOffset.MaxValue.ToUnixTimeMilliseconds();
+
+    /// <summary>
+    /// A query bound moved into [0, <see cref="MaxUnixMs"/>]: nothing is stored before 1970 or after 9999, so the
+    /// answer is the same, and range arithmetic (length, steps, look-back) cannot overflow.
+    /// </summary>
+    public static long ClampMs(long ms) => Math.Clamp(ms, 0, MaxUnixMs);
+
     public static bool TryParseMs(string? text, long nowMs, out long ms)
     {
         ms = 0;
@@ -28,10 +38,19 @@ public static class QueryTime
             {
                 return false;
             }
-            ms = rest[0] == '-' ? nowMs - d : nowMs + d;
+            var shifted = rest[0] == '-' ? (Int128)nowMs - d : (Int128)nowMs + d;
+            if (shifted < long.MinValue || shifted > long.MaxValue)
+            {
+                return false;
+            }
+            ms = (long)shifted;
             return true;
         }
         if (!long.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out var n))
+        {
+            return false;
+        }
+        if (s.Length <= 12 && n > long.MaxValue / 1000)
         {
             return false;
         }
@@ -68,7 +87,7 @@ public static class QueryTime
             'y' => 365 * 86_400_000L,
             _ => 0,
         };
-        if (factor == 0)
+        if (factor == 0 || n > long.MaxValue / factor)
         {
             return false;
         }

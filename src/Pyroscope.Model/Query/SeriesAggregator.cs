@@ -44,9 +44,9 @@ public static class SeriesAggregator
                 groups.Add(k.Key, g);
             }
             ref var bucket = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(g.Buckets, step, out _);
-            bucket.Sum += t.Value;
+            bucket.Sum = Saturating.Add(bucket.Sum, t.Value);
             bucket.Count++;
-            g.Total += t.Value;
+            g.Total = Saturating.Add(g.Total, t.Value);
         }
 
         var ordered = new List<Group>(groups.Values);
@@ -84,7 +84,7 @@ public static class SeriesAggregator
         return result;
     }
 
-    private static long CeilDiv(long a, long b) => (a + b - 1) / b;
+    private static long CeilDiv(long a, long b) => a / b + (a % b != 0 ? 1 : 0);
 
     private static LabelSet Project(LabelSet labels, IReadOnlyList<string> groupBy)
     {

@@ -146,7 +146,7 @@ public sealed class StackTree : IStackSink
         {
             if (entry.Hash == hash && entry.Check == check)
             {
-                _self[entry.Leaf] += value;
+                _self[entry.Leaf] = Saturating.Add(_self[entry.Leaf], value);
                 return;
             }
             slot = (slot + 1) & _cacheMask;
@@ -161,7 +161,7 @@ public sealed class StackTree : IStackSink
             }
             node = GetOrAddChild(node, nameId);
         }
-        _self[node] += value;
+        _self[node] = Saturating.Add(_self[node], value);
         entry = new StackEntry { Hash = hash, Check = check, Leaf = node };
         if (++_cacheCount * 2 > _cache.Length)
         {
@@ -206,7 +206,7 @@ public sealed class StackTree : IStackSink
         Array.Copy(_self, _total, _count);
         for (var n = _count - 1; n > 0; n--)
         {
-            _total[_parent[n]] += _total[n];
+            _total[_parent[n]] = Saturating.Add(_total[_parent[n]], _total[n]);
         }
         _totalsDirty = false;
     }
@@ -235,13 +235,13 @@ public sealed class StackTree : IStackSink
             }
             nodeMap[Root] = Root;
             _totalsDirty = true;
-            _self[Root] += other._self[Root];
+            _self[Root] = Saturating.Add(_self[Root], other._self[Root]);
             // A node's index is always greater than its parent's, so one pass in index order works.
             for (var n = 1; n < other._count; n++)
             {
                 var mine = GetOrAddChild(nodeMap[other._parent[n]], nameMap[other._name[n]]);
                 nodeMap[n] = mine;
-                _self[mine] += other._self[n];
+                _self[mine] = Saturating.Add(_self[mine], other._self[n]);
             }
         }
         finally

@@ -87,7 +87,7 @@ public static class TreeExports
                 }
                 else
                 {
-                    other += tree.TotalOf(child);
+                    other = Saturating.Add(other, tree.TotalOf(child));
                 }
             }
             if (other > 0)

@@ -121,7 +121,7 @@ internal sealed class ProfileAppender
             for (var i = 0; i < n; i++)
             {
                 samples.Add(_stackScratch[i], _valueScratch[i], _spanScratch[i]);
-                total += _valueScratch[i];
+                total = Pyroscope.Model.Saturating.Add(total, _valueScratch[i]);
             }
         }
         else
@@ -134,12 +134,12 @@ internal sealed class ProfileAppender
                 long value = 0;
                 while (i < n && _stackScratch[i] == stack)
                 {
-                    value += _valueScratch[i++];
+                    value = Pyroscope.Model.Saturating.Add(value, _valueScratch[i++]);
                 }
                 if (value != 0)
                 {
                     samples.Add(stack, value, 0);
-                    total += value;
+                    total = Pyroscope.Model.Saturating.Add(total, value);
                 }
             }
         }

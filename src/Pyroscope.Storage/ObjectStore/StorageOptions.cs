@@ -16,21 +16,20 @@ public sealed class StorageOptions
     public static StorageOptions From(IConfiguration configuration)
     {
         var section = configuration.GetSection("storage");
-        var options = new StorageOptions
-        {
-            Backend = section["backend"] is { Length: > 0 } b ? b : "filesystem",
-            Prefix = section["prefix"] ?? "",
-            FilesystemDir = section.GetSection("filesystem")["dir"] is { Length: > 0 } d ? d : "./data-shared",
-        };
+        var options = new StorageOptions();
+        options.Backend = section["backend"] is { Length: > 0 } b ? b : options.Backend;
+        options.Prefix = section["prefix"] ?? options.Prefix;
+        options.FilesystemDir = section.GetSection("filesystem")["dir"] is { Length: > 0 } d ? d : options.FilesystemDir;
         var azure = section.GetSection("azure");
+        var azureDefaults = options.Azure;
         options.Azure = new AzureStorageOptions
         {
             AccountName = azure["account_name"],
             AccountKey = azure["account_key"],
             ConnectionString = azure["connection_string"],
             ContainerName = azure["container_name"],
-            EndpointSuffix = azure["endpoint_suffix"] is { Length: > 0 } s ? s : "core.windows.net",
-            MaxRetries = int.TryParse(azure["max_retries"], out var r) ? r : 3,
+            EndpointSuffix = azure["endpoint_suffix"] is { Length: > 0 } s ? s : azureDefaults.EndpointSuffix,
+            MaxRetries = int.TryParse(azure["max_retries"], out var r) ? r : azureDefaults.MaxRetries,
         };
         return options;
     }

@@ -97,7 +97,7 @@ internal static class SourceQueries
                 {
                     for (var i = start; i < end; i++)
                     {
-                        perStack[stacks[i]] += values[i];
+                        perStack[stacks[i]] = Saturating.Add(perStack[stacks[i]], values[i]);
                     }
                 }
                 else if (spans is not null)
@@ -106,7 +106,7 @@ internal static class SourceQueries
                     {
                         if (i < spans.Length && spans[i] != 0 && spanIds.Contains(spans[i]))
                         {
-                            perStack[stacks[i]] += values[i];
+                            perStack[stacks[i]] = Saturating.Add(perStack[stacks[i]], values[i]);
                         }
                     }
                 }

@@ -1,35 +1,14 @@
 using System.IO.Compression;
 using Pyroscope.Contracts.Google.V1;
 using Pyroscope.Contracts.Ingester.V1;
+using Pyroscope.Testing;
 
 namespace Pyroscope.Formats.Tests.Ingest;
 
 /// <summary>Fixture access and an independent pprof reading (plain GZipStream + Google.Protobuf) for expectations.</summary>
 internal static class FixtureSupport
 {
-    public static string Root { get; } = FindRoot();
-
-    private static string FindRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null)
-        {
-            var candidate = Path.Combine(dir.FullName, "shared", "fixtures");
-            if (Directory.Exists(candidate))
-            {
-                return candidate;
-            }
-            candidate = Path.Combine(dir.FullName, "..", "shared", "fixtures");
-            if (Directory.Exists(candidate))
-            {
-                return Path.GetFullPath(candidate);
-            }
-            dir = dir.Parent;
-        }
-        throw new InvalidOperationException("shared/fixtures not found above " + AppContext.BaseDirectory);
-    }
-
-    public static string PathOf(string relative) => Path.Combine(Root, relative);
+    public static string PathOf(string relative) => RepositoryPaths.Fixture(relative);
 
     public static byte[] Read(string relative) => File.ReadAllBytes(PathOf(relative));
 

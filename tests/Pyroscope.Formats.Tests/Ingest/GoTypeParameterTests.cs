@@ -90,7 +90,7 @@ public sealed class GoTypeParameterTests
 
     private static List<Contracts.Ingester.V1.ProfileSeries> Normalize(Profile profile, string spy) =>
         ProfileNormalizer.Normalize(profile, [new(LabelNames.MetricName, "process_cpu"), new(LabelNames.ServiceName, "svc"), new(LabelNames.Spy, spy)],
-            NormalizationLimits.Unlimited, new NormalizeContext(1, 1, 0));
+            TenantLimits.Unlimited, new NormalizeContext(1, 1, 0));
 
     [Fact]
     public void Go_profile_with_shapes_merges_back_to_one_function_keeping_totals()

@@ -29,7 +29,7 @@ public sealed class LegacyTreeTests
     }
 
     private static IngestedProfile DecodeSingle(string query, string? contentType, byte[] body) =>
-        Assert.Single(IngestDecoder.Decode(Metadata(query), contentType, body, new IngestDecodeOptions()));
+        Assert.Single(IngestFormatRegistry.BuiltIn.Decode(Metadata(query), contentType, body));
 
     /// <summary>Stacks of the decoded profile, root first, without the "cpu|" prefix of StackTotals.</summary>
     private static Dictionary<string, long> Stacks(Profile profile) =>
@@ -42,15 +42,15 @@ public sealed class LegacyTreeTests
     {
         { "format=trie", null },
         { "format=tree", null },
-        { "", IngestDecoder.TrieContentType },
-        { "", IngestDecoder.TreeContentType },
+        { "", TrieIngestFormat.ContentType },
+        { "", TreeIngestFormat.ContentType },
     };
 
     [Theory]
     [MemberData(nameof(Encodings))]
     public void Fixture_stacks_survive_trie_and_tree_exactly(string format, string? contentType)
     {
-        var trie = format == "format=trie" || contentType == IngestDecoder.TrieContentType;
+        var trie = format == "format=trie" || contentType == TrieIngestFormat.ContentType;
         var body = trie ? LegacyTreeEncoder.Trie(FixtureStacks) : LegacyTreeEncoder.Tree(FixtureStacks);
 
         var decoded = DecodeSingle(Query + (format.Length > 0 ? "&" + format : ""), contentType, body);
@@ -82,10 +82,10 @@ public sealed class LegacyTreeTests
     {
         var body = LegacyTreeEncoder.Tree(FixtureStacks);
         var md = Metadata("name=legacy.app.inuse_space&from=1700000000&until=1700000010&format=tree");
-        var decoded = Assert.Single(IngestDecoder.Decode(md, null, body, new IngestDecodeOptions()));
+        var decoded = Assert.Single(IngestFormatRegistry.BuiltIn.Decode(md, null, body));
         Assert.Equal(FixtureStacks.OrderBy(k => k.Key), Stacks(decoded.Profile).OrderBy(k => k.Key));
 
-        var series = Assert.Single(ProfileNormalizer.Normalize(decoded.Profile, decoded.Labels, NormalizationLimits.Unlimited, new NormalizeContext(Now, md.FromNanos, 0)));
+        var series = Assert.Single(ProfileNormalizer.Normalize(decoded.Profile, decoded.Labels, TenantLimits.Unlimited, new NormalizeContext(Now, md.FromNanos, 0)));
         Assert.StartsWith("memory:inuse_space:bytes", Label(series, LabelNames.ProfileType));
         Assert.Equal(FixtureStacks.Values.Sum(), series.Profile.Sample.Sum(s => s.Value[0]));
     }
@@ -98,14 +98,14 @@ public sealed class LegacyTreeTests
         var body = format == "trie" ? LegacyTreeEncoder.Trie(FixtureStacks) : LegacyTreeEncoder.Tree(FixtureStacks);
         var md = Metadata("name=legacy.app.alloc_objects&from=1700000000&until=1700000010&format=" + format);
 
-        var tooMany = NormalizationLimits.Unlimited with { MaxProfileStacktraceSamples = FixtureStacks.Count - 1 };
-        var decoded = Assert.Single(IngestDecoder.Decode(md, null, body, new IngestDecodeOptions()));
+        var tooMany = TenantLimits.Unlimited with { MaxProfileStacktraceSamples = FixtureStacks.Count - 1 };
+        var decoded = Assert.Single(IngestFormatRegistry.BuiltIn.Decode(md, null, body));
         var refused = Assert.Throws<ProfileValidationException>(() => ProfileNormalizer.Normalize(decoded.Profile, decoded.Labels, tooMany, new NormalizeContext(Now, md.FromNanos, 0)));
         Assert.Equal(DiscardReasons.SamplesLimit, refused.Reason);
 
         const int depth = 3;
-        decoded = Assert.Single(IngestDecoder.Decode(md, null, body, new IngestDecodeOptions()));
-        var series = Assert.Single(ProfileNormalizer.Normalize(decoded.Profile, decoded.Labels, NormalizationLimits.Unlimited with { MaxProfileStacktraceDepth = depth },
+        decoded = Assert.Single(IngestFormatRegistry.BuiltIn.Decode(md, null, body));
+        var series = Assert.Single(ProfileNormalizer.Normalize(decoded.Profile, decoded.Labels, TenantLimits.Unlimited with { MaxProfileStacktraceDepth = depth },
             new NormalizeContext(Now, md.FromNanos, 0)));
         var expected = FixtureStacks.GroupBy(kv => string.Join(';', kv.Key.Split(';').Take(depth))).ToDictionary(g => g.Key, g => g.Sum(kv => kv.Value));
         Assert.Equal(expected.OrderBy(k => k.Key), Stacks(series.Profile).OrderBy(k => k.Key));

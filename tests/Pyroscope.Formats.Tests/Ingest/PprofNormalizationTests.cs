@@ -28,7 +28,7 @@ public sealed class PprofNormalizationTests
         var expected = DecodeIndependently(bytes);
 
         var profile = PprofDecoder.Decode(bytes, 64 << 20, fixture, out var size);
-        var series = ProfileNormalizer.Normalize(profile, BaseLabels, NormalizationLimits.Unlimited, new NormalizeContext(1, 1, size));
+        var series = ProfileNormalizer.Normalize(profile, BaseLabels, TenantLimits.Unlimited, new NormalizeContext(1, 1, size));
 
         // One sample type per series, named by __type__.
         Assert.All(series, s => Assert.Single(s.Profile.SampleType));
@@ -47,7 +47,7 @@ public sealed class PprofNormalizationTests
         var bytes = Read("go/go-heap.pb.gz");
         var profile = PprofDecoder.Decode(bytes);
         var series = ProfileNormalizer.Normalize(profile, [new(LabelNames.MetricName, "memory"), new(LabelNames.ServiceName, "svc"), new("env", "prod")],
-            NormalizationLimits.Unlimited, new NormalizeContext(1, 1, 0));
+            TenantLimits.Unlimited, new NormalizeContext(1, 1, 0));
         var expected = DecodeIndependently(bytes);
         var periodType = expected.StringTable[(int)expected.PeriodType.Type];
         var periodUnit = expected.StringTable[(int)expected.PeriodType.Unit];
@@ -78,7 +78,7 @@ public sealed class PprofNormalizationTests
         var labelKeys = expected.Sample.SelectMany(s => s.Label).Where(l => l.Str > 0).Select(l => expected.StringTable[(int)l.Key]).Distinct().ToArray();
         Assert.NotEmpty(labelKeys);
 
-        var series = ProfileNormalizer.Normalize(PprofDecoder.Decode(bytes), BaseLabels, NormalizationLimits.Unlimited, new NormalizeContext(1, 1, 0));
+        var series = ProfileNormalizer.Normalize(PprofDecoder.Decode(bytes), BaseLabels, TenantLimits.Unlimited, new NormalizeContext(1, 1, 0));
         var distinctSets = expected.Sample
             .Select(s => string.Join(",", s.Label.Where(l => l.Str > 0 && expected.StringTable[(int)l.Key] is not ("span_id" or "trace_id" or "profile_id"))
                 .Select(l => expected.StringTable[(int)l.Key] + "=" + expected.StringTable[(int)l.Str]).Order()))
@@ -106,7 +106,7 @@ public sealed class PprofNormalizationTests
         profile.Sample[0].Label.Add(new Contracts.Google.V1.Label { Key = n - 4, Str = n - 3 });
         profile.Sample[0].Label.Add(new Contracts.Google.V1.Label { Key = n - 2, Str = n - 1 });
 
-        var series = ProfileNormalizer.Normalize(profile, BaseLabels, NormalizationLimits.Unlimited, new NormalizeContext(1, 1, 0));
+        var series = ProfileNormalizer.Normalize(profile, BaseLabels, TenantLimits.Unlimited, new NormalizeContext(1, 1, 0));
 
         Assert.Equal(2, series.Count);
         var eu = Assert.Single(series, s => Label(s, "region") == "eu");
@@ -126,7 +126,7 @@ public sealed class PprofNormalizationTests
         builder.AddStack(frames, 3);
         var profile = builder.Build("cpu", "nanoseconds", 1, 1);
 
-        var series = Assert.Single(ProfileNormalizer.Normalize(profile, BaseLabels, NormalizationLimits.Defaults with { RejectOlderThan = TimeSpan.Zero, RejectNewerThan = TimeSpan.Zero }, new NormalizeContext(1, 1, 0)));
+        var series = Assert.Single(ProfileNormalizer.Normalize(profile, BaseLabels, TenantLimits.Defaults with { RejectOlderThan = TimeSpan.Zero, RejectNewerThan = TimeSpan.Zero }, new NormalizeContext(1, 1, 0)));
 
         var sample = Assert.Single(series.Profile.Sample);
         Assert.Equal(1000, sample.LocationId.Count);
@@ -146,7 +146,7 @@ public sealed class PprofNormalizationTests
         var profile = builder.Build("cpu", "nanoseconds", 1, 1);
         profile.Sample.Add(new Contracts.Google.V1.Sample { LocationId = { 1 }, Value = { 0 } });
 
-        var series = Assert.Single(ProfileNormalizer.Normalize(profile, BaseLabels, NormalizationLimits.Unlimited, new NormalizeContext(1, 1, 0)));
+        var series = Assert.Single(ProfileNormalizer.Normalize(profile, BaseLabels, TenantLimits.Unlimited, new NormalizeContext(1, 1, 0)));
 
         var sample = Assert.Single(series.Profile.Sample);
         Assert.Equal(3, sample.Value[0]);
@@ -158,7 +158,7 @@ public sealed class PprofNormalizationTests
         var builder = new Legacy.StackProfileBuilder();
         builder.AddStack(["a"], 1);
         var profile = builder.Build("cpu", "nanoseconds", 0, 0);
-        var series = Assert.Single(ProfileNormalizer.Normalize(profile, [new(LabelNames.MetricName, "process_cpu")], NormalizationLimits.Unlimited, new NormalizeContext(99, 1_700_000_000_000_000_000, 0)));
+        var series = Assert.Single(ProfileNormalizer.Normalize(profile, [new(LabelNames.MetricName, "process_cpu")], TenantLimits.Unlimited, new NormalizeContext(99, 1_700_000_000_000_000_000, 0)));
         Assert.Equal(1_700_000_000_000_000_000, series.Profile.TimeNanos);
         Assert.Equal("unspecified", Label(series, LabelNames.ServiceName));
     }

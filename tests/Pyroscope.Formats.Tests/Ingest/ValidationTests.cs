@@ -9,7 +9,7 @@ namespace Pyroscope.Formats.Tests.Ingest;
 
 public sealed class ValidationTests
 {
-    private static readonly NormalizationLimits Limits = NormalizationLimits.Defaults with { RejectOlderThan = TimeSpan.Zero, RejectNewerThan = TimeSpan.Zero };
+    private static readonly TenantLimits Limits = TenantLimits.Defaults with { RejectOlderThan = TimeSpan.Zero, RejectNewerThan = TimeSpan.Zero };
 
     private static Profile Small(int samples = 1)
     {
@@ -28,7 +28,7 @@ public sealed class ValidationTests
         return labels;
     }
 
-    private static ProfileValidationException Refused(Profile profile, IEnumerable<Label> labels, NormalizationLimits limits, long now = 1_700_000_000_000_000_000, int size = 0) =>
+    private static ProfileValidationException Refused(Profile profile, IEnumerable<Label> labels, TenantLimits limits, long now = 1_700_000_000_000_000_000, int size = 0) =>
         Assert.Throws<ProfileValidationException>(() => ProfileNormalizer.Normalize(profile, labels, limits, new NormalizeContext(now, 0, size)));
 
     [Fact]
@@ -87,7 +87,7 @@ public sealed class ValidationTests
     public void Profiles_outside_the_ingestion_window_are_refused()
     {
         var now = 1_700_000_000_000_000_000L + TimeSpan.FromHours(2).Ticks * 100;
-        var e = Refused(Small(), Labels(), NormalizationLimits.Defaults, now);
+        var e = Refused(Small(), Labels(), TenantLimits.Defaults, now);
         Assert.Equal(DiscardReasons.NotInIngestionWindow, e.Reason);
         Assert.Contains("reject_older_than", e.Message);
     }

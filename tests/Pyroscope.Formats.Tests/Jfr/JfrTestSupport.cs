@@ -4,23 +4,13 @@ using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Pyroscope.Contracts.Google.V1;
+using Pyroscope.Testing;
 
 namespace Pyroscope.Formats.Tests.Jfr;
 
 internal static partial class JfrTestSupport
 {
-    public static string SharedFixture(string relativePath)
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "shared", "fixtures", relativePath);
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-        throw new FileNotFoundException($"shared fixture {relativePath} not found above {AppContext.BaseDirectory}");
-    }
+    public static string SharedFixture(string relativePath) => RepositoryPaths.Fixture(relativePath);
 
     public static string LocalFixture(string name) => Path.Combine(AppContext.BaseDirectory, "Jfr", "Fixtures", name);
 

@@ -1,4 +1,5 @@
 using Pyroscope.Formats.Jfr;
+using Pyroscope.Formats.Pprof;
 using static Pyroscope.Formats.Tests.Jfr.JfrTestSupport;
 
 namespace Pyroscope.Formats.Tests.Jfr;
@@ -79,11 +80,13 @@ public sealed class MalformedInputTests
     public void Gzipped_payloads_are_recognised()
     {
         var gz = File.ReadAllBytes(SharedFixture("upstream/og_convert_jfr__dump1.jfr.gz"));
-        var raw = JfrPayload.Decompress(gz);
-        Assert.Equal(ReadGzip(SharedFixture("upstream/og_convert_jfr__dump1.jfr.gz")), raw.ToArray());
-        Assert.Equal(raw.ToArray(), JfrPayload.Decompress(raw).ToArray());
+        using var raw = BoundedGzip.Decompress(gz, long.MaxValue, "jfr");
+        Assert.Equal(ReadGzip(SharedFixture("upstream/og_convert_jfr__dump1.jfr.gz")), raw.Span.ToArray());
+        Assert.Equal(raw.Span.ToArray(), BoundedGzip.MaybeDecompress(raw.Memory, long.MaxValue, "jfr", out _).ToArray());
         // A cut gzip stream yields a cut recording, which the parser rejects.
-        Assert.Throws<JfrFormatException>(() => JfrConverter.Convert(JfrPayload.Decompress(gz.AsMemory(0, gz.Length / 2)).Span, [], new JfrConvertOptions()));
+        using var cut = BoundedGzip.Decompress(gz.AsMemory(0, gz.Length / 2), long.MaxValue, "jfr");
+        var span = cut.Memory;
+        Assert.Throws<JfrFormatException>(() => JfrConverter.Convert(span.Span, [], new JfrConvertOptions()));
     }
 
     [Fact]

@@ -2,9 +2,11 @@ using Microsoft.Extensions.Configuration;
 using Pyroscope.Api;
 using Pyroscope.Api.Limits;
 using Pyroscope.Api.Tenancy;
+using Pyroscope.Model;
 
-namespace Pyroscope.Distributor.Tests;
+namespace Pyroscope.Api.Tests;
 
+/// <summary>Tenant ids, per-tenant limits from configuration, tenant resolution and Connect status codes.</summary>
 public sealed class ApiPlumbingTests
 {
     [Theory]
@@ -27,26 +29,6 @@ public sealed class ApiPlumbingTests
     {
         Assert.True(TenantId.IsValid(new string('a', 150)));
         Assert.Contains("max 150", TenantId.Problem(new string('a', 151)));
-    }
-
-    [Theory]
-    [InlineData("1h", 3600)]
-    [InlineData("7d", 7 * 86400)]
-    [InlineData("1h30m", 5400)]
-    [InlineData("1.5h", 5400)]
-    [InlineData("2w", 14 * 86400)]
-    [InlineData("0", 0)]
-    [InlineData("300ms", 0.3)]
-    public void Durations_parse_prometheus_and_go_styles(string text, double seconds)
-    {
-        Assert.Equal(TimeSpan.FromSeconds(seconds), DurationText.Parse(text, "test"));
-    }
-
-    [Fact]
-    public void Bad_duration_names_the_key()
-    {
-        var e = Assert.Throws<FormatException>(() => DurationText.Parse("soon", "limits.reject_older_than"));
-        Assert.Contains("limits.reject_older_than", e.Message);
     }
 
     [Fact]
@@ -117,30 +99,5 @@ public sealed class ApiPlumbingTests
         Assert.Equal(504, ConnectCode.DeadlineExceeded.HttpStatus());
         Assert.Equal(499, ConnectCode.Canceled.HttpStatus());
         Assert.Equal("resource_exhausted", ConnectCode.ResourceExhausted.WireName());
-    }
-
-    [Fact]
-    public void Token_bucket_refills_at_the_rate_and_caps_at_the_burst()
-    {
-        var time = new ManualTime();
-        var limiter = new IngestionRateLimiter(time);
-        Assert.True(limiter.TryAcquire("t", 100, 100, 150));
-        Assert.False(limiter.TryAcquire("t", 100, 100, 150));
-        time.Advance(TimeSpan.FromSeconds(1));
-        Assert.True(limiter.TryAcquire("t", 100, 100, 150));
-        time.Advance(TimeSpan.FromSeconds(60));
-        Assert.False(limiter.TryAcquire("t", 151, 100, 150));
-        Assert.True(limiter.TryAcquire("other", 150, 100, 150));
-    }
-
-    private sealed class ManualTime : TimeProvider
-    {
-        private long _ticks = 1;
-
-        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
-
-        public override long GetTimestamp() => _ticks;
-
-        public void Advance(TimeSpan by) => _ticks += by.Ticks;
     }
 }

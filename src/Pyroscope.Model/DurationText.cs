@@ -1,10 +1,12 @@
 using System.Globalization;
 
-namespace Pyroscope.Api;
+namespace Pyroscope.Model;
 
 /// <summary>
-/// Durations as upstream's YAML writes them: Prometheus style (<c>7d</c>, <c>1h30m</c>, <c>2w</c>, <c>1y</c>),
-/// Go style (<c>1.5h</c>, <c>300ms</c>, <c>10us</c>) and a bare <c>0</c>.
+/// The one duration grammar of flags and configuration, as upstream's flags and YAML write durations: Prometheus
+/// style (<c>7d</c>, <c>1h30m</c>, <c>2w</c>, <c>1y</c>), Go style (<c>1.5h</c>, <c>300ms</c>, <c>10us</c>), a bare
+/// <c>0</c>, and .NET's <c>hh:mm:ss</c> (what environment variables set from .NET code tend to carry).
+/// Query times of the HTTP API (<c>now-1h</c>, with months) are a different grammar: <see cref="Query.QueryTime"/>.
 /// </summary>
 public static class DurationText
 {
@@ -28,6 +30,10 @@ public static class DurationText
         if (s is "0")
         {
             return true;
+        }
+        if (s.Contains(':'))
+        {
+            return TimeSpan.TryParse(s, CultureInfo.InvariantCulture, out value);
         }
         var negative = false;
         if (s[0] == '-')

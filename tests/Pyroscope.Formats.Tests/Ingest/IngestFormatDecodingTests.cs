@@ -8,7 +8,8 @@ using static Pyroscope.Formats.Tests.Ingest.FixtureSupport;
 
 namespace Pyroscope.Formats.Tests.Ingest;
 
-public sealed class IngestDecoderTests
+/// <summary>Real agents' bodies of every format, decoded through the registry and normalised.</summary>
+public sealed class IngestFormatDecodingTests
 {
     private const long Now = 1_800_000_000_000_000_000;
 
@@ -21,8 +22,8 @@ public sealed class IngestDecoderTests
     private static List<Contracts.Ingester.V1.ProfileSeries> DecodeAndNormalize(string query, string? contentType, byte[] body)
     {
         var md = Metadata(query);
-        var decoded = IngestDecoder.Decode(md, contentType, body, new IngestDecodeOptions());
-        return decoded.SelectMany(d => ProfileNormalizer.Normalize(d.Profile, d.Labels, NormalizationLimits.Unlimited, new NormalizeContext(Now, md.FromNanos, d.DecompressedSize))).ToList();
+        var decoded = IngestFormatRegistry.BuiltIn.Decode(md, contentType, body);
+        return decoded.SelectMany(d => ProfileNormalizer.Normalize(d.Profile, d.Labels, TenantLimits.Unlimited, new NormalizeContext(Now, md.FromNanos, d.DecompressedSize))).ToList();
     }
 
     public static TheoryData<string> NodeRequests => new() { "nodejs-001", "nodejs-002", "nodejs-003", "nodejs-004", "nodejs-005" };
@@ -223,14 +224,14 @@ public sealed class IngestDecoderTests
     }
 
     [Fact]
-    public void Jfr_is_converted_through_the_hook_and_missing_converters_say_so()
+    public void Jfr_is_converted_through_the_registry_and_unknown_formats_name_the_supported_ones()
     {
         var jfr = Read("jfr/jdk17-cpu-alloc.jfr");
-        var md = Metadata("name=javaapp{env=prod}&format=jfr&spyName=javaspy&from=1700000000&until=1700000010");
-        var none = Assert.Throws<ProfileFormatException>(() => IngestDecoder.Decode(md, "application/octet-stream", jfr, new IngestDecodeOptions()));
-        Assert.Contains("jfr not supported yet", none.Message);
+        var unknown = Assert.Throws<ProfileFormatException>(() => IngestFormatRegistry.BuiltIn.Decode(Metadata("name=app&format=nettrace"), "application/octet-stream", jfr));
+        Assert.Contains("unknown format \"nettrace\" (supported: pprof, jfr, trie, tree, lines, speedscope, folded)", unknown.Message);
 
-        var decoded = IngestDecoder.Decode(md, "application/octet-stream", jfr, new IngestDecodeOptions { ExternalConverters = [new JfrIngestConverter()] });
+        var md = Metadata("name=javaapp{env=prod}&format=jfr&spyName=javaspy&from=1700000000&until=1700000010");
+        var decoded = IngestFormatRegistry.BuiltIn.Decode(md, "application/octet-stream", jfr);
         Assert.NotEmpty(decoded);
         Assert.All(decoded, d =>
         {
@@ -240,17 +241,6 @@ public sealed class IngestDecoderTests
         Assert.Contains(decoded, d => d.Labels.Any(l => l.Name == LabelNames.MetricName && l.Value == "process_cpu"));
     }
 
-    internal static (string ContentType, byte[] Body) Multipart(params (string Name, byte[] Content)[] parts)
-    {
-        const string boundary = "----pyroscope-test-boundary";
-        using var ms = new MemoryStream();
-        foreach (var (name, content) in parts)
-        {
-            ms.Write(Encoding.ASCII.GetBytes($"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"));
-            ms.Write(content);
-            ms.Write("\r\n"u8);
-        }
-        ms.Write(Encoding.ASCII.GetBytes($"--{boundary}--\r\n"));
-        return ($"multipart/form-data; boundary={boundary}", ms.ToArray());
-    }
+    internal static (string ContentType, byte[] Body) Multipart(params (string Name, byte[] Content)[] parts) =>
+        Testing.Fuzzing.IngestBodies.Multipart(parts);
 }
