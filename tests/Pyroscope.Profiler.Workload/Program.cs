@@ -4,8 +4,8 @@ using Pyroscope.Profiler.Workload;
 
 // Usage: Pyroscope.Profiler.Workload [--server URL] [--app NAME] [--seconds N] [--interval-ms M] [--sampled-ms S]
 //        [--alloc] [--scenario hot|truth|hog|types] [--threads T] [--cpu-log FILE]
-// Without --server it runs unprofiled (for dotnet-trace). It prints "ready <pid>" once working and exits
-// after --seconds. Scenarios: hot (75 % HotMethod / 25 % LightMethod, the default), truth (one burner and
+// Without --server it runs unprofiled (for dotnet-trace). It prints "ready <pid>" once working and
+// "stopped <unix nanos>" when --seconds were over, then exits. Scenarios: hot (75 % HotMethod / 25 % LightMethod, the default), truth (one burner and
 // threads that block, sleep and spin-then-block; --cpu-log records the process's OS CPU time), hog (T
 // threads burning, a load generator), types (known lock contention and exceptions).
 var server = Arg("--server");
@@ -29,6 +29,8 @@ await using var profiler = server is null
     });
 
 using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(seconds));
+var stoppedAt = 0L;
+stop.Token.Register(() => stoppedAt = (DateTime.UtcNow - DateTime.UnixEpoch).Ticks * 100);
 var threads = scenario switch
 {
     "truth" => Truth.Start(stop.Token),
@@ -45,6 +47,8 @@ if (scenario == "types")
 {
     Console.WriteLine($"thrown {KnownTypes.Thrown} waits {KnownTypes.Waits} wait-ns {KnownTypes.WaitNanos}");
 }
+// When the scenario's threads were told to stop (Unix nanoseconds): windows after it are not the scenario's.
+Console.WriteLine($"stopped {stoppedAt}");
 Console.WriteLine("done");
 return 0;
 

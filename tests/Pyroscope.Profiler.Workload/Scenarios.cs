@@ -15,18 +15,26 @@ internal static class HotAndLight
 }
 
 /// <summary>
-/// The CPU truth: one thread burns CPU in <see cref="Burner"/> all the time; the others are on the
-/// CPU almost never: one blocked on an event nobody sets, one sleeping in 20 ms naps, one waking every
-/// 20 ms to spin briefly in SemaphoreSlim.Wait before blocking again. A CPU profile must give the burner
-/// (nearly) all and the waiting methods (nearly) nothing.
+/// The CPU truth: one thread at a time burns CPU in <see cref="Burner"/>, handing over to a fresh one
+/// every <see cref="BurnerLifetime"/> (threads come and go in real apps: a busy thread that exits inside
+/// a window must keep its CPU); the others are on the CPU almost never: one blocked on an event nobody
+/// sets, one sleeping in 1 s naps, one waking every second to spin briefly in SemaphoreSlim.Wait before
+/// blocking again (and the relay that starts the burners, blocked in Join). A CPU profile must give the
+/// burners (nearly) all, the spinning what it really used and the waiting (nearly) nothing. (EventPipe
+/// samples a waiting thread every millisecond however rarely it wakes; each wake-up is real CPU —
+/// SemaphoreSlim's spin up to 0.7 ms on a loaded machine — that does not shrink when other processes
+/// starve the burner, so they wake rarely: at 20 ms the waiting threads' own CPU reached 2 % of a burner
+/// that got 5 % of a core.)
 /// </summary>
 internal static class Truth
 {
+    public static readonly TimeSpan BurnerLifetime = TimeSpan.FromMilliseconds(1500);
+
     public static Thread[] Start(CancellationToken stop)
     {
         Thread[] threads =
         [
-            new(() => Burner(stop)) { Name = "burner", IsBackground = true },
+            new(() => BurnerRelay(stop)) { Name = "burner-relay", IsBackground = true },
             new(() => BlockedWaiter(stop)) { Name = "blocked", IsBackground = true },
             new(() => Sleeper(stop)) { Name = "sleeper", IsBackground = true },
             new(() => SpinThenBlock(stop)) { Name = "spinner", IsBackground = true },
@@ -41,10 +49,22 @@ internal static class Truth
     public static double Sink;
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static void Burner(CancellationToken stop)
+    public static void BurnerRelay(CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            var until = Stopwatch.GetTimestamp() + (long)(BurnerLifetime.TotalSeconds * Stopwatch.Frequency);
+            var burner = new Thread(() => Burner(stop, until)) { Name = "burner", IsBackground = true };
+            burner.Start();
+            burner.Join();
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void Burner(CancellationToken stop, long untilTimestamp = long.MaxValue)
     {
         var x = 1.0;
-        while (!stop.IsCancellationRequested)
+        while (!stop.IsCancellationRequested && Stopwatch.GetTimestamp() < untilTimestamp)
         {
             for (var i = 0; i < 10_000; i++)
             {
@@ -66,7 +86,7 @@ internal static class Truth
     {
         while (!stop.IsCancellationRequested)
         {
-            Thread.Sleep(20);
+            Thread.Sleep(1000);
         }
     }
 
@@ -76,8 +96,8 @@ internal static class Truth
         using var never = new SemaphoreSlim(0);
         while (!stop.IsCancellationRequested)
         {
-            // SemaphoreSlim spins before it blocks; the timeout makes it do so again every 20 ms.
-            never.Wait(20);
+            // SemaphoreSlim spins before it blocks; the timeout makes it do so again every second.
+            never.Wait(1000);
         }
     }
 }

@@ -35,7 +35,7 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
     private SamplingSlice? _current;
     private long _nextCut;
     private DateTimeOffset _windowStart;
-    private Dictionary<int, long>? _windowStartCpu;
+    private long _windowStartTicks;
     private int _disposed;
 
     private ContinuousProfiler(ProfilerOptions options, UploadQueue queue, ILogger logger)
@@ -50,8 +50,8 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
         // created, through the rundown that names the methods jitted before it (seconds on a loaded
         // machine). A window starting after that had samples from before its own start, and its
         // window / sampled-span scale (then below 1) was clamped to 1: the 1.6–2.4× overshoot.
-        _windowStart = DateTimeOffset.UtcNow;
-        _windowStartCpu = _poller?.Snapshot();
+        _windowStart = _poller?.WindowOpenedAt ?? DateTimeOffset.UtcNow;
+        _windowStartTicks = Stopwatch.GetTimestamp();
         SamplingSlice first;
         try
         {
@@ -65,6 +65,8 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
         }
         _current = first;
         _intervalTicks = (long)(options.UploadInterval.TotalSeconds * Stopwatch.Frequency);
+        // Continuous: the first cut comes an interval after the session started (its rundown can take longer
+        // than an interval on a loaded machine; a first window without a sample would have no stacks).
         _nextCut = Stopwatch.GetTimestamp() + _intervalTicks;
         var continuous = options.SampledDurationPerInterval >= options.UploadInterval;
         _processing = Task.Factory.StartNew(continuous ? () => RunContinuously(first) : () => RunDutyCycled(first),
@@ -121,12 +123,12 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
         {
             if (Stopwatch.GetTimestamp() >= _nextCut)
             {
-                Cut(slice, scale: 1);
+                Cut(slice, scale: 1, sessionEnded: false);
             }
         };
         ProcessUntilStopped(slice);
         EndReadings();
-        Cut(slice, scale: 1);
+        Cut(slice, scale: 1, sessionEnded: true);
         slice.Dispose();
     }
 
@@ -135,32 +137,34 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
         var sampled = _options.SampledDurationPerInterval;
         var idle = _options.UploadInterval - sampled;
         var token = _stopping.Token;
+        // What the last session took beyond its sampled time (starting it, its rundown, stopping and draining
+        // it): seconds on a loaded machine, where a session started late in its window ran past the window's
+        // end and made it that much longer. The random offset leaves room for it.
+        var overhead = TimeSpan.Zero;
         while (true)
         {
-            var windowStarted = Stopwatch.GetTimestamp();
             if (slice is null)
             {
                 // A random offset: work that recurs with the window's period is not always missed.
-                if (token.WaitHandle.WaitOne(TimeSpan.FromTicks(Random.Shared.NextInt64(idle.Ticks + 1))))
+                var room = idle > overhead ? idle - overhead : TimeSpan.Zero;
+                if (token.WaitHandle.WaitOne(TimeSpan.FromTicks(Random.Shared.NextInt64(room.Ticks + 1))))
                 {
                     break;
                 }
+                var starting = Stopwatch.GetTimestamp();
                 slice = TryStartSlice();
-            }
-            if (slice is not null)
-            {
-                Volatile.Write(ref _current, slice);
-                // Never stop a session from the thread that reads it before it reads: the runtime answers
-                // the stop only after flushing the session into its stream, which then waits for a reader
-                // (a deadlock that also blocks every thread writing an event). The timer stops it instead.
-                var stopAfter = token.IsCancellationRequested ? TimeSpan.Zero : sampled;
-                using (new Timer(s => StopSlice((SamplingSlice)s!), slice, stopAfter, Timeout.InfiniteTimeSpan))
+                if (slice is not null)
                 {
-                    ProcessUntilStopped(slice);
+                    SampleUntilStopped(slice, token.IsCancellationRequested ? TimeSpan.Zero : sampled);
+                    var beyond = Stopwatch.GetElapsedTime(starting) - sampled;
+                    overhead = beyond < TimeSpan.Zero ? TimeSpan.Zero : beyond;
                 }
-                EndReadings();
             }
-            var left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), windowStarted + _intervalTicks);
+            else
+            {
+                SampleUntilStopped(slice, token.IsCancellationRequested ? TimeSpan.Zero : sampled);
+            }
+            var left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), _windowStartTicks + _intervalTicks);
             var stopped = token.WaitHandle.WaitOne(left > TimeSpan.Zero ? left : TimeSpan.Zero);
             if (slice is not null)
             {
@@ -168,21 +172,35 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
                 var window = DateTimeOffset.UtcNow - _windowStart;
                 // Samples never precede the window (each session starts inside it), so window / span is
                 // at least 1 up to timer noise; it is not clamped, which once hid samples from outside the window.
-                Cut(slice, span > TimeSpan.Zero ? window / span : 1);
+                Cut(slice, span > TimeSpan.Zero ? window / span : 1, sessionEnded: true);
                 Volatile.Write(ref _current, null);
                 slice.Dispose();
                 slice = null;
             }
             else
             {
-                _windowStart = DateTimeOffset.UtcNow;
-                _windowStartCpu = _poller?.Snapshot();
+                // No session, no profile: the next window starts now.
+                _windowStart = _poller?.CloseWindow().EndedAt ?? DateTimeOffset.UtcNow;
+                _windowStartTicks = Stopwatch.GetTimestamp();
             }
             if (stopped)
             {
                 break;
             }
         }
+    }
+
+    private void SampleUntilStopped(SamplingSlice slice, TimeSpan stopAfter)
+    {
+        Volatile.Write(ref _current, slice);
+        // Never stop a session from the thread that reads it before it reads: the runtime answers
+        // the stop only after flushing the session into its stream, which then waits for a reader
+        // (a deadlock that also blocks every thread writing an event). The timer stops it instead.
+        using (new Timer(s => StopSlice((SamplingSlice)s!), slice, stopAfter, Timeout.InfiniteTimeSpan))
+        {
+            ProcessUntilStopped(slice);
+        }
+        EndReadings();
     }
 
     private SamplingSlice? TryStartSlice()
@@ -220,15 +238,15 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
         }
     }
 
-    private void Cut(SamplingSlice slice, double scale)
+    private void Cut(SamplingSlice slice, double scale, bool sessionEnded)
     {
-        var endCpu = _poller?.Snapshot();
-        var now = DateTimeOffset.UtcNow;
-        _nextCut = Stopwatch.GetTimestamp() + _intervalTicks;
+        var windowCpu = _poller?.CloseWindow();
+        var now = windowCpu?.EndedAt ?? DateTimeOffset.UtcNow;
+        _windowStartTicks = Stopwatch.GetTimestamp();
+        _nextCut = _windowStartTicks + _intervalTicks;
         try
         {
-            var windowCpu = endCpu is null ? null : new WindowCpu(_windowStartCpu, endCpu);
-            var profiles = slice.Collector.Drain(NetTraceConverter.UnixNanos(_windowStart.UtcDateTime), NetTraceConverter.UnixNanos(now.UtcDateTime), scale, _types, windowCpu);
+            var profiles = slice.Collector.Drain(NetTraceConverter.UnixNanos(_windowStart.UtcDateTime), NetTraceConverter.UnixNanos(now.UtcDateTime), scale, _types, windowCpu, sessionEnded);
             if (profiles.Count > 0)
             {
                 _queue.Enqueue(new ProfileBatch(_windowStart, now, profiles));
@@ -247,7 +265,6 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
             }
         }
         _windowStart = now;
-        _windowStartCpu = endCpu;
     }
 
     public async ValueTask DisposeAsync()

@@ -21,7 +21,7 @@ internal sealed class EventPipeSampleCollector
     private readonly StackFrameResolver _resolver;
     private readonly ThreadTimeAccounting _threadTime;
     private readonly StackValueTable _cpu = new();
-    private readonly List<(int Thread, long Cpu)> _unsampledThreads = [];
+    private readonly List<(string Frame, long Cpu)> _unsampledCpu = [];
     private readonly StackValueTable _allocations = new();
     private readonly StackValueTable _contentions = new();
     private readonly StackValueTable _exceptions = new();
@@ -160,25 +160,26 @@ internal sealed class EventPipeSampleCollector
 
     /// <summary>
     /// Builds the profiles of everything counted since the last drain (types without samples are
-    /// left out) and starts afresh. <paramref name="scale"/> multiplies every value but the profiler's
-    /// own cpu: a window sampled for only part of its length scales up so its totals stay time-correct.
+    /// left out) and starts afresh. <paramref name="scale"/> (window / sampled span) multiplies every value
+    /// but cpu, which <paramref name="windowCpu"/> scales per thread to the OS's accounting when there is one.
+    /// <paramref name="sessionEnded"/> false leaves samples without a closing CPU reading for the next drain.
     /// </summary>
-    public IReadOnlyList<(ProfileType Type, Profile Profile)> Drain(long startUnixNanos, long endUnixNanos, double scale = 1, ProfileTypeSelection? types = null, WindowCpu? windowCpu = null)
+    public IReadOnlyList<(ProfileType Type, Profile Profile)> Drain(long startUnixNanos, long endUnixNanos, double scale = 1, ProfileTypeSelection? types = null, WindowCpu? windowCpu = null, bool sessionEnded = true)
     {
         types ??= ProfileTypeSelection.All;
-        _threadTime.SettleAll();
-        _unsampledThreads.Clear();
-        _threadTime.DrainCpu(_cpu, scale, windowCpu?.Start, windowCpu?.End, _unsampledThreads);
+        _threadTime.SettleAll(sessionEnded);
+        _unsampledCpu.Clear();
+        _threadTime.DrainCpu(_cpu, scale, windowCpu, _unsampledCpu);
         var duration = Math.Max(0, endUnixNanos - startUnixNanos);
         var result = new List<(ProfileType, Profile)>(7);
-        if ((_cpu.Count > 0 || _unsampledThreads.Count > 0) && types.Cpu)
+        if ((_cpu.Count > 0 || _unsampledCpu.Count > 0) && types.Cpu)
         {
             // Already scaled, per thread.
             var cpu = new PprofBuilder(DotNetProfileTypes.Cpu, _nominalPeriodNanos);
             AddRows(cpu, _cpu, 1, static (t, row) => t.FirstAt(row), spanLabels: true);
-            foreach (var (thread, nanos) in _unsampledThreads)
+            foreach (var (name, nanos) in _unsampledCpu)
             {
-                Span<ulong> frame = [cpu.Location("[thread " + (OsThreads.Name(thread) ?? thread.ToString(System.Globalization.CultureInfo.InvariantCulture)) + "]")];
+                Span<ulong> frame = [cpu.Location(name)];
                 cpu.AddSample(frame, nanos);
             }
             Add(result, DotNetProfileTypes.Cpu, cpu, startUnixNanos, duration);
@@ -268,9 +269,6 @@ internal sealed class EventPipeSampleCollector
         }
     }
 }
-
-/// <summary>Every thread's OS CPU nanoseconds at the start and the end of a window (by OS thread id).</summary>
-internal sealed record WindowCpu(IReadOnlyDictionary<int, long>? Start, IReadOnlyDictionary<int, long> End);
 
 /// <summary>Which profile types a drain builds (the rest of what was collected is dropped).</summary>
 internal sealed record ProfileTypeSelection(bool Cpu, bool Wall, bool Allocations, bool Lock, bool Exception)

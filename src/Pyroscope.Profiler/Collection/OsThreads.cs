@@ -1,3 +1,4 @@
+using System.IO.Enumeration;
 using System.Runtime.InteropServices;
 
 namespace Pyroscope.Profiler.Collection;
@@ -12,6 +13,9 @@ namespace Pyroscope.Profiler.Collection;
 internal static partial class OsThreads
 {
     private const int ClockThreadCpuSched = 6; // CPUCLOCK_PERTHREAD_MASK | CPUCLOCK_SCHED
+    private const int ClockProcessCpuTime = 2; // CLOCK_PROCESS_CPUTIME_ID: every thread's, the exited ones' too
+
+    private static readonly EnumerationOptions TaskListing = new() { AttributesToSkip = 0, IgnoreInaccessible = true };
 
     [ThreadStatic]
     private static int t_currentId;
@@ -45,15 +49,24 @@ internal static partial class OsThreads
         return ClockGetTime(clock, out var time) == 0 ? time.Seconds * 1_000_000_000 + time.Nanoseconds : -1;
     }
 
-    /// <summary>Fills <paramref name="ids"/> with the ids under /proc/self/task (this process's threads).</summary>
+    /// <summary>CPU nanoseconds the OS has charged this process (every thread, live or exited), or -1.</summary>
+    public static long ProcessCpuNanos() =>
+        ClockGetTime(ClockProcessCpuTime, out var time) == 0 ? time.Seconds * 1_000_000_000 + time.Nanoseconds : -1;
+
+    /// <summary>Fills <paramref name="ids"/> with the ids under /proc/self/task (this process's threads), without a string per entry.</summary>
     public static void ListThreads(List<int> ids)
     {
         ids.Clear();
         try
         {
-            foreach (var directory in Directory.EnumerateDirectories("/proc/self/task"))
+            var entries = new FileSystemEnumerable<int>("/proc/self/task",
+                static (ref entry) => int.TryParse(entry.FileName, out var id) ? id : 0, TaskListing)
             {
-                if (int.TryParse(Path.GetFileName(directory.AsSpan()), out var id))
+                ShouldIncludePredicate = static (ref entry) => entry.IsDirectory,
+            };
+            foreach (var id in entries)
+            {
+                if (id > 0)
                 {
                     ids.Add(id);
                 }

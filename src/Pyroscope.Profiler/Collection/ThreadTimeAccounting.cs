@@ -12,10 +12,12 @@ namespace Pyroscope.Profiler.Collection;
 /// (a .nettrace file, a platform without thread clocks) samples in managed code count their wall
 /// weight as cpu, as EventPipe's sample types suggest.
 /// <para>
-/// A duty-cycled window scales its thread's CPU by what the OS charged that thread over the whole
-/// window / over the sampled span, not by window / span: work that runs only while sampling (the
-/// profiler's own reading and parsing) then keeps its real size, a busy thread's cpu adds up to its
-/// real cpu of the window, and the profile's total is the OS's total for the sampled threads.
+/// With the window's OS accounting (<see cref="WindowCpu"/>) each thread's cpu is then scaled to what
+/// the OS charged that thread over the whole window — up when the window was sampled for only part of
+/// its length, down when samples had to be charged without readings — so a thread's stacks add up to
+/// its real CPU whatever share of it the sampled span saw (under load that share is anything but the
+/// span's share of the window). Threads without samples and CPU no thread's readings account for
+/// (threads that exited unseen) are added under their own frames: the profile's total is the process's.
 /// </para>
 /// </summary>
 internal sealed class ThreadTimeAccounting(long nominalPeriodNanos)
@@ -24,6 +26,9 @@ internal sealed class ThreadTimeAccounting(long nominalPeriodNanos)
     // its next sample gets the nominal period instead of the gap. Every tick samples every managed
     // thread, so shorter gaps are the sampler itself being late (a loaded machine): real time that counts.
     private const double MaxSampleGapMSec = 500;
+
+    /// <summary>The frame of CPU the process used in threads that exited after their last reading (or lived between two).</summary>
+    public const string ExitedThreadsFrame = "[exited threads]";
 
     private readonly Dictionary<int, ThreadState> _threads = new();
     private readonly Dictionary<int, Queue<CpuReading>> _readingsByThread = new();
@@ -65,10 +70,11 @@ internal sealed class ThreadTimeAccounting(long nominalPeriodNanos)
     }
 
     /// <summary>
-    /// Charges every pending sample with the readings there are; what still has no closing reading is
-    /// charged as without readings. Called when a session ended or before a drain.
+    /// Charges every pending sample with the readings there are. After the session ended (its last
+    /// reading taken) what still has no closing reading is charged as without readings; before that
+    /// (a continuous session cut into windows) it waits for its reading, which charges it to the next window.
     /// </summary>
-    public void SettleAll()
+    public void SettleAll(bool sessionEnded = true)
     {
         if (_readings is not null)
         {
@@ -77,36 +83,22 @@ internal sealed class ThreadTimeAccounting(long nominalPeriodNanos)
         foreach (var (thread, state) in _threads)
         {
             Settle(thread, state, long.MaxValue);
-            ChargeWithoutReadings(state);
+            if (sessionEnded || state.BaselineCpu < 0)
+            {
+                ChargeWithoutReadings(state);
+            }
         }
     }
 
     /// <summary>
-    /// Adds every thread's cpu to <paramref name="target"/> (column 0), scaled per thread by its OS CPU
-    /// over the window (<paramref name="windowStartCpu"/> → <paramref name="windowEndCpu"/>, a thread
-    /// missing at the start was born in the window) / its cpu in the samples; threads without window
-    /// readings are scaled by <paramref name="fallbackScale"/>. Then forgets the cpu (threads stay).
+    /// Adds every thread's cpu to <paramref name="target"/> (column 0), then forgets it (threads stay).
+    /// With <paramref name="window"/> each thread's is scaled to its OS CPU over the window, and what the
+    /// OS charged threads without samples (by thread) and no thread at all goes to <paramref name="unsampled"/>
+    /// as (frame, cpu); without it every value is scaled by <paramref name="fallbackScale"/> (window / sampled span).
     /// </summary>
-    public void DrainCpu(StackValueTable target, double fallbackScale, IReadOnlyDictionary<int, long>? windowStartCpu, IReadOnlyDictionary<int, long>? windowEndCpu, List<(int Thread, long Cpu)> unsampled)
+    public void DrainCpu(StackValueTable target, double fallbackScale, WindowCpu? window, List<(string Frame, long Cpu)> unsampled)
     {
-        if (windowEndCpu is not null)
-        {
-            // The OS also charged threads that have no samples in this window: the runtime's native
-            // threads (EventPipe's sampler among them, GC, tiered compilation) and managed threads that
-            // only ran outside the sampled span. Their CPU is real; it goes into the profile by thread.
-            foreach (var (thread, end) in windowEndCpu)
-            {
-                if (_threads.TryGetValue(thread, out var sampledState) && sampledState.Cpu.Count > 0)
-                {
-                    continue;
-                }
-                var start = windowStartCpu is not null && windowStartCpu.TryGetValue(thread, out var s) ? s : 0;
-                if (end - start > 0)
-                {
-                    unsampled.Add((thread, end - start));
-                }
-            }
-        }
+        var unobserved = window?.Unobserved ?? 0;
         foreach (var (thread, state) in _threads)
         {
             var cpu = state.Cpu;
@@ -120,10 +112,20 @@ internal sealed class ThreadTimeAccounting(long nominalPeriodNanos)
                 sampled += cpu.FirstAt(row);
             }
             var scale = fallbackScale;
-            if (fallbackScale != 1 && sampled > 0 && windowEndCpu is not null && windowEndCpu.TryGetValue(thread, out var end))
+            if (window is not null)
             {
-                var start = windowStartCpu is not null && windowStartCpu.TryGetValue(thread, out var s) ? s : 0;
-                scale = Math.Max(1, (end - start) / sampled);
+                if (window.Threads.TryGetValue(thread, out var os))
+                {
+                    scale = os / sampled;
+                }
+                else
+                {
+                    // No reading ever saw this thread: it lived between two polls, so its CPU is part of what
+                    // no thread accounts for. It gets its samples' estimate of it, never more than there is.
+                    var estimate = Math.Min(sampled * fallbackScale, unobserved);
+                    unobserved -= (long)estimate;
+                    scale = estimate / sampled;
+                }
             }
             for (var row = 0; row < cpu.Count; row++)
             {
@@ -134,6 +136,30 @@ internal sealed class ThreadTimeAccounting(long nominalPeriodNanos)
                 }
             }
             cpu.Clear();
+            state.DrainedCpu = true;
+        }
+        if (window is null)
+        {
+            return;
+        }
+        // The OS also charged threads that have no cpu samples in this window: the runtime's native threads
+        // (EventPipe's sampler among them, GC, tiered compilation) and managed threads that only ran
+        // outside the sampled span. Their CPU is real; it goes into the profile by thread.
+        foreach (var (thread, os) in window.Threads)
+        {
+            if (_threads.TryGetValue(thread, out var sampledState) && sampledState.DrainedCpu)
+            {
+                continue;
+            }
+            unsampled.Add(("[thread " + window.NameOf(thread) + "]", os));
+        }
+        if (unobserved > 0)
+        {
+            unsampled.Add((ExitedThreadsFrame, unobserved));
+        }
+        foreach (var state in _threads.Values)
+        {
+            state.DrainedCpu = false;
         }
     }
 
@@ -196,7 +222,7 @@ internal sealed class ThreadTimeAccounting(long nominalPeriodNanos)
     {
         foreach (var pending in state.Pending)
         {
-            if (pending.Managed)
+            if (pending.Managed && pending.Wall > 0)
             {
                 state.Cpu.Add(pending.Stack, pending.Label, pending.Wall, 0);
             }
@@ -244,6 +270,7 @@ internal sealed class ThreadTimeAccounting(long nominalPeriodNanos)
     {
         public double LastSampleMSec = double.NaN;
         public long BaselineCpu = -1;
+        public bool DrainedCpu;
         public readonly List<PendingSample> Pending = [];
 
         /// <summary>This thread's cpu (column 0) per stack and span label since the last drain.</summary>
