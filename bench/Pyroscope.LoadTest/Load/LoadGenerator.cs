@@ -15,6 +15,7 @@ public sealed class LoadGenerator : IDisposable
     private readonly IWorkload _workload;
     private readonly int _connections;
     private long _sequence;
+    private long _completed;
     private volatile Recording? _recording;
 
     public LoadGenerator(Uri server, IWorkload workload, int connections)
@@ -34,6 +35,9 @@ public sealed class LoadGenerator : IDisposable
 
     /// <summary>Total requests per second across all connections; 0 or null: as fast as the server answers.</summary>
     public double? RatePerSecond { get; init; }
+
+    /// <summary>Requests answered since <see cref="RunAsync"/> started, recorded or not (errors included).</summary>
+    public long Completed => Interlocked.Read(ref _completed);
 
     public void StartRecording() => _recording = new Recording(_connections);
 
@@ -97,6 +101,7 @@ public sealed class LoadGenerator : IDisposable
                 error = e.GetType().Name + ": " + e.Message;
             }
             var elapsedTicks = Stopwatch.GetTimestamp() - sent;
+            Interlocked.Increment(ref _completed);
             // Throughput = completions inside the window, whenever they started: unbiased in a steady stream.
             _recording?.Add(worker, elapsedTicks, bodyBytes, error);
         }

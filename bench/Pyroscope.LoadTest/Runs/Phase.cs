@@ -26,7 +26,7 @@ public sealed record PhasePlan(IWorkload Workload, int Connections, TimeSpan War
 
 public static class Phase
 {
-    /// <summary>Warm-up, then the measured window: throughput and latency from the generator, CPU and RSS from /proc, allocations and GC pauses from the server's /metrics.</summary>
+    /// <summary>Warm-up (at least until the server answered once), then the measured window: throughput and latency from the generator, CPU and RSS from /proc, allocations and GC pauses from the server's /metrics.</summary>
     public static async Task<PhaseResult> RunAsync(IServerUnderTest server, PhasePlan plan, CancellationToken cancellationToken, Action<string>? progress = null)
     {
         using var generator = new LoadGenerator(server.Address, plan.Workload, plan.Connections) { RatePerSecond = plan.RatePerSecond };
@@ -35,6 +35,11 @@ public static class Phase
         try
         {
             await Task.Delay(plan.Warmup, cancellationToken);
+            // A cold server (JIT, first segment) answering its first request after the window would measure nothing.
+            while (generator.Completed == 0 && !running.IsCompleted)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(20), cancellationToken);
+            }
             var counters0 = await server.ReadCountersAsync(cancellationToken);
             var cpu0 = ProcessStats.CpuTime(server.ProcessIds);
             var self0 = Process.GetCurrentProcess().TotalProcessorTime;
