@@ -26,6 +26,10 @@ public static class QuerierEndpoints
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<QueryEngine>();
         services.AddGrpc();
+        foreach (var flag in (string[])[FeatureFlagNames.SeriesExemplars, FeatureFlagNames.SelectHeatmap, FeatureFlagNames.ProfileIdSelector, FeatureFlagNames.TraceIdSelector])
+        {
+            services.AddFeatureFlag(flag);
+        }
         return services;
     }
 
