@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Pyroscope.Api;
 using Pyroscope.Hosting.Modules;
+using Pyroscope.Hosting.ServerInfo;
 using Pyroscope.Ingester.Client;
 using Pyroscope.Model;
 using Pyroscope.Ring;
@@ -59,7 +60,12 @@ public static class PyroscopeModules
     private static void InitApi(ModuleContext context)
     {
         context.Services.AddPyroscopeApi(context.Configuration);
-        context.UseMiddleware(app => app.MapPyroscopeApiEndpoints());
+        context.Services.AddSingleton<ServerInfo.ServerInfo>();
+        context.UseMiddleware(app =>
+        {
+            app.MapPyroscopeApiEndpoints();
+            app.MapServerInfo();
+        });
     }
 
     private static void InitOverrides(ModuleContext context) =>

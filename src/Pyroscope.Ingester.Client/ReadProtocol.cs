@@ -75,6 +75,21 @@ public static class ReadProtocol
         {
             request.ExcludeProfileIds.AddRange(excluded);
         }
+        if (query.ProfileIds is { } profiles)
+        {
+            request.HasProfileFilter = true;
+            request.ProfileIds.AddRange(profiles);
+        }
+        if (query.TraceIds is { } traces)
+        {
+            request.HasTraceFilter = true;
+            request.TraceIds.AddRange(traces);
+        }
+        if (query.CallSite is { } callSite)
+        {
+            request.CallSite.AddRange(callSite);
+        }
+        request.TotalsPerSpan = query.TotalsPerSpan;
         return request;
     }
 
@@ -83,6 +98,10 @@ public static class ReadProtocol
         {
             SpanIds = request.HasSpanFilter ? new HashSet<string>(request.SpanIds, StringComparer.Ordinal) : null,
             ExcludeProfileIds = request.ExcludeProfileIds.Count > 0 ? new HashSet<string>(request.ExcludeProfileIds, StringComparer.Ordinal) : null,
+            ProfileIds = request.HasProfileFilter ? new HashSet<string>(request.ProfileIds, StringComparer.Ordinal) : null,
+            TraceIds = request.HasTraceFilter ? new HashSet<string>(request.TraceIds, StringComparer.Ordinal) : null,
+            CallSite = request.CallSite.Count > 0 ? [.. request.CallSite] : null,
+            TotalsPerSpan = request.TotalsPerSpan,
         };
 
     public static ProtoLabels ToProto(LabelSet labels)
@@ -118,7 +137,16 @@ public static class ReadProtocol
                 seriesIndex.Add(total.Series, index);
                 response.Series.Add(ToProto(total.Series));
             }
-            response.Totals.Add(new ProfileTotalEntry { SeriesIndex = index, TimestampMs = total.TimestampMs, Value = total.Value, ProfileId = total.ProfileId });
+            response.Totals.Add(new ProfileTotalEntry
+            {
+                SeriesIndex = index,
+                TimestampMs = total.TimestampMs,
+                Value = total.Value,
+                ProfileId = total.ProfileId,
+                SpanId = total.SpanId,
+                TraceIdHigh = (ulong)(total.TraceId >> 64),
+                TraceIdLow = (ulong)total.TraceId,
+            });
         }
         return response;
     }
@@ -137,7 +165,11 @@ public static class ReadProtocol
             {
                 throw new InvalidDataException($"profile total refers to series {entry.SeriesIndex}, but only {series.Length} were sent");
             }
-            totals.Add(new ProfileTotal(series[entry.SeriesIndex], entry.TimestampMs, entry.Value, entry.ProfileId));
+            totals.Add(new ProfileTotal(series[entry.SeriesIndex], entry.TimestampMs, entry.Value, entry.ProfileId)
+            {
+                SpanId = entry.SpanId,
+                TraceId = new UInt128(entry.TraceIdHigh, entry.TraceIdLow),
+            });
         }
         return totals;
     }

@@ -214,7 +214,9 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
         }
         var window = new TimeRange(Math.Max(min, query.Range.StartMs), Math.Min(max, query.Range.EndMs));
         var ids = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var total in await other.ProfileTotalsAsync(tenantId, query with { Range = window }, cancellationToken))
+        // Only ids matter here: sample filters would make the store read samples for nothing.
+        var idsQuery = query with { Range = window, SpanIds = null, TraceIds = null, CallSite = null, TotalsPerSpan = false };
+        foreach (var total in await other.ProfileTotalsAsync(tenantId, idsQuery, cancellationToken))
         {
             if (total.ProfileId.Length > 0)
             {
@@ -294,18 +296,18 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
     }
 
     /// <summary>
-    /// Concatenates the ingesters' totals, keeping one per profile: replicas of a profile share its series and
-    /// the id the distributor assigned. Profiles without an id are all kept.
+    /// Concatenates the ingesters' totals, keeping one per profile (per span of it when asked per span): replicas of a
+    /// profile share its series and the id the distributor assigned. Profiles without an id are all kept.
     /// </summary>
     internal static List<ProfileTotal> MergeTotals(IEnumerable<ProfileTotalsResponse> answers)
     {
         var totals = new List<ProfileTotal>();
-        var seen = new HashSet<(ulong, string)>();
+        var seen = new HashSet<(ulong, string, ulong, UInt128)>();
         foreach (var answer in answers)
         {
             foreach (var total in ReadProtocol.FromProto(answer))
             {
-                if (total.ProfileId.Length == 0 || seen.Add((total.Series.Fingerprint, total.ProfileId)))
+                if (total.ProfileId.Length == 0 || seen.Add((total.Series.Fingerprint, total.ProfileId, total.SpanId, total.TraceId)))
                 {
                     totals.Add(total);
                 }

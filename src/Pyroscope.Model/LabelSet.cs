@@ -113,6 +113,64 @@ public sealed class LabelSet : IEquatable<LabelSet>
         return new LabelSet(array);
     }
 
+    /// <summary>The labels named in <paramref name="names"/> (those present), still sorted.</summary>
+    public LabelSet Keep(IReadOnlyList<string> names)
+    {
+        var kept = new List<Label>(Math.Min(names.Count, _labels.Length));
+        foreach (var label in _labels)
+        {
+            if (Contains(names, label.Name))
+            {
+                kept.Add(label);
+            }
+        }
+        return kept.Count == _labels.Length ? this : new LabelSet([.. kept]);
+    }
+
+    /// <summary>The labels not named in <paramref name="names"/>.</summary>
+    public LabelSet Drop(IReadOnlyList<string> names)
+    {
+        var kept = new List<Label>(_labels.Length);
+        foreach (var label in _labels)
+        {
+            if (!Contains(names, label.Name))
+            {
+                kept.Add(label);
+            }
+        }
+        return kept.Count == _labels.Length ? this : new LabelSet([.. kept]);
+    }
+
+    /// <summary>The labels both sets have with the same value.</summary>
+    public LabelSet Intersect(LabelSet other)
+    {
+        if (Equals(other))
+        {
+            return this;
+        }
+        var kept = new List<Label>(Math.Min(_labels.Length, other.Count));
+        foreach (var label in _labels)
+        {
+            if (other.Get(label.Name) == label.Value)
+            {
+                kept.Add(label);
+            }
+        }
+        return new LabelSet([.. kept]);
+    }
+
+    private static bool Contains(IReadOnlyList<string> names, string name)
+    {
+        for (var i = 0; i < names.Count; i++)
+        {
+            if (names[i] == name)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
     public bool Equals(LabelSet? other)
     {
         if (other is null || other.Fingerprint != Fingerprint || other._labels.Length != _labels.Length)

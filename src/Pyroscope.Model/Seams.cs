@@ -35,6 +35,27 @@ public sealed record SelectQuery(IReadOnlyList<LabelMatcher> Matchers, TimeRange
     /// <summary>When set, only samples carrying one of these span ids count (span profiles).</summary>
     public IReadOnlySet<string>? SpanIds { get; init; }
 
+    /// <summary>When set, only samples carrying one of these trace ids (hex, see <see cref="TraceContextIds"/>) count.</summary>
+    public IReadOnlySet<string>? TraceIds { get; init; }
+
+    /// <summary>When set, only these profiles (by id) count: upstream's profile_id_selector. Unknown ids match nothing.</summary>
+    public IReadOnlySet<string>? ProfileIds { get; init; }
+
+    /// <summary>
+    /// When set, only stacks whose frames start with these names (root first) count: upstream's call-site selector.
+    /// Totals then are the call site's totals.
+    /// </summary>
+    public IReadOnlyList<string>? CallSite { get; init; }
+
+    /// <summary>
+    /// <see cref="IProfileReader.ProfileTotalsAsync"/> answers one total per (profile, span id, trace id) of the samples
+    /// that carry a span or trace id, instead of one per profile; samples without either are left out.
+    /// </summary>
+    public bool TotalsPerSpan { get; init; }
+
+    /// <summary>Whether anything but series and time range restricts the samples (the totals then need them read).</summary>
+    public bool FiltersSamples => SpanIds is not null || TraceIds is not null || CallSite is { Count: > 0 } || TotalsPerSpan;
+
     /// <summary>
     /// Profiles (by id) this source must leave out because another source answers for them: how a querier
     /// counts a replicated profile once when it merges stacks from several ingesters.
@@ -51,8 +72,18 @@ public interface IStackSink
     void Add(ReadOnlySpan<int> rootToLeaf, long value);
 }
 
-/// <summary>The total of one stored profile, for time series.</summary>
-public readonly record struct ProfileTotal(LabelSet Series, long TimestampMs, long Value, string ProfileId);
+/// <summary>
+/// The total of one stored profile, for time series; with <see cref="SelectQuery.TotalsPerSpan"/> the total of one
+/// span (and trace) of it.
+/// </summary>
+public readonly record struct ProfileTotal(LabelSet Series, long TimestampMs, long Value, string ProfileId)
+{
+    /// <summary>The span the total belongs to (0: none, or not asked per span).</summary>
+    public ulong SpanId { get; init; }
+
+    /// <summary>The trace the total belongs to (0: none, or not asked per span).</summary>
+    public UInt128 TraceId { get; init; }
+}
 
 public readonly record struct ProfileStats(bool DataIngested, long OldestProfileMs, long NewestProfileMs);
 

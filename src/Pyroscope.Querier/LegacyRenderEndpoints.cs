@@ -61,13 +61,13 @@ public static class LegacyRenderEndpoints
         if (format == "pprof")
         {
             // The same full-fidelity export as SelectMergeProfile (files, lines, mappings), never truncated.
-            var profile = await engine.MergeProfileAsync(tenant, type, matchers, from, until, null, 0, http.RequestAborted).ConfigureAwait(false);
+            var profile = await engine.MergeProfileAsync(tenant, type, matchers, from, until, SampleSelection.All, 0, http.RequestAborted).ConfigureAwait(false);
             http.Response.ContentType = "application/octet-stream";
             http.Response.Headers.ContentDisposition = "attachment; filename=profile.pb";
             await http.Response.Body.WriteAsync(profile.ToByteArray(), http.RequestAborted).ConfigureAwait(false);
             return;
         }
-        var tree = await engine.MergeAsync(tenant, matchers, from, until, null, null, http.RequestAborted).ConfigureAwait(false);
+        var tree = await engine.MergeAsync(tenant, matchers, from, until, SampleSelection.All, http.RequestAborted).ConfigureAwait(false);
         if (format == "collapsed")
         {
             http.Response.ContentType = "text/plain; charset=utf-8";
@@ -109,8 +109,8 @@ public static class LegacyRenderEndpoints
         var (leftFrom, leftUntil) = Range(http, "leftFrom", "leftUntil");
         var (rightFrom, rightUntil) = Range(http, "rightFrom", "rightUntil");
         var maxNodes = QueryEngine.MaxNodes(MaxNodesParam(q));
-        var left = await engine.MergeAsync(tenant, leftMatchers, leftFrom, leftUntil, null, null, http.RequestAborted).ConfigureAwait(false);
-        var right = await engine.MergeAsync(tenant, rightMatchers, rightFrom, rightUntil, null, null, http.RequestAborted).ConfigureAwait(false);
+        var left = await engine.MergeAsync(tenant, leftMatchers, leftFrom, leftUntil, SampleSelection.All, http.RequestAborted).ConfigureAwait(false);
+        var right = await engine.MergeAsync(tenant, rightMatchers, rightFrom, rightUntil, SampleSelection.All, http.RequestAborted).ConfigureAwait(false);
         var diff = FlameGraphDiffData.From(left, right, maxNodes);
         http.Response.ContentType = "application/json";
         await using var writer = new Utf8JsonWriter(http.Response.BodyWriter);

@@ -32,6 +32,10 @@ public static class QuerierEndpoints
         services.AddRecordingRuleSource(configuration);
         services.TryAddSingleton<RecordedSeriesQuery>();
         services.AddGrpc();
+        foreach (var flag in (string[])[FeatureFlagNames.SeriesExemplars, FeatureFlagNames.SelectHeatmap, FeatureFlagNames.ProfileIdSelector, FeatureFlagNames.TraceIdSelector])
+        {
+            services.AddFeatureFlag(flag);
+        }
         return services;
     }
 
@@ -64,9 +68,8 @@ public static class QuerierEndpoints
             (r, c, ct) => engine.GetProfileStatsAsync(c.TenantId, ct));
         endpoints.MapConnectUnary<AnalyzeQueryRequest, AnalyzeQueryResponse>(ServicePath + "AnalyzeQuery",
             (r, c, ct) => engine.AnalyzeQueryAsync(c.TenantId, r, ct));
-        endpoints.MapPost(ServicePath + "SelectHeatmap", (HttpContext http) =>
-            ApiErrors.WriteAsync(http, ConnectCode.Unimplemented, "SelectHeatmap is not implemented"))
-            .WithMetadata(ConnectEndpointMetadata.Instance);
+        endpoints.MapConnectUnary<SelectHeatmapRequest, SelectHeatmapResponse>(ServicePath + "SelectHeatmap",
+            (r, c, ct) => engine.SelectHeatmapAsync(c.TenantId, r, ct));
 
         endpoints.MapGrpcService<QuerierGrpcService>().EnableGrpcWeb();
 

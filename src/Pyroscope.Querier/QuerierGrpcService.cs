@@ -34,6 +34,9 @@ public sealed class QuerierGrpcService(QueryEngine engine, ITenantResolver tenan
     public override Task<SelectSeriesResponse> SelectSeries(SelectSeriesRequest request, ServerCallContext context) =>
         Run(context, (t, ct) => engine.SelectSeriesAsync(t, request, ct));
 
+    public override Task<SelectHeatmapResponse> SelectHeatmap(SelectHeatmapRequest request, ServerCallContext context) =>
+        Run(context, (t, ct) => engine.SelectHeatmapAsync(t, request, ct));
+
     public override Task<DiffResponse> Diff(DiffRequest request, ServerCallContext context) =>
         Run(context, (t, ct) => engine.DiffAsync(t, request, ct));
 

@@ -13,7 +13,7 @@ namespace Pyroscope.Querier;
 /// tenant's limits, reads through <see cref="IProfileReader"/> and renders the answer. Bad requests
 /// raise <see cref="ApiException"/> (invalid_argument) naming what was wrong.
 /// </summary>
-public sealed class QueryEngine(IProfileReader reader, ITenantLimitsProvider limits, TimeProvider time)
+public sealed partial class QueryEngine(IProfileReader reader, ITenantLimitsProvider limits, TimeProvider time)
 {
     /// <summary>Upper bound for max_nodes, as upstream.</summary>
     public const long MaxNodesLimit = 1_048_576;
@@ -109,19 +109,37 @@ public sealed class QueryEngine(IProfileReader reader, ITenantLimitsProvider lim
 
     public async Task<SelectMergeStacktracesResponse> SelectMergeStacktracesAsync(string tenant, SelectMergeStacktracesRequest request, CancellationToken ct)
     {
-        RejectProfileIdSelector(request.ProfileIdSelector.Count);
-        var maxNodes = MaxNodes(request.HasMaxNodes ? request.MaxNodes : null);
-        var tree = await MergeAsync(tenant, request.ProfileTypeID, request.LabelSelector, request.Start, request.End, request.StackTraceSelector, null, ct).ConfigureAwait(false);
-        return request.Format == ProfileFormat.Tree
-            ? new SelectMergeStacktracesResponse { Tree = Google.Protobuf.ByteString.CopyFrom(TreeExports.ToTreeBytes(tree, maxNodes)) }
-            : new SelectMergeStacktracesResponse { Flamegraph = FlameGraphData.From(tree, maxNodes).ToProto() };
+        var selection = SampleSelection.Of(request.ProfileIdSelector, request.TraceIdSelector, request.SpanSelector, request.StackTraceSelector);
+        var type = ParseProfileType(request.ProfileTypeID);
+        var matchers = Matchers(type, request.LabelSelector);
+        switch (request.Format)
+        {
+            case ProfileFormat.Pprof:
+                // As SelectMergeProfile: not truncated unless asked to.
+                var profile = await MergeProfileAsync(tenant, type, matchers, request.Start, request.End, selection,
+                    request.HasMaxNodes ? MaxNodes(request.MaxNodes) : 0, ct).ConfigureAwait(false);
+                return new SelectMergeStacktracesResponse { Pprof = new PprofProfile { Profile = profile } };
+            case ProfileFormat.Dot:
+                var dot = await DotAsync(tenant, type, matchers, request.Start, request.End, selection, request.HasMaxNodes ? request.MaxNodes : null, ct).ConfigureAwait(false);
+                return new SelectMergeStacktracesResponse { Dot = dot };
+            case ProfileFormat.Tree or ProfileFormat.Flamegraph or ProfileFormat.Unspecified:
+                var maxNodes = MaxNodes(request.HasMaxNodes ? request.MaxNodes : null);
+                var tree = await MergeAsync(tenant, matchers, request.Start, request.End, selection, ct).ConfigureAwait(false);
+                return request.Format == ProfileFormat.Tree
+                    ? new SelectMergeStacktracesResponse { Tree = Google.Protobuf.ByteString.CopyFrom(TreeExports.ToTreeBytes(tree, maxNodes)) }
+                    : new SelectMergeStacktracesResponse { Flamegraph = FlameGraphData.From(tree, maxNodes).ToProto() };
+            default:
+                throw ApiException.InvalidArgument($"format: unknown profile format {(int)request.Format} (expected PROFILE_FORMAT_FLAMEGRAPH, _TREE, _DOT or _PPROF)");
+        }
     }
 
     public async Task<SelectMergeSpanProfileResponse> SelectMergeSpanProfileAsync(string tenant, SelectMergeSpanProfileRequest request, CancellationToken ct)
     {
         var maxNodes = MaxNodes(request.HasMaxNodes ? request.MaxNodes : null);
-        var spans = new HashSet<string>(request.SpanSelector, StringComparer.OrdinalIgnoreCase);
-        var tree = await MergeAsync(tenant, request.ProfileTypeID, request.LabelSelector, request.Start, request.End, null, spans, ct).ConfigureAwait(false);
+        // An empty span selector selects no span, so nothing, unlike the optional selectors of the other requests.
+        var spans = SampleSelection.SpanIdSet(request.SpanSelector, "span_selector") ?? new HashSet<string>();
+        var type = ParseProfileType(request.ProfileTypeID);
+        var tree = await MergeAsync(tenant, Matchers(type, request.LabelSelector), request.Start, request.End, SampleSelection.All with { SpanIds = spans }, ct).ConfigureAwait(false);
         return request.Format == ProfileFormat.Tree
             ? new SelectMergeSpanProfileResponse { Tree = Google.Protobuf.ByteString.CopyFrom(TreeExports.ToTreeBytes(tree, maxNodes)) }
             : new SelectMergeSpanProfileResponse { Flamegraph = FlameGraphData.From(tree, maxNodes).ToProto() };
@@ -129,11 +147,11 @@ public sealed class QueryEngine(IProfileReader reader, ITenantLimitsProvider lim
 
     public async Task<Pprof.Profile> SelectMergeProfileAsync(string tenant, SelectMergeProfileRequest request, CancellationToken ct)
     {
-        RejectProfileIdSelector(request.ProfileIdSelector.Count);
+        var selection = SampleSelection.Of(request.ProfileIdSelector, request.TraceIdSelector, [], request.StackTraceSelector);
         // Unlike flame graphs, a pprof export is not truncated unless asked to.
         var maxNodes = request.HasMaxNodes ? MaxNodes(request.MaxNodes) : 0;
         var type = ParseProfileType(request.ProfileTypeID);
-        return await MergeProfileAsync(tenant, type, Matchers(type, request.LabelSelector), request.Start, request.End, request.StackTraceSelector, maxNodes, ct).ConfigureAwait(false);
+        return await MergeProfileAsync(tenant, type, Matchers(type, request.LabelSelector), request.Start, request.End, selection, maxNodes, ct).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -142,43 +160,15 @@ public sealed class QueryEngine(IProfileReader reader, ITenantLimitsProvider lim
     /// </summary>
     public async Task<Pprof.Profile> MergeProfileAsync(
         string tenant, ProfileTypeId type, IReadOnlyList<LabelMatcher> matchers, long start, long end,
-        TypesV1.StackTraceSelector? stackTraceSelector, long maxNodes, CancellationToken ct)
+        SampleSelection selection, long maxNodes, CancellationToken ct)
     {
         var range = SelectRange(tenant, start, end);
         var merger = new PprofMerger();
         if (range is not null)
         {
-            await reader.MergeProfileAsync(tenant, new SelectQuery(matchers, range.Value), merger, ct).ConfigureAwait(false);
+            await reader.MergeProfileAsync(tenant, selection.On(matchers, range.Value), merger, ct).ConfigureAwait(false);
         }
-        string[]? callSite = null;
-        if (stackTraceSelector is { CallSite.Count: > 0 })
-        {
-            callSite = new string[stackTraceSelector.CallSite.Count];
-            for (var i = 0; i < callSite.Length; i++)
-            {
-                callSite[i] = stackTraceSelector.CallSite[i].Name;
-            }
-        }
-        return merger.ToProfile(type, range ?? new TimeRange(start, end), maxNodes, callSite);
-    }
-
-    public async Task<SelectSeriesResponse> SelectSeriesAsync(string tenant, SelectSeriesRequest request, CancellationToken ct)
-    {
-        if (request.ExemplarType == TypesV1.ExemplarType.Span)
-        {
-            throw new ApiException(ConnectCode.Unimplemented, "exemplar type span is not implemented");
-        }
-        if (request.HasLimit && request.Limit < 0)
-        {
-            throw ApiException.InvalidArgument($"limit must not be negative, got {request.Limit}");
-        }
-        var type = ParseProfileType(request.ProfileTypeID);
-        var aggregation = request.HasAggregation ? request.Aggregation : TypesV1.TimeSeriesAggregationType.Sum;
-        var series = await SeriesAsync(tenant, Matchers(type, request.LabelSelector), request.Start, request.End, request.Step,
-            request.GroupBy, aggregation, request.HasLimit ? request.Limit : null, ct).ConfigureAwait(false);
-        var response = new SelectSeriesResponse();
-        response.Series.AddRange(series);
-        return response;
+        return merger.ToProfile(type, range ?? new TimeRange(start, end), maxNodes, selection.CallSite);
     }
 
     public async Task<DiffResponse> DiffAsync(string tenant, DiffRequest request, CancellationToken ct)
@@ -188,9 +178,17 @@ public sealed class QueryEngine(IProfileReader reader, ITenantLimitsProvider lim
             throw ApiException.InvalidArgument("diff needs both a left and a right request");
         }
         var maxNodes = MaxNodes(request.Left.HasMaxNodes ? request.Left.MaxNodes : request.Right.HasMaxNodes ? request.Right.MaxNodes : null);
-        var left = await MergeAsync(tenant, request.Left.ProfileTypeID, request.Left.LabelSelector, request.Left.Start, request.Left.End, request.Left.StackTraceSelector, null, ct).ConfigureAwait(false);
-        var right = await MergeAsync(tenant, request.Right.ProfileTypeID, request.Right.LabelSelector, request.Right.Start, request.Right.End, request.Right.StackTraceSelector, null, ct).ConfigureAwait(false);
+        var left = await MergeSideAsync(tenant, request.Left, "left.", ct).ConfigureAwait(false);
+        var right = await MergeSideAsync(tenant, request.Right, "right.", ct).ConfigureAwait(false);
         return new DiffResponse { Flamegraph = FlameGraphDiffData.From(left, right, maxNodes).ToProto() };
+    }
+
+    /// <summary>One side of a diff, with every selector of its request honoured.</summary>
+    private Task<StackTree> MergeSideAsync(string tenant, SelectMergeStacktracesRequest side, string field, CancellationToken ct)
+    {
+        var selection = SampleSelection.Of(side.ProfileIdSelector, side.TraceIdSelector, side.SpanSelector, side.StackTraceSelector, field);
+        var type = ParseProfileType(side.ProfileTypeID);
+        return MergeAsync(tenant, Matchers(type, side.LabelSelector), side.Start, side.End, selection, ct);
     }
 
     public async Task<TypesV1.GetProfileStatsResponse> GetProfileStatsAsync(string tenant, CancellationToken ct)
@@ -226,19 +224,12 @@ public sealed class QueryEngine(IProfileReader reader, ITenantLimitsProvider lim
         return response;
     }
 
-    /// <summary>Merges the matching stacks of one side of a query into a tree.</summary>
-    public Task<StackTree> MergeAsync(
-        string tenant, string profileTypeId, string labelSelector, long start, long end,
-        TypesV1.StackTraceSelector? stackTraceSelector, IReadOnlySet<string>? spanIds, CancellationToken ct)
-    {
-        var type = ParseProfileType(profileTypeId);
-        return MergeAsync(tenant, Matchers(type, labelSelector), start, end, stackTraceSelector, spanIds, ct);
-    }
-
-    /// <summary>Merges the stacks matching <paramref name="matchers"/> (which carry the profile type) into a tree.</summary>
+    /// <summary>
+    /// Merges the stacks matching <paramref name="matchers"/> (which carry the profile type) and
+    /// <paramref name="selection"/> into a tree. The readers apply the call site, so stacks outside it never travel.
+    /// </summary>
     public async Task<StackTree> MergeAsync(
-        string tenant, IReadOnlyList<LabelMatcher> matchers, long start, long end,
-        TypesV1.StackTraceSelector? stackTraceSelector, IReadOnlySet<string>? spanIds, CancellationToken ct)
+        string tenant, IReadOnlyList<LabelMatcher> matchers, long start, long end, SampleSelection selection, CancellationToken ct)
     {
         var range = SelectRange(tenant, start, end);
         var tree = new StackTree();
@@ -246,34 +237,8 @@ public sealed class QueryEngine(IProfileReader reader, ITenantLimitsProvider lim
         {
             return tree;
         }
-        IStackSink sink = tree;
-        if (stackTraceSelector is { CallSite.Count: > 0 })
-        {
-            var callSite = new string[stackTraceSelector.CallSite.Count];
-            for (var i = 0; i < callSite.Length; i++)
-            {
-                callSite[i] = stackTraceSelector.CallSite[i].Name;
-            }
-            sink = new CallSiteFilter(tree, callSite);
-        }
-        await reader.MergeStacksAsync(tenant, new SelectQuery(matchers, range.Value) { SpanIds = spanIds }, sink, ct).ConfigureAwait(false);
+        await reader.MergeStacksAsync(tenant, selection.On(matchers, range.Value), tree, ct).ConfigureAwait(false);
         return tree;
-    }
-
-    /// <summary>Time series of profile totals for <paramref name="matchers"/> (which carry the profile type).</summary>
-    public async Task<List<TypesV1.Series>> SeriesAsync(
-        string tenant, IReadOnlyList<LabelMatcher> matchers, long start, long end, double stepSeconds,
-        IReadOnlyList<string> groupBy, TypesV1.TimeSeriesAggregationType aggregation, long? limit, CancellationToken ct)
-    {
-        var range = SelectRange(tenant, start, end);
-        (start, end) = (QueryTime.ClampMs(start), QueryTime.ClampMs(end));
-        var stepMs = StepMs(stepSeconds, start, end);
-        if (range is null)
-        {
-            return [];
-        }
-        var totals = await reader.ProfileTotalsAsync(tenant, new SelectQuery(matchers, range.Value), ct).ConfigureAwait(false);
-        return SeriesAggregator.Aggregate(totals, start, end, stepMs, groupBy, aggregation, limit);
     }
 
     /// <summary>The profile type of a selector plus its matchers; refuses selectors without a type.</summary>
@@ -383,25 +348,6 @@ public sealed class QueryEngine(IProfileReader reader, ITenantLimitsProvider lim
         return new TimeRange(Math.Max(start, oldest), end);
     }
 
-    internal static long StepMs(double stepSeconds, long start, long end)
-    {
-        if (double.IsNaN(stepSeconds) || stepSeconds < 0)
-        {
-            throw ApiException.InvalidArgument($"step must be a positive number of seconds, got {stepSeconds}");
-        }
-        if (stepSeconds == 0)
-        {
-            stepSeconds = TimelineBuilder.StepSeconds(start, end);
-        }
-        // One step never needs to be longer than the range; a larger one (up to +∞) only risks overflow later.
-        var stepMs = Math.Clamp((long)Math.Round(stepSeconds * 1000), 1, Math.Max(1, end - start + 1));
-        if ((end - start) / stepMs > MaxPointsPerSeries)
-        {
-            throw ApiException.InvalidArgument($"exceeded maximum resolution of {MaxPointsPerSeries} points per timeseries; try increasing the step ({stepSeconds}s)");
-        }
-        return stepMs;
-    }
-
     private static IReadOnlyList<LabelMatcher> Matchers(ProfileTypeId type, string labelSelector)
     {
         var parsed = Parse(string.IsNullOrWhiteSpace(labelSelector) ? "{}" : labelSelector);
@@ -434,14 +380,6 @@ public sealed class QueryEngine(IProfileReader reader, ITenantLimitsProvider lim
         }
     }
 
-    private static void RejectProfileIdSelector(int count)
-    {
-        if (count > 0)
-        {
-            throw new ApiException(ConnectCode.Unimplemented, "profile_id_selector is not supported");
-        }
-    }
-
     private static LabelSet Project(LabelSet labels, IReadOnlyList<string> names)
     {
         if (names.Count == 0)
@@ -468,33 +406,6 @@ public sealed class QueryEngine(IProfileReader reader, ITenantLimitsProvider lim
         PeriodType = t.PeriodType,
         PeriodUnit = t.PeriodUnit,
     };
-
-    /// <summary>Keeps only stacks that start with the selected call site (root first), as upstream's call_site selector.</summary>
-    private sealed class CallSiteFilter : IStackSink
-    {
-        private readonly StackTree _tree;
-        private readonly int[] _prefix;
-
-        public CallSiteFilter(StackTree tree, string[] callSite)
-        {
-            _tree = tree;
-            _prefix = new int[callSite.Length];
-            for (var i = 0; i < callSite.Length; i++)
-            {
-                _prefix[i] = tree.Intern(callSite[i]);
-            }
-        }
-
-        public int Intern(string frameName) => _tree.Intern(frameName);
-
-        public void Add(ReadOnlySpan<int> rootToLeaf, long value)
-        {
-            if (rootToLeaf.StartsWith(_prefix))
-            {
-                _tree.Add(rootToLeaf, value);
-            }
-        }
-    }
 
     private static TypesV1.Labels ToProto(LabelSet labels)
     {

@@ -29,6 +29,9 @@ public static class SettingsEndpoints
         // and hears of every change at once; AddRecordingRuleSource's Connect client is only the fallback.
         services.AddRecordingRuleSource(configuration);
         services.AddSingleton<IRecordingRuleSource>(sp => sp.GetRequiredService<TenantRecordingRulesStore>());
+        // Drilldown offers "create metric" only where capabilities.v1 says the ruler (and its function filter) is there.
+        services.AddFeatureFlag(FeatureFlagNames.PyroscopeRuler);
+        services.AddFeatureFlag(FeatureFlagNames.PyroscopeRulerFunctions);
         services.AddGrpc();
         return services;
     }

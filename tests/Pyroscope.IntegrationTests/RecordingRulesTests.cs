@@ -36,6 +36,13 @@ public class RecordingRulesTests
             string cpuId, gcId;
             await using (var server = await PyroscopeProcess.StartReadyAsync("Pyroscope.All", Quiet, dataDirectory))
             {
+                // Drilldown offers "create metric" where capabilities.v1 reports the ruler.
+                var (_, capabilities) = await PostJsonAsync(server.Http, "/capabilities.v1.FeatureFlagsService/GetFeatureFlags", "{}", ct);
+                var enabled = JsonDocument.Parse(capabilities).RootElement.GetProperty("featureFlags").EnumerateArray()
+                    .Where(f => f.TryGetProperty("enabled", out var on) && on.GetBoolean()).Select(f => f.GetProperty("name").GetString()).ToList();
+                Assert.Contains("pyroscopeRuler", enabled);
+                Assert.Contains("pyroscopeRulerFunctions", enabled);
+
                 // An empty list is "{}": Drilldown reads a missing "rules" as none.
                 var (status, empty) = await PostJsonAsync(server.Http, Rules + "ListRecordingRules", "{}", ct);
                 Assert.Equal(HttpStatusCode.OK, status);

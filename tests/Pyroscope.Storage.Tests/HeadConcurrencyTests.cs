@@ -5,6 +5,7 @@ using Pyroscope.Contracts.Types.V1;
 using Pyroscope.Model;
 using Pyroscope.Model.Query;
 using Pyroscope.Storage.Head;
+using Pyroscope.Storage.Query;
 using Pyroscope.Storage.Reading;
 
 namespace Pyroscope.Storage.Tests;
@@ -108,7 +109,7 @@ public sealed class HeadConcurrencyTests
     private static long PprofTotal(TenantHead head, SelectQuery query)
     {
         var merger = new PprofMerger();
-        new HeadSource(head).MergeProfileAsync(query, null, null, merger, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+        new HeadSource(head).MergeProfileAsync(query, SampleFilter.None, null, merger, CancellationToken.None).AsTask().GetAwaiter().GetResult();
         long total = 0;
         foreach (var sample in merger.ToProfile().Sample)
         {
@@ -141,9 +142,9 @@ public sealed class HeadConcurrencyTests
     private static (Dictionary<string, long> Stacks, byte[] Pprof) Export(HeadSource source, SelectQuery query)
     {
         var sink = new CollectingSink();
-        source.MergeStacksAsync(query, null, null, sink, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+        source.MergeStacksAsync(query, SampleFilter.None, null, sink, CancellationToken.None).AsTask().GetAwaiter().GetResult();
         var merger = new PprofMerger();
-        source.MergeProfileAsync(query, null, null, merger, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+        source.MergeProfileAsync(query, SampleFilter.None, null, merger, CancellationToken.None).AsTask().GetAwaiter().GetResult();
         return (sink.Stacks, merger.ToProfile().ToByteArray());
     }
 
@@ -190,14 +191,14 @@ public sealed class HeadConcurrencyTests
     private static Dictionary<string, long> MergeStacks(TenantHead head, SelectQuery query)
     {
         var sink = new CollectingSink();
-        new HeadSource(head).MergeStacksAsync(query, null, null, sink, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+        new HeadSource(head).MergeStacksAsync(query, SampleFilter.None, null, sink, CancellationToken.None).AsTask().GetAwaiter().GetResult();
         return sink.Stacks;
     }
 
     private static Dictionary<string, long> MergePprof(TenantHead head, SelectQuery query)
     {
         var merger = new PprofMerger();
-        new HeadSource(head).MergeProfileAsync(query, null, null, merger, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+        new HeadSource(head).MergeProfileAsync(query, SampleFilter.None, null, merger, CancellationToken.None).AsTask().GetAwaiter().GetResult();
         return merger.SampleCount == 0 ? [] : Fixtures.ExpectedStacks(merger.ToProfile());
     }
 

@@ -67,7 +67,7 @@ public class PprofExportBenchmarks
     private long[] SumPerStack()
     {
         var perStack = new long[_symbols.NodeCount];
-        SourceQueries.AccumulateStacks(_index.Series, _index.Profiles, new OneSeries(_samples), [0], Range, null, null, perStack);
+        SourceQueries.AccumulateStacks(_index.Series, _index.Profiles, new OneSeries(_samples), [0], Range, SampleFilter.None, null, null, perStack);
         return perStack;
     }
 

@@ -4,6 +4,7 @@ using Pyroscope.Contracts.Ingester.V1;
 using Pyroscope.Model;
 using Pyroscope.Model.Query;
 using Pyroscope.Storage.Head;
+using Pyroscope.Storage.Query;
 using Pyroscope.Storage.Reading;
 
 namespace Pyroscope.Benchmarks.Storage;
@@ -127,11 +128,11 @@ public static class HeadLockReport
         if (pprof)
         {
             var merger = new PprofMerger();
-            new HeadSource(head, emitUnderLock: wholeQuery).MergeProfileAsync(query, null, null, merger, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+            new HeadSource(head, emitUnderLock: wholeQuery).MergeProfileAsync(query, SampleFilter.None, null, merger, CancellationToken.None).AsTask().GetAwaiter().GetResult();
             return merger.ToProfile().Sample.Count;
         }
         var tree = new StackTree();
-        new HeadSource(head, emitUnderLock: wholeQuery).MergeStacksAsync(query, null, null, tree, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+        new HeadSource(head, emitUnderLock: wholeQuery).MergeStacksAsync(query, SampleFilter.None, null, tree, CancellationToken.None).AsTask().GetAwaiter().GetResult();
         return FlameGraphData.From(tree, 8192).Names.Count;
     }
 

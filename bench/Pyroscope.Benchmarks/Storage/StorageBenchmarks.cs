@@ -87,7 +87,7 @@ public class BlockBenchmarks
         var symbols = BlockDecoder.DecodeSymbols(_block.Symbols);
         var samples = BlockDecoder.DecodeSeriesChunk(_block.Samples.AsSpan(0, _index.ChunkLength[0]), _index, 0);
         var perStack = new long[symbols.NodeCount];
-        SourceQueries.AccumulateStacks(_index.Series, _index.Profiles, new OneSeries(samples), [0], new TimeRange(0, long.MaxValue), null, null, perStack);
+        SourceQueries.AccumulateStacks(_index.Series, _index.Profiles, new OneSeries(samples), [0], new TimeRange(0, long.MaxValue), SampleFilter.None, null, null, perStack);
         var sink = new CountingSink();
         SourceQueries.EmitStacks(symbols, perStack, symbols.NodeCount, sink);
         return sink.Total;
@@ -100,7 +100,7 @@ public class BlockBenchmarks
         var symbols = BlockDecoder.DecodeSymbols(_block.Symbols);
         var samples = BlockDecoder.DecodeSeriesChunk(_block.Samples.AsSpan(0, index.ChunkLength[0]), index, 0);
         var perStack = new long[symbols.NodeCount];
-        SourceQueries.AccumulateStacks(index.Series, index.Profiles, new OneSeries(samples), [0], new TimeRange(0, long.MaxValue), null, null, perStack);
+        SourceQueries.AccumulateStacks(index.Series, index.Profiles, new OneSeries(samples), [0], new TimeRange(0, long.MaxValue), SampleFilter.None, null, null, perStack);
         var tree = new StackTree();
         SourceQueries.EmitStacks(symbols, perStack, symbols.NodeCount, tree);
         return FlameGraphData.From(tree, 8192).Names.Count;

@@ -6,9 +6,14 @@ namespace Pyroscope.Model.Query;
 /// Turns per-profile totals into time series as upstream's RangeSeries does: points on
 /// <c>start + k·step</c>; a profile at time t lands on the first step ≥ t; profiles after the last
 /// step are dropped. Series are grouped by the <c>group_by</c> labels (none: one series).
+/// With <c>exemplars</c> each point carries the highest-valued of the exemplar totals that land on it (upstream keeps
+/// one per point), labelled with its series' labels other than the <c>group_by</c> ones.
 /// </summary>
 public static class SeriesAggregator
 {
+    /// <summary>Exemplars per point, as upstream's DefaultMaxExemplarsPerPoint.</summary>
+    public const int MaxExemplarsPerPoint = 1;
+
     public static List<TypesV1.Series> Aggregate(
         IReadOnlyList<ProfileTotal> totals,
         long startMs,
@@ -16,7 +21,8 @@ public static class SeriesAggregator
         long stepMs,
         IReadOnlyList<string> groupBy,
         TypesV1.TimeSeriesAggregationType aggregation,
-        long? limit)
+        long? limit,
+        IReadOnlyList<ProfileTotal>? exemplars = null)
     {
         if (stepMs <= 0)
         {
@@ -48,6 +54,22 @@ public static class SeriesAggregator
             bucket.Count++;
             g.Total = Saturating.Add(g.Total, t.Value);
         }
+        if (exemplars is not null)
+        {
+            foreach (var e in exemplars)
+            {
+                if (e.TimestampMs > lastStep || (e.ProfileId.Length == 0 && e.SpanId == 0 && e.TraceId == 0))
+                {
+                    continue;
+                }
+                var step = e.TimestampMs <= startMs ? startMs : startMs + CeilDiv(e.TimestampMs - startMs, stepMs) * stepMs;
+                if (groups.TryGetValue(e.Series.Keep(groupBy).Fingerprint, out var g) && g.Buckets.ContainsKey(step)
+                    && (!g.Best.TryGetValue(step, out var best) || e.Value > best.Value))
+                {
+                    g.Best[step] = e;
+                }
+            }
+        }
 
         var ordered = new List<Group>(groups.Values);
         if (limit is > 0 && ordered.Count > limit)
@@ -77,7 +99,12 @@ public static class SeriesAggregator
             {
                 var b = g.Buckets[s];
                 var value = aggregation == TypesV1.TimeSeriesAggregationType.Average ? (double)b.Sum / b.Count : b.Sum;
-                series.Points.Add(new TypesV1.Point { Timestamp = s, Value = value });
+                var point = new TypesV1.Point { Timestamp = s, Value = value };
+                if (g.Best.TryGetValue(s, out var e))
+                {
+                    point.Exemplars.Add(HeatmapBuilder.ToExemplar(new HeatmapBuilder.Point(e.Series.Drop(groupBy), e.TimestampMs, e.Value, e.ProfileId, e.SpanId, e.TraceId)));
+                }
+                series.Points.Add(point);
             }
             result.Add(series);
         }
@@ -127,6 +154,7 @@ public static class SeriesAggregator
     {
         public LabelSet Labels { get; } = labels;
         public Dictionary<long, Bucket> Buckets { get; } = [];
+        public Dictionary<long, ProfileTotal> Best { get; } = [];
         public long Total { get; set; }
     }
 }

@@ -20,6 +20,9 @@ internal sealed class BlockIndex
 
     public required int[] SeriesSampleCount { get; init; }
 
+    /// <summary>The index file's format version: from 2 on, sample chunks carry a trace id column.</summary>
+    public required byte Version { get; init; }
+
     public long EstimatedBytes => Series.EstimatedBytes() + Profiles.EstimatedBytes() + ChunkOffset.Length * 16L;
 }
 
@@ -27,7 +30,8 @@ internal static class BlockDecoder
 {
     public static BlockIndex DecodeIndex(ReadOnlySpan<byte> file)
     {
-        var r = new ByteReader(Unframe(file, BlockWriter.IndexMagic, "index"));
+        var (payload, version) = Unframe(file, BlockWriter.IndexMagic, "index");
+        var r = new ByteReader(payload);
         var strings = new string[r.ReadInt()];
         for (var i = 0; i < strings.Length; i++)
         {
@@ -78,7 +82,7 @@ internal static class BlockDecoder
             }
             sampleCounts[s] = sampleStart;
         }
-        return new BlockIndex { Series = index, Profiles = profiles, ChunkOffset = offsets, ChunkLength = lengths, SeriesSampleCount = sampleCounts };
+        return new BlockIndex { Series = index, Profiles = profiles, ChunkOffset = offsets, ChunkLength = lengths, SeriesSampleCount = sampleCounts, Version = version };
     }
 
     public static SampleColumns DecodeSeriesChunk(ReadOnlySpan<byte> compressed, BlockIndex index, int seriesId)
@@ -113,12 +117,22 @@ internal static class BlockDecoder
                 spans[i] = BinaryPrimitives.ReadUInt64LittleEndian(r.ReadBytes(8));
             }
         }
-        return new SampleColumns(stacks, values, spans);
+        UInt128[]? traces = null;
+        if (index.Version >= 2 && r.ReadByte() == 1)
+        {
+            traces = new UInt128[n];
+            for (var i = 0; i < n; i++)
+            {
+                var bytes = r.ReadBytes(16);
+                traces[i] = new UInt128(BinaryPrimitives.ReadUInt64LittleEndian(bytes[8..]), BinaryPrimitives.ReadUInt64LittleEndian(bytes));
+            }
+        }
+        return new SampleColumns(stacks, values, spans, traces);
     }
 
     public static SymbolTable DecodeSymbols(ReadOnlySpan<byte> file)
     {
-        var r = new ByteReader(Unframe(file, BlockWriter.SymbolsMagic, "symbols"));
+        var r = new ByteReader(Unframe(file, BlockWriter.SymbolsMagic, "symbols").Payload);
         var t = new SymbolTable();
         var strings = new string[r.ReadInt()];
         for (var i = 0; i < strings.Length; i++)
@@ -206,16 +220,17 @@ internal static class BlockDecoder
         return result;
     }
 
-    private static byte[] Unframe(ReadOnlySpan<byte> file, byte[] magic, string what)
+    private static (byte[] Payload, byte Version) Unframe(ReadOnlySpan<byte> file, byte[] magic, string what)
     {
         if (file.Length < magic.Length + 1 || !file[..magic.Length].SequenceEqual(magic))
         {
             throw new InvalidDataException($"Block {what} file has a wrong magic number.");
         }
-        if (file[magic.Length] != BlockWriter.FormatVersion)
+        var version = file[magic.Length];
+        if (version is < BlockWriter.OldestReadableVersion or > BlockWriter.FormatVersion)
         {
-            throw new InvalidDataException($"Block {what} file has unsupported format version {file[magic.Length]}.");
+            throw new InvalidDataException($"Block {what} file has unsupported format version {version}.");
         }
-        return Zstd.Decompress(file[(magic.Length + 1)..]);
+        return (Zstd.Decompress(file[(magic.Length + 1)..]), version);
     }
 }

@@ -6,7 +6,8 @@ namespace Pyroscope.Storage.Blocks;
 /// <summary>meta.json of a block. Written last on upload, so a block without it is incomplete and ignored.</summary>
 public sealed class BlockMeta
 {
-    public const int CurrentVersion = 1;
+    /// <summary>The format version of the block's files (see <see cref="BlockWriter.FormatVersion"/>).</summary>
+    public const int CurrentVersion = BlockWriter.FormatVersion;
 
     [JsonPropertyName("ulid")] public string Ulid { get; set; } = "";
     [JsonPropertyName("minTime")] public long MinTimeMs { get; set; }

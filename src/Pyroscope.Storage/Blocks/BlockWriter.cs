@@ -36,7 +36,13 @@ internal static class BlockWriter
 {
     public static readonly byte[] IndexMagic = "PYIX"u8.ToArray();
     public static readonly byte[] SymbolsMagic = "PYSY"u8.ToArray();
-    public const byte FormatVersion = 1;
+    /// <summary>
+    /// 2: sample chunks end with a trace id column. Readers accept 1 (no trace ids) too; see docs/storage-format.md.
+    /// </summary>
+    public const byte FormatVersion = 2;
+
+    /// <summary>The oldest version readers still decode.</summary>
+    public const byte OldestReadableVersion = 1;
 
     public static EncodedBlock Encode(TenantTables tables, string tenant, Ulid id, int level, IReadOnlyList<string> sources)
     {
@@ -156,6 +162,7 @@ internal static class BlockWriter
                     }
                 }
             }
+            WriteTraceColumn(chunk, samples, profiles, rows);
             var compressed = compressor.Wrap(chunk.WrittenSpan);
             var offset = samplesOut.Position;
             samplesOut.Write(compressed);
@@ -206,6 +213,42 @@ internal static class BlockWriter
             ],
         };
         return new EncodedBlock(meta, indexBytes, symbolBytes, samplesBytes);
+    }
+
+    /// <summary>Column 4 (version 2): byte hasTraces, then 16 bytes per sample (low then high half, little-endian).</summary>
+    private static void WriteTraceColumn(ByteWriter chunk, SampleColumns samples, ProfileTable profiles, int[] rows)
+    {
+        var hasTraces = false;
+        if (samples.TraceId is not null)
+        {
+            foreach (var row in rows)
+            {
+                var start = profiles.SampleStart[row];
+                var end = start + profiles.SampleCount[row];
+                for (var i = start; i < end && !hasTraces; i++)
+                {
+                    hasTraces = samples.TraceOf(i) != 0;
+                }
+            }
+        }
+        chunk.WriteByte(hasTraces ? (byte)1 : (byte)0);
+        if (!hasTraces)
+        {
+            return;
+        }
+        Span<byte> sixteen = stackalloc byte[16];
+        foreach (var row in rows)
+        {
+            var start = profiles.SampleStart[row];
+            var end = start + profiles.SampleCount[row];
+            for (var i = start; i < end; i++)
+            {
+                var trace = samples.TraceOf(i);
+                BinaryPrimitives.WriteUInt64LittleEndian(sixteen, (ulong)trace);
+                BinaryPrimitives.WriteUInt64LittleEndian(sixteen[8..], (ulong)(trace >> 64));
+                chunk.WriteBytes(sixteen);
+            }
+        }
     }
 
     private static void WriteProfileId(ByteWriter writer, string id)

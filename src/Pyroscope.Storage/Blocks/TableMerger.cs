@@ -77,7 +77,7 @@ internal sealed class TableMerger
                 var start = profiles.SampleStart[row];
                 var count = profiles.SampleCount[row];
                 var targetStart = Target.Samples.Count;
-                if (columns.SpanId is null)
+                if (columns.SpanId is null && columns.TraceId is null)
                 {
                     // Sorted stack ids delta-encode compactly.
                     if (_sortStacks.Length < count)
@@ -100,7 +100,7 @@ internal sealed class TableMerger
                 {
                     for (var i = start; i < start + count; i++)
                     {
-                        Target.Samples.Add(nodes[columns.StackId[i]], columns.Value[i], columns.SpanId[i]);
+                        Target.Samples.Add(nodes[columns.StackId[i]], columns.Value[i], columns.SpanOf(i), columns.TraceOf(i));
                     }
                 }
                 var ts = profiles.TimestampMs[row];

@@ -20,6 +20,7 @@ internal sealed class ProfileAppender
     private int[] _pathScratch = new int[256];
     private long[] _valueScratch = new long[1024];
     private ulong[] _spanScratch = new ulong[1024];
+    private UInt128[] _traceScratch = new UInt128[1024];
 
     /// <summary>Appends the samples and returns (first sample row, sample rows, total value).</summary>
     public (int Start, int Count, long Total) Append(SymbolTable symbols, SampleColumns samples, Profile profile)
@@ -66,6 +67,7 @@ internal sealed class ProfileAppender
         }
 
         var spanKey = FindString(stringTable, "span_id");
+        var traceKey = FindString(stringTable, Pyroscope.Model.TraceContextIds.TraceIdLabel);
         var n = 0;
         var anySpan = false;
         EnsureScratch(profile.Sample.Count);
@@ -94,22 +96,33 @@ internal sealed class ProfileAppender
             }
             var node = symbols.InternStack(_pathScratch.AsSpan(0, depth));
             ulong span = 0;
-            if (spanKey > 0)
+            UInt128 trace = 0;
+            if (spanKey > 0 || traceKey > 0)
             {
                 var sampleLabels = sample.Label;
                 for (var l = 0; l < sampleLabels.Count; l++)
                 {
                     var label = sampleLabels[l];
-                    if (label.Key == spanKey && label.Str > 0 && label.Str < stringTable.Count)
+                    if (label.Str <= 0 || label.Str >= stringTable.Count)
+                    {
+                        continue;
+                    }
+                    if (spanKey > 0 && label.Key == spanKey)
                     {
                         ulong.TryParse(stringTable[(int)label.Str], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out span);
                         anySpan |= span != 0;
+                    }
+                    else if (traceKey > 0 && label.Key == traceKey)
+                    {
+                        Pyroscope.Model.TraceContextIds.TryParseTraceId(stringTable[(int)label.Str], out trace);
+                        anySpan |= trace != 0;
                     }
                 }
             }
             _stackScratch[n] = node;
             _valueScratch[n] = sample.Value[0];
             _spanScratch[n] = span;
+            _traceScratch[n] = trace;
             n++;
         }
 
@@ -117,10 +130,10 @@ internal sealed class ProfileAppender
         long total = 0;
         if (anySpan)
         {
-            // Span profiles keep one row per sample so span filtering stays exact.
+            // Span (and trace) profiles keep one row per sample so span and trace filtering stays exact.
             for (var i = 0; i < n; i++)
             {
-                samples.Add(_stackScratch[i], _valueScratch[i], _spanScratch[i]);
+                samples.Add(_stackScratch[i], _valueScratch[i], _spanScratch[i], _traceScratch[i]);
                 total = Pyroscope.Model.Saturating.Add(total, _valueScratch[i]);
             }
         }
@@ -154,6 +167,7 @@ internal sealed class ProfileAppender
             _stackScratch = new int[size];
             _valueScratch = new long[size];
             _spanScratch = new ulong[size];
+            _traceScratch = new UInt128[size];
         }
     }
 

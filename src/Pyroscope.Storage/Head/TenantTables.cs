@@ -3,14 +3,16 @@ using Pyroscope.Storage.Symbols;
 namespace Pyroscope.Storage.Head;
 
 /// <summary>
-/// Sample columns: one row per (profile, distinct stack). Span ids are materialised only once one appears.
-/// Read only under the head's lock (<see cref="SpanId"/> is resized without a publication barrier).
+/// Sample columns: one row per (profile, distinct stack), or per sample when samples carry span or trace ids. Span
+/// and trace ids are materialised only once one appears. Read only under the head's lock (<see cref="SpanId"/> and
+/// <see cref="TraceId"/> are resized without a publication barrier).
 /// </summary>
 internal sealed class SampleColumns
 {
     public GrowableArray<int> StackId;
     public GrowableArray<long> Value;
     public ulong[]? SpanId;
+    public UInt128[]? TraceId;
 
     public SampleColumns(int capacity)
     {
@@ -18,34 +20,51 @@ internal sealed class SampleColumns
         Value = new GrowableArray<long>(capacity);
     }
 
-    public SampleColumns(int[] stacks, long[] values, ulong[]? spans)
+    public SampleColumns(int[] stacks, long[] values, ulong[]? spans, UInt128[]? traces = null)
     {
         StackId = new GrowableArray<int>(stacks);
         Value = new GrowableArray<long>(values);
         SpanId = spans;
+        TraceId = traces;
     }
 
     public int Count => StackId.Count;
 
-    public void Add(int stackId, long value, ulong spanId)
+    public void Add(int stackId, long value, ulong spanId, UInt128 traceId = default)
     {
         var row = StackId.Add(stackId);
         Value.Add(value);
-        if (spanId != 0 && SpanId is null)
-        {
-            SpanId = new ulong[Math.Max(StackId.RawArray.Length, 16)];
-        }
-        if (SpanId is not null)
-        {
-            if (row >= SpanId.Length)
-            {
-                Array.Resize(ref SpanId, Math.Max(StackId.RawArray.Length, row + 1));
-            }
-            SpanId[row] = spanId;
-        }
+        SetOptional(ref SpanId, row, spanId);
+        SetOptional(ref TraceId, row, traceId);
     }
 
-    public long EstimatedBytes() => StackId.EstimatedBytes(4) + Value.EstimatedBytes(8) + (SpanId?.Length ?? 0) * 8L;
+    /// <summary>The span id of a row (0: none).</summary>
+    public ulong SpanOf(int row) => SpanId is { } spans && row < spans.Length ? spans[row] : 0;
+
+    /// <summary>The trace id of a row (0: none).</summary>
+    public UInt128 TraceOf(int row) => TraceId is { } traces && row < traces.Length ? traces[row] : 0;
+
+    /// <summary>Writes an optional column's value, materialising the column at its first non-zero value.</summary>
+    private void SetOptional<T>(ref T[]? column, int row, T value)
+        where T : struct, IEquatable<T>
+    {
+        if (column is null)
+        {
+            if (value.Equals(default))
+            {
+                return;
+            }
+            column = new T[Math.Max(StackId.RawArray.Length, 16)];
+        }
+        if (row >= column.Length)
+        {
+            Array.Resize(ref column, Math.Max(StackId.RawArray.Length, row + 1));
+        }
+        column[row] = value;
+    }
+
+    public long EstimatedBytes() =>
+        StackId.EstimatedBytes(4) + Value.EstimatedBytes(8) + (SpanId?.Length ?? 0) * 8L + (TraceId?.Length ?? 0) * 16L;
 }
 
 /// <summary>The profile table: one row per stored profile.</summary>

@@ -58,8 +58,11 @@ internal static class SourceQueries
         }
     }
 
-    /// <summary><paramref name="seen"/> holds profile ids already counted by other sources (replicas write the same profile).</summary>
-    public static void CollectTotals(SeriesIndex index, ProfileTable profiles, List<int> seriesIds, TimeRange range, HashSet<string>? seen, List<ProfileTotal> into)
+    /// <summary>
+    /// One total per matching profile from the index alone (no sample filter). <paramref name="seen"/> holds profile ids
+    /// already counted by other sources (replicas write the same profile).
+    /// </summary>
+    public static void CollectTotals(SeriesIndex index, ProfileTable profiles, List<int> seriesIds, TimeRange range, SampleFilter filter, HashSet<string>? seen, List<ProfileTotal> into)
     {
         foreach (var seriesId in seriesIds)
         {
@@ -67,44 +70,100 @@ internal static class SourceQueries
             foreach (var row in index.SeriesProfiles[seriesId].Span)
             {
                 var ts = profiles.TimestampMs[row];
-                if (range.Contains(ts) && FirstSighting(seen, profiles.ProfileId[row]))
+                var id = profiles.ProfileId[row];
+                if (range.Contains(ts) && filter.IncludesProfile(id) && FirstSighting(seen, id))
                 {
-                    into.Add(new ProfileTotal(labels, ts, profiles.Total[row], profiles.ProfileId[row]));
+                    into.Add(new ProfileTotal(labels, ts, profiles.Total[row], id));
                 }
             }
         }
     }
 
-    /// <summary>Sums sample values per stack id into <paramref name="perStack"/> (indexed by stack tree node).</summary>
-    public static void AccumulateStacks(SeriesIndex index, ProfileTable profiles, ISampleProvider sampleProvider, List<int> seriesIds,
-        TimeRange range, HashSet<ulong>? spanIds, HashSet<string>? seen, long[] perStack)
+    /// <summary>
+    /// Totals from the samples that pass <paramref name="filter"/> (span, trace, call site): one per matching profile,
+    /// or with <see cref="SampleFilter.TotalsPerSpan"/> one per (profile, span id, trace id) of samples carrying either.
+    /// </summary>
+    public static void CollectSampleTotals(SeriesIndex index, ProfileTable profiles, ISampleProvider sampleProvider, List<int> seriesIds,
+        TimeRange range, SampleFilter filter, bool[]? callSiteMask, HashSet<string>? seen, List<ProfileTotal> into)
     {
+        var perSpan = filter.TotalsPerSpan ? new Dictionary<(ulong Span, UInt128 Trace), long>() : null;
         foreach (var seriesId in seriesIds)
         {
+            var labels = index.Series[seriesId];
             var samples = sampleProvider.SamplesOf(seriesId);
-            var stacks = samples.StackId.RawArray;
             var values = samples.Value.RawArray;
-            var spans = samples.SpanId;
             foreach (var row in index.SeriesProfiles[seriesId].Span)
             {
-                if (!range.Contains(profiles.TimestampMs[row]) || !FirstSighting(seen, profiles.ProfileId[row]))
+                var ts = profiles.TimestampMs[row];
+                var id = profiles.ProfileId[row];
+                if (!range.Contains(ts) || !filter.IncludesProfile(id) || !FirstSighting(seen, id))
                 {
                     continue;
                 }
                 var start = profiles.SampleStart[row];
                 var end = start + profiles.SampleCount[row];
-                if (spanIds is null)
+                if (perSpan is null)
+                {
+                    long total = 0;
+                    for (var i = start; i < end; i++)
+                    {
+                        if (filter.Accepts(samples, i, callSiteMask))
+                        {
+                            total = Saturating.Add(total, values[i]);
+                        }
+                    }
+                    into.Add(new ProfileTotal(labels, ts, total, id));
+                    continue;
+                }
+                perSpan.Clear();
+                for (var i = start; i < end; i++)
+                {
+                    var key = (samples.SpanOf(i), samples.TraceOf(i));
+                    if ((key.Item1 != 0 || key.Item2 != 0) && filter.Accepts(samples, i, callSiteMask))
+                    {
+                        ref var sum = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(perSpan, key, out _);
+                        sum = Saturating.Add(sum, values[i]);
+                    }
+                }
+                foreach (var ((span, trace), value) in perSpan)
+                {
+                    into.Add(new ProfileTotal(labels, ts, value, id) { SpanId = span, TraceId = trace });
+                }
+            }
+        }
+    }
+
+    /// <summary>Sums the values of the samples <paramref name="filter"/> accepts per stack id into <paramref name="perStack"/> (indexed by stack tree node).</summary>
+    public static void AccumulateStacks(SeriesIndex index, ProfileTable profiles, ISampleProvider sampleProvider, List<int> seriesIds,
+        TimeRange range, SampleFilter filter, bool[]? callSiteMask, HashSet<string>? seen, long[] perStack)
+    {
+        var everySample = !filter.FiltersSamples;
+        foreach (var seriesId in seriesIds)
+        {
+            var samples = sampleProvider.SamplesOf(seriesId);
+            var stacks = samples.StackId.RawArray;
+            var values = samples.Value.RawArray;
+            foreach (var row in index.SeriesProfiles[seriesId].Span)
+            {
+                var id = profiles.ProfileId[row];
+                if (!range.Contains(profiles.TimestampMs[row]) || !filter.IncludesProfile(id) || !FirstSighting(seen, id))
+                {
+                    continue;
+                }
+                var start = profiles.SampleStart[row];
+                var end = start + profiles.SampleCount[row];
+                if (everySample)
                 {
                     for (var i = start; i < end; i++)
                     {
                         perStack[stacks[i]] = Saturating.Add(perStack[stacks[i]], values[i]);
                     }
                 }
-                else if (spans is not null)
+                else
                 {
                     for (var i = start; i < end; i++)
                     {
-                        if (i < spans.Length && spans[i] != 0 && spanIds.Contains(spans[i]))
+                        if (filter.Accepts(samples, i, callSiteMask))
                         {
                             perStack[stacks[i]] = Saturating.Add(perStack[stacks[i]], values[i]);
                         }
@@ -306,23 +365,6 @@ internal static class SourceQueries
 
     private static bool FirstSighting(HashSet<string>? seen, string profileId) =>
         seen is null || profileId.Length == 0 || seen.Add(profileId);
-
-    public static HashSet<ulong>? ParseSpanIds(IReadOnlySet<string>? spanIds)
-    {
-        if (spanIds is null)
-        {
-            return null;
-        }
-        var set = new HashSet<ulong>();
-        foreach (var s in spanIds)
-        {
-            if (ulong.TryParse(s, NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var v) && v != 0)
-            {
-                set.Add(v);
-            }
-        }
-        return set;
-    }
 
     private static void Grow(ref int[] array)
     {

@@ -35,18 +35,38 @@ public abstract class ProfileSource
     internal abstract ValueTask<T> ReadIndexAsync<T>(Func<SeriesIndex, ProfileTable, T> read, CancellationToken cancellationToken);
 
     /// <summary>Adds the stacks of matching samples to the sink.</summary>
-    internal ValueTask MergeStacksAsync(SelectQuery query, HashSet<ulong>? spanIds, HashSet<string>? seen, IStackSink sink, CancellationToken cancellationToken) =>
-        SumPerStackAsync(query, spanIds, seen, (symbols, perStack, nodes) => SourceQueries.EmitStacks(symbols, perStack, nodes, sink), cancellationToken);
+    internal ValueTask MergeStacksAsync(SelectQuery query, SampleFilter filter, HashSet<string>? seen, IStackSink sink, CancellationToken cancellationToken) =>
+        SumPerStackAsync(query, filter, seen, (symbols, perStack, nodes) => SourceQueries.EmitStacks(symbols, perStack, nodes, sink), cancellationToken);
 
     /// <summary>Adds the matching samples to the merger with their full symbols.</summary>
-    internal ValueTask MergeProfileAsync(SelectQuery query, HashSet<ulong>? spanIds, HashSet<string>? seen, PprofMerger merger, CancellationToken cancellationToken) =>
-        SumPerStackAsync(query, spanIds, seen, (symbols, perStack, nodes) => SourceQueries.EmitPprof(symbols, perStack, nodes, merger), cancellationToken);
+    internal ValueTask MergeProfileAsync(SelectQuery query, SampleFilter filter, HashSet<string>? seen, PprofMerger merger, CancellationToken cancellationToken) =>
+        SumPerStackAsync(query, filter, seen, (symbols, perStack, nodes) => SourceQueries.EmitPprof(symbols, perStack, nodes, merger), cancellationToken);
 
     /// <summary>
     /// Sums the matching samples per stack (indexed by stack tree node, pooled) and hands the sums to
     /// <paramref name="emit"/> together with the symbols they refer to (for heads, after the lock is released).
     /// </summary>
-    private protected abstract ValueTask SumPerStackAsync(SelectQuery query, HashSet<ulong>? spanIds, HashSet<string>? seen, StackSumsHandler emit, CancellationToken cancellationToken);
+    private protected abstract ValueTask SumPerStackAsync(SelectQuery query, SampleFilter filter, HashSet<string>? seen, StackSumsHandler emit, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Adds the totals of the matching profiles: from the index when no sample is filtered, else from the samples
+    /// that pass (span, trace, call site), per profile or per span (<see cref="SampleFilter.TotalsPerSpan"/>).
+    /// </summary>
+    internal async ValueTask CollectTotalsAsync(SelectQuery query, SampleFilter filter, HashSet<string>? seen, List<ProfileTotal> into, CancellationToken cancellationToken)
+    {
+        if (filter.FiltersSamples || filter.TotalsPerSpan)
+        {
+            await CollectSampleTotalsAsync(query, filter, seen, into, cancellationToken);
+            return;
+        }
+        await ReadIndexAsync((index, profiles) =>
+        {
+            SourceQueries.CollectTotals(index, profiles, index.Match(query.Matchers, query.Range), query.Range, filter, seen, into);
+            return 0;
+        }, cancellationToken);
+    }
+
+    private protected abstract ValueTask CollectSampleTotalsAsync(SelectQuery query, SampleFilter filter, HashSet<string>? seen, List<ProfileTotal> into, CancellationToken cancellationToken);
 
     private protected delegate void StackSumsHandler(SymbolSnapshot symbols, long[] perStack, int nodeCount);
 
@@ -71,7 +91,30 @@ internal sealed class HeadSource(TenantHead head, bool emitUnderLock = false) : 
     internal override ValueTask<T> ReadIndexAsync<T>(Func<SeriesIndex, ProfileTable, T> read, CancellationToken cancellationToken) =>
         ValueTask.FromResult(head.Read(t => read(t.Index, t.Profiles)));
 
-    private protected override ValueTask SumPerStackAsync(SelectQuery query, HashSet<ulong>? spanIds, HashSet<string>? seen, StackSumsHandler emit, CancellationToken cancellationToken)
+    private protected override ValueTask CollectSampleTotalsAsync(SelectQuery query, SampleFilter filter, HashSet<string>? seen, List<ProfileTotal> into, CancellationToken cancellationToken)
+    {
+        head.Read(t =>
+        {
+            var series = t.Index.Match(query.Matchers, query.Range);
+            if (series.Count == 0)
+            {
+                return 0;
+            }
+            var mask = filter.CallSiteMask(SymbolSnapshot.Of(t.Symbols));
+            try
+            {
+                SourceQueries.CollectSampleTotals(t.Index, t.Profiles, t, series, query.Range, filter, mask, seen, into);
+            }
+            finally
+            {
+                SampleFilter.ReturnMask(mask);
+            }
+            return 0;
+        });
+        return ValueTask.CompletedTask;
+    }
+
+    private protected override ValueTask SumPerStackAsync(SelectQuery query, SampleFilter filter, HashSet<string>? seen, StackSumsHandler emit, CancellationToken cancellationToken)
     {
         long[]? perStack = null;
         try
@@ -88,7 +131,15 @@ internal sealed class HeadSource(TenantHead head, bool emitUnderLock = false) : 
                 var snapshot = SymbolSnapshot.Of(t.Symbols);
                 perStack = System.Buffers.ArrayPool<long>.Shared.Rent(Math.Max(1, snapshot.NodeCount));
                 Array.Clear(perStack, 0, snapshot.NodeCount);
-                SourceQueries.AccumulateStacks(t.Index, t.Profiles, t, series, query.Range, spanIds, seen, perStack);
+                var mask = filter.CallSiteMask(snapshot);
+                try
+                {
+                    SourceQueries.AccumulateStacks(t.Index, t.Profiles, t, series, query.Range, filter, mask, seen, perStack);
+                }
+                finally
+                {
+                    SampleFilter.ReturnMask(mask);
+                }
                 if (emitUnderLock)
                 {
                     emit(snapshot, perStack, snapshot.NodeCount);
@@ -128,7 +179,27 @@ internal sealed class BlockSource(BlockHandle block) : ProfileSource
         return read(index.Series, index.Profiles);
     }
 
-    private protected override async ValueTask SumPerStackAsync(SelectQuery query, HashSet<ulong>? spanIds, HashSet<string>? seen, StackSumsHandler emit, CancellationToken cancellationToken)
+    private protected override async ValueTask CollectSampleTotalsAsync(SelectQuery query, SampleFilter filter, HashSet<string>? seen, List<ProfileTotal> into, CancellationToken cancellationToken)
+    {
+        var index = await block.GetIndexAsync(cancellationToken);
+        var series = index.Series.Match(query.Matchers, query.Range);
+        if (series.Count == 0)
+        {
+            return;
+        }
+        var samples = await block.GetSamplesAsync(index, series, cancellationToken);
+        var mask = filter.CallSite is null ? null : filter.CallSiteMask(SymbolSnapshot.Of(await block.GetSymbolsAsync(cancellationToken)));
+        try
+        {
+            SourceQueries.CollectSampleTotals(index.Series, index.Profiles, samples, series, query.Range, filter, mask, seen, into);
+        }
+        finally
+        {
+            SampleFilter.ReturnMask(mask);
+        }
+    }
+
+    private protected override async ValueTask SumPerStackAsync(SelectQuery query, SampleFilter filter, HashSet<string>? seen, StackSumsHandler emit, CancellationToken cancellationToken)
     {
         var index = await block.GetIndexAsync(cancellationToken);
         var series = index.Series.Match(query.Matchers, query.Range);
@@ -143,8 +214,17 @@ internal sealed class BlockSource(BlockHandle block) : ProfileSource
         try
         {
             Array.Clear(perStack, 0, nodes);
-            SourceQueries.AccumulateStacks(index.Series, index.Profiles, samples, series, query.Range, spanIds, seen, perStack);
-            emit(SymbolSnapshot.Of(symbols), perStack, nodes);
+            var snapshot = SymbolSnapshot.Of(symbols);
+            var mask = filter.CallSiteMask(snapshot);
+            try
+            {
+                SourceQueries.AccumulateStacks(index.Series, index.Profiles, samples, series, query.Range, filter, mask, seen, perStack);
+            }
+            finally
+            {
+                SampleFilter.ReturnMask(mask);
+            }
+            emit(snapshot, perStack, nodes);
         }
         finally
         {

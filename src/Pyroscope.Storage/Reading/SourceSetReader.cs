@@ -76,19 +76,30 @@ public abstract class SourceSetReader : IProfileReader
     }
 
     public ValueTask MergeStacksAsync(string tenantId, SelectQuery query, IStackSink sink, CancellationToken cancellationToken) =>
-        ForEachSelectedSourceAsync(tenantId, query, (source, spans, seen) => source.MergeStacksAsync(query, spans, seen, sink, cancellationToken), cancellationToken);
+        ForEachSelectedSourceAsync(tenantId, query, (source, filter, seen) => source.MergeStacksAsync(query, filter, seen, sink, cancellationToken), cancellationToken);
 
     public ValueTask MergeProfileAsync(string tenantId, SelectQuery query, PprofMerger merger, CancellationToken cancellationToken) =>
-        ForEachSelectedSourceAsync(tenantId, query, (source, spans, seen) => source.MergeProfileAsync(query, spans, seen, merger, cancellationToken), cancellationToken);
+        ForEachSelectedSourceAsync(tenantId, query, (source, filter, seen) => source.MergeProfileAsync(query, filter, seen, merger, cancellationToken), cancellationToken);
+
+    /// <summary>One total per matching profile, or per span of it (<see cref="SelectQuery.TotalsPerSpan"/>), sorted by time.</summary>
+    public async ValueTask<IReadOnlyList<ProfileTotal>> ProfileTotalsAsync(string tenantId, SelectQuery query, CancellationToken cancellationToken)
+    {
+        var totals = new List<ProfileTotal>();
+        // Excluded profiles are not left out here: the remote reader asks for totals to decide who answers for what.
+        await ForEachSelectedSourceAsync(tenantId, query with { ExcludeProfileIds = null },
+            (source, filter, seen) => source.CollectTotalsAsync(query, filter, seen, totals, cancellationToken), cancellationToken);
+        totals.Sort(static (a, b) => a.TimestampMs.CompareTo(b.TimestampMs));
+        return totals;
+    }
 
     /// <summary>
     /// Visits the sources overlapping the query one after the other, each with the profile-id set that makes every
     /// profile count once: shared by the sources whose time spans overlap, pre-filled with the excluded ids.
     /// </summary>
     private async ValueTask ForEachSelectedSourceAsync(string tenantId, SelectQuery query,
-        Func<ProfileSource, HashSet<ulong>?, HashSet<string>?, ValueTask> visit, CancellationToken cancellationToken)
+        Func<ProfileSource, SampleFilter, HashSet<string>?, ValueTask> visit, CancellationToken cancellationToken)
     {
-        var spans = SourceQueries.ParseSpanIds(query.SpanIds);
+        var filter = SampleFilter.Of(query);
         var sources = await GetSourcesAsync(tenantId, cancellationToken);
         var dedupe = NeedsDedupe(sources, query.Range);
         // Excluded profiles count as already seen, in every source.
@@ -98,32 +109,9 @@ public abstract class SourceSetReader : IProfileReader
         {
             if (sources[i].Overlaps(query.Range))
             {
-                await visit(sources[i], spans, excluded is not null || dedupe?[i] == true ? seen : null);
+                await visit(sources[i], filter, excluded is not null || dedupe?[i] == true ? seen : null);
             }
         }
-    }
-
-    public async ValueTask<IReadOnlyList<ProfileTotal>> ProfileTotalsAsync(string tenantId, SelectQuery query, CancellationToken cancellationToken)
-    {
-        var totals = new List<ProfileTotal>();
-        var sources = await GetSourcesAsync(tenantId, cancellationToken);
-        var dedupe = NeedsDedupe(sources, query.Range);
-        var seen = dedupe is null ? null : new HashSet<string>(StringComparer.Ordinal);
-        for (var i = 0; i < sources.Count; i++)
-        {
-            var source = sources[i];
-            var sourceSeen = dedupe?[i] == true ? seen : null;
-            if (source.Overlaps(query.Range))
-            {
-                await source.ReadIndexAsync((index, profiles) =>
-                {
-                    SourceQueries.CollectTotals(index, profiles, index.Match(query.Matchers, query.Range), query.Range, sourceSeen, totals);
-                    return 0;
-                }, cancellationToken);
-            }
-        }
-        totals.Sort(static (a, b) => a.TimestampMs.CompareTo(b.TimestampMs));
-        return totals;
     }
 
     public async ValueTask<ProfileStats> StatsAsync(string tenantId, CancellationToken cancellationToken)

@@ -17,8 +17,10 @@ public sealed class QueryRequests(long aroundMs)
     public static readonly string[] Methods =
     [
         "ProfileTypes", "LabelValues", "LabelNames", "Series", "SelectMergeStacktraces", "SelectMergeSpanProfile",
-        "SelectMergeProfile", "SelectSeries", "Diff", "GetProfileStats", "AnalyzeQuery",
+        "SelectMergeProfile", "SelectSeries", "SelectHeatmap", "Diff", "GetProfileStats", "AnalyzeQuery",
     ];
+
+    private static readonly string[] BadIds = ["", "0", "xyz", "7c9e6679", "{7c9e6679-7425-40de-944b-e07fc1f90ae7", new string('a', 5000), "00000000000000000000000000000000", "\u0000"];
 
     private static readonly string[] ProfileTypes =
     [
@@ -66,6 +68,7 @@ public sealed class QueryRequests(long aroundMs)
         "SelectMergeSpanProfile" => SpanProfile(random),
         "SelectMergeProfile" => MergeProfile(random),
         "SelectSeries" => SelectSeries(random),
+        "SelectHeatmap" => SelectHeatmap(random),
         "Diff" => new DiffRequest { Left = random.Next(8) == 0 ? null : MergeStacktraces(random), Right = random.Next(8) == 0 ? null : MergeStacktraces(random) },
         "GetProfileStats" => new TypesV1.GetProfileStatsRequest(),
         "AnalyzeQuery" => new AnalyzeQueryRequest { Start = Start(random), End = End(random), Query = Selector(random, typed: true) },
@@ -90,7 +93,7 @@ public sealed class QueryRequests(long aroundMs)
             LabelSelector = Selector(random, typed: false),
             Start = Start(random),
             End = End(random),
-            Format = Wild(random) ? (ProfileFormat)random.Next(-1, 4) : (ProfileFormat)random.Next(0, 3),
+            Format = Wild(random) ? (ProfileFormat)random.Next(-1, 7) : (ProfileFormat)random.Next(0, 5),
         };
         if (random.Next(2) == 0)
         {
@@ -100,9 +103,14 @@ public sealed class QueryRequests(long aroundMs)
         {
             request.StackTraceSelector = StackTraceSelector(random);
         }
-        if (Wild(random) && random.Next(4) == 0)
+        Ids(request.ProfileIdSelector, random, ProfileId);
+        if (random.Next(2) == 0 || Wild(random))
         {
-            request.ProfileIdSelector.Add("00000000-0000-0000-0000-000000000000");
+            Ids(request.TraceIdSelector, random, r => Hex(r, 32));
+        }
+        if (request.TraceIdSelector.Count == 0 || Wild(random))
+        {
+            Ids(request.SpanSelector, random, r => Hex(r, 16));
         }
         return request;
     }
@@ -145,7 +153,62 @@ public sealed class QueryRequests(long aroundMs)
         {
             request.StackTraceSelector = StackTraceSelector(random);
         }
+        Ids(request.ProfileIdSelector, random, ProfileId);
+        Ids(request.TraceIdSelector, random, r => Hex(r, 32));
         return request;
+    }
+
+    private SelectHeatmapRequest SelectHeatmap(Random random)
+    {
+        var request = new SelectHeatmapRequest
+        {
+            ProfileTypeID = ProfileType(random),
+            LabelSelector = Selector(random, typed: false),
+            Start = Start(random),
+            End = End(random),
+            Step = Wild(random) ? Pick([0, 15, 1, -1, 1e-300, 1e300, double.NaN, double.PositiveInfinity, double.NegativeInfinity, 0.001, 86400], random) : Pick([15, 60, 3600], random),
+            QueryType = Wild(random) ? (HeatmapQueryType)random.Next(-1, 5) : (HeatmapQueryType)random.Next(1, 3),
+        };
+        request.ExemplarType = Wild(random) ? (TypesV1.ExemplarType)random.Next(-1, 6)
+            : random.Next(2) == 0 ? TypesV1.ExemplarType.None
+            : request.QueryType == HeatmapQueryType.Span ? TypesV1.ExemplarType.Span : TypesV1.ExemplarType.Individual;
+        for (var i = random.Next(3); i > 0; i--)
+        {
+            request.GroupBy.Add(Wild(random) ? Pick(Names, random) : Pick(ValidNames, random));
+        }
+        if (random.Next(2) == 0)
+        {
+            request.Limit = Wild(random) ? Edge(random) : random.Next(1, 10);
+        }
+        return request;
+    }
+
+    /// <summary>Up to three ids: well-formed (matching nothing, mostly) or, when wild, malformed.</summary>
+    private void Ids(Google.Protobuf.Collections.RepeatedField<string> into, Random random, Func<Random, string> wellFormed)
+    {
+        if (random.Next(3) != 0)
+        {
+            return;
+        }
+        for (var i = random.Next(1, 4); i > 0; i--)
+        {
+            into.Add(Wild(random) ? Pick(BadIds, random) : wellFormed(random));
+        }
+    }
+
+    private static string ProfileId(Random random)
+    {
+        var bytes = new byte[16];
+        random.NextBytes(bytes);
+        return new Guid(bytes).ToString();
+    }
+
+    private static string Hex(Random random, int digits)
+    {
+        var bytes = new byte[digits / 2];
+        random.NextBytes(bytes);
+        bytes[0] |= 1;
+        return Convert.ToHexStringLower(bytes);
     }
 
     private SelectSeriesRequest SelectSeries(Random random)
@@ -157,7 +220,7 @@ public sealed class QueryRequests(long aroundMs)
             Start = Start(random),
             End = End(random),
             Step = Wild(random) ? Pick([0, 15, 1, -1, 1e-300, 1e300, double.NaN, double.PositiveInfinity, double.NegativeInfinity, 0.001, 86400], random) : Pick([0, 15, 60, 3600], random),
-            ExemplarType = Wild(random) ? (TypesV1.ExemplarType)random.Next(0, 4) : TypesV1.ExemplarType.None,
+            ExemplarType = Wild(random) ? (TypesV1.ExemplarType)random.Next(-1, 6) : (TypesV1.ExemplarType)random.Next(0, 4),
         };
         for (var i = random.Next(3); i > 0; i--)
         {
