@@ -6,6 +6,9 @@ import { Timeline } from './timeline.js';
 import { TopTable } from './toptable.js';
 import { buildSandwich } from './sandwich.js';
 import { exploreGroups, valueLabel, GROUP_LIMIT, OTHER_COLOR } from './explore.js';
+import { heatmapStep, mergeHeatmap } from './heatmap.js';
+import { HeatmapView } from './heatmapview.js';
+import { listProfiles } from './profiles.js';
 import { formatTime, formatValue, formatPercent, unitOf, escapeHtml } from './format.js';
 
 const $ = (id) => document.getElementById(id);
@@ -16,6 +19,8 @@ const state = {
   leftSelector: '', rightSelector: '', leftFrom: '', leftUntil: '', rightFrom: '', rightUntil: '',
   search: '', tenant: '', maxNodes: '',
   groupBy: '', groupByValue: null, sandwich: '',
+  // heatmap view: the open profile; diff view: the comparison side is this one profile
+  profile: '', profileTime: '', rightProfile: '',
 };
 
 const matcherRe = /\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*,?/gy;
@@ -56,7 +61,10 @@ function exploreSelector() {
 
 function readUrl() {
   const p = new URLSearchParams(location.search);
-  state.view = ['diff', 'explore'].includes(p.get('view')) ? p.get('view') : 'single';
+  state.view = ['diff', 'explore', 'heatmap'].includes(p.get('view')) ? p.get('view') : 'single';
+  state.profile = p.get('profile') || '';
+  state.profileTime = /^\d+$/.test(p.get('profileTime') || '') ? p.get('profileTime') : '';
+  state.rightProfile = p.get('rightProfile') || '';
   state.groupBy = p.get('groupBy') || '';
   state.groupByValue = p.has('groupByValue') ? p.get('groupByValue') : null;
   state.sandwich = p.get('sandwich') || '';
@@ -92,7 +100,11 @@ function writeUrl(push) {
   if (state.view === 'diff') {
     p.set('leftQuery', `${state.type}${state.leftSelector || mainSelector()}`);
     p.set('rightQuery', `${state.type}${state.rightSelector || mainSelector()}`);
-    for (const k of ['leftFrom', 'leftUntil', 'rightFrom', 'rightUntil']) if (state[k]) p.set(k, state[k]);
+    for (const k of ['leftFrom', 'leftUntil', 'rightFrom', 'rightUntil', 'rightProfile']) if (state[k]) p.set(k, state[k]);
+  }
+  if (state.view === 'heatmap' && state.profile) {
+    p.set('profile', state.profile);
+    if (state.profileTime) p.set('profileTime', state.profileTime);
   }
   if (state.view === 'explore') {
     if (state.groupBy) p.set('groupBy', state.groupBy);
@@ -152,6 +164,10 @@ const table = new TopTable($('table'), {
   onContextMenu: openFunctionMenu,
 });
 const timeline = new Timeline($('timeline'), { onSelect: onTimelineSelect });
+const heatmapView = new HeatmapView({
+  chart: $('heatmap'), summary: $('heatmap-summary'), list: $('profile-list'),
+  onOpen: openProfile, onExport: (p) => exportProfile(p).catch((e) => showError(`Export failed: ${e.message}`)), onCompare: compareProfile,
+});
 
 function showError(message) {
   const box = $('error');
@@ -215,6 +231,10 @@ function syncControls() {
   for (const id of ['explore-controls', 'timeline-legend', 'explore-table']) $(id).hidden = !explore;
   document.body.classList.toggle('explore', explore);
   $('sandwich-open').hidden = state.view === 'diff';
+  const heatmap = state.view === 'heatmap';
+  for (const id of ['heatmap-panel', 'profile-list']) $(id).hidden = !heatmap;
+  document.body.classList.toggle('heatmap', heatmap);
+  $('heatmap-merged').hidden = !state.profile;
   renderChips();
 }
 
@@ -253,7 +273,7 @@ async function load({ push = false } = {}) {
   if (!types.length) {
     fillSelect($('service'), [], ''); fillSelect($('profile-type'), [], '');
     showEmpty(ingestHelp());
-    for (const id of ['explore-controls', 'explore-table']) $(id).hidden = true;
+    for (const id of ['explore-controls', 'explore-table', 'heatmap-panel', 'profile-list']) $(id).hidden = true;
     timeline.setData([], from, until, 'count');
     setStatus('');
     writeUrl(push);
@@ -283,6 +303,7 @@ async function load({ push = false } = {}) {
 
   if (state.view === 'diff') await loadDiff(seq, from, until);
   else if (state.view === 'explore') await loadExplore(seq, from, until);
+  else if (state.view === 'heatmap') await loadHeatmap(seq, from, until);
   else await loadSingle(seq, from, until);
 }
 
@@ -423,6 +444,112 @@ function selectGroupValue(value) {
   load({ push: true });
 }
 
+// ---------- heatmap and individual profiles ----------
+let flameSeq = 0;
+
+async function loadHeatmap(seq, from, until) {
+  const selector = mainSelector();
+  const t0 = performance.now();
+  const errors = [];
+  heatmapView.setSelected(state.profile);
+  const step = heatmapStep(from, until);
+  const ask = (start, end, stepSeconds) => api.selectHeatmap(state.type, selector, start, end, stepSeconds);
+  const [heat, flameError] = await Promise.allSettled([ask(from, until, step), loadProfileFlame(from, until)]);
+  if (seq !== loadSeq) return;
+  if (flameError.value) errors.push(flameError.value);
+  if (heat.status === 'fulfilled') {
+    heatmapView.setGrid(mergeHeatmap(heat.value, step * 1000), from, until, currentUnit);
+    try {
+      const listing = await listProfiles(ask, heat.value, step * 1000);
+      if (seq !== loadSeq) return;
+      heatmapView.setListing(listing);
+    } catch (e) {
+      if (seq !== loadSeq) return;
+      heatmapView.setListing(null, e.message);
+    }
+  } else {
+    heatmapView.setGrid(null, from, until, currentUnit, 'Heatmap unavailable');
+    errors.push(heat.reason.message);
+  }
+  if (errors.length) showError(errors.join(' · '));
+  const listed = heatmapView.listing ? `${heatmapView.listing.profiles.length} profiles listed · ` : '';
+  setStatus(`${listed}${currentModel ? currentModel.nodeCount.toLocaleString() + ' nodes · ' : ''}loaded in ${Math.round(performance.now() - t0)} ms`);
+}
+
+/** Time range asked for one profile: its own instant (the id selects it), or the whole range without one. */
+function profileRange(time, from, until) {
+  const t = Number(time);
+  return t > 0 ? [t - 1000, t + 1000] : [from, until];
+}
+
+/** The heatmap view's flame graph: the open profile alone, or the merged range. Returns an error message or ''. */
+async function loadProfileFlame(from, until) {
+  const seq = ++flameSeq;
+  const query = `${state.type}${mainSelector()}`;
+  try {
+    if (!state.profile) {
+      const r = await api.render(query, from, until, state.maxNodes);
+      if (seq !== flameSeq) return '';
+      currentRender = r;
+      showModel(new FlameModel(r.flamebearer || {}, false), query, describeRange(state.from, state.until));
+      return '';
+    }
+    const [start, end] = profileRange(state.profileTime, from, until);
+    const fb = await api.selectMergeStacktraces(state.type, mainSelector(), start, end, [state.profile], state.maxNodes);
+    if (seq !== flameSeq) return '';
+    currentRender = { version: 1, flamebearer: fb, metadata: { format: 'single', units: currentUnit, name: state.type } };
+    showModel(new FlameModel(fb, false), `${query} · profile ${state.profile}`, state.profileTime ? formatTime(Number(state.profileTime)) : describeRange(state.from, state.until));
+    return '';
+  } catch (e) {
+    if (seq !== flameSeq) return '';
+    showModel(null);
+    return e.message;
+  }
+}
+
+/** Opens one profile (a heatmap cell's exemplar or a list row) in the flame graph, without reloading the heatmap. */
+async function openProfile(p) {
+  state.profile = p.profileId;
+  state.profileTime = String(p.timestamp);
+  writeUrl(true);
+  heatmapView.setSelected(p.profileId);
+  $('heatmap-merged').hidden = false;
+  clearError();
+  setStatus('Loading…');
+  const error = await loadProfileFlame(lastRange[0], lastRange[1]);
+  if (error) showError(error);
+  setStatus(currentModel ? `${currentModel.nodeCount.toLocaleString()} nodes` : '');
+}
+
+function showMergedFlame() {
+  state.profile = ''; state.profileTime = '';
+  writeUrl(true);
+  heatmapView.setSelected('');
+  $('heatmap-merged').hidden = true;
+  setStatus('Loading…');
+  loadProfileFlame(lastRange[0], lastRange[1]).then((error) => {
+    if (error) showError(error);
+    setStatus(currentModel ? `${currentModel.nodeCount.toLocaleString()} nodes` : '');
+  });
+}
+
+async function exportProfile(p) {
+  const [start, end] = profileRange(p.timestamp, lastRange[0], lastRange[1]);
+  const bytes = await api.selectMergeProfileGzip(state.type, mainSelector(), start, end, [p.profileId]);
+  download(`${exportBaseName()}-profile-${p.profileId}.pb.gz`, new Blob([bytes], { type: 'application/octet-stream' }));
+}
+
+/** The diff view: the merged range as the baseline, this one profile as the comparison. */
+function compareProfile(p) {
+  const [from, until] = lastRange;
+  const [start, end] = profileRange(p.timestamp, from, until);
+  Object.assign(state, {
+    view: 'diff', leftSelector: mainSelector(), rightSelector: mainSelector(),
+    leftFrom: String(from), leftUntil: String(until), rightFrom: String(start), rightUntil: String(end), rightProfile: p.profileId,
+  });
+  load({ push: true });
+}
+
 // ---------- sandwich ----------
 function openSandwich(name) {
   if (state.view === 'diff' || !name) return;
@@ -509,7 +636,7 @@ function diffSides(from, until) {
   const r = (v, d) => (v ? resolveTime(v, now) : d);
   return {
     left: { selector: state.leftSelector || mainSelector(), from: r(state.leftFrom, from), until: r(state.leftUntil, mid) },
-    right: { selector: state.rightSelector || mainSelector(), from: r(state.rightFrom, mid), until: r(state.rightUntil, until) },
+    right: { selector: state.rightSelector || mainSelector(), from: r(state.rightFrom, mid), until: r(state.rightUntil, until), profile: state.rightProfile },
   };
 }
 
@@ -518,8 +645,14 @@ async function loadDiff(seq, from, until) {
   $('left-selector').value = sides.left.selector;
   $('right-selector').value = sides.right.selector;
   $('left-range').textContent = `${formatTime(sides.left.from)} → ${formatTime(sides.left.until)}`;
-  $('right-range').textContent = `${formatTime(sides.right.from)} → ${formatTime(sides.right.until)}`;
-  const req = (s) => ({ profileTypeID: state.type, labelSelector: s.selector, start: s.from, end: s.until, ...(state.maxNodes ? { maxNodes: Number(state.maxNodes) } : {}) });
+  $('right-range').textContent = sides.right.profile
+    ? `one profile: ${sides.right.profile} (${formatTime(sides.right.from)} → ${formatTime(sides.right.until)})`
+    : `${formatTime(sides.right.from)} → ${formatTime(sides.right.until)}`;
+  const req = (s) => ({
+    profileTypeID: state.type, labelSelector: s.selector, start: s.from, end: s.until,
+    ...(s.profile ? { profileIdSelector: [s.profile] } : {}),
+    ...(state.maxNodes ? { maxNodes: Number(state.maxNodes) } : {}),
+  });
   const t0 = performance.now();
   const [seriesResult, diffResult] = await Promise.allSettled([
     api.selectSeries(state.type, mainSelector(), from, until, stepSeconds(from, until)),
@@ -535,7 +668,8 @@ async function loadDiff(seq, from, until) {
   else { timeline.setData([], from, until, currentUnit, bands, 'Timeline unavailable'); errors.push(seriesResult.reason.message); }
   if (diffResult.status === 'fulfilled') {
     currentRender = { version: 1, flamebearer: diffResult.value, metadata: { format: 'double', units: currentUnit, name: state.type } };
-    showModel(new FlameModel(diffResult.value, true), `${state.type}: ${sides.left.selector} vs ${sides.right.selector}`, 'baseline vs comparison');
+    const right = sides.right.profile ? `profile ${sides.right.profile}` : sides.right.selector;
+    showModel(new FlameModel(diffResult.value, true), `${state.type}: ${sides.left.selector} vs ${right}`, 'baseline vs comparison');
   } else {
     errors.push(diffResult.reason.message);
     showModel(null);
@@ -584,7 +718,7 @@ async function refreshFilterNames(from, until) {
 function onTimelineSelect(lo, hi) {
   if (state.view === 'diff') {
     if (dragSide === 'left') { state.leftFrom = String(lo); state.leftUntil = String(hi); }
-    else { state.rightFrom = String(lo); state.rightUntil = String(hi); }
+    else { state.rightFrom = String(lo); state.rightUntil = String(hi); state.rightProfile = ''; }
   } else {
     state.from = String(lo); state.until = String(hi);
   }
@@ -599,15 +733,16 @@ document.querySelector('.views').addEventListener('click', (e) => {
 });
 $('service').addEventListener('change', (e) => {
   state.service = e.target.value; state.filters = []; state.leftSelector = ''; state.rightSelector = '';
-  // Another service has other functions and label values.
-  state.sandwich = ''; state.groupByValue = null;
+  // Another service has other functions, label values and profiles.
+  state.sandwich = ''; state.groupByValue = null; state.profile = state.profileTime = state.rightProfile = '';
   load({ push: true });
 });
-$('profile-type').addEventListener('change', (e) => { state.type = e.target.value; load({ push: true }); });
+$('profile-type').addEventListener('change', (e) => { state.type = e.target.value; state.profile = state.profileTime = state.rightProfile = ''; load({ push: true }); });
+$('heatmap-merged').addEventListener('click', showMergedFlame);
 for (const b of document.querySelectorAll('.preset')) {
   b.addEventListener('click', () => {
     state.from = b.dataset.range; state.until = 'now';
-    state.leftFrom = state.leftUntil = state.rightFrom = state.rightUntil = '';
+    state.leftFrom = state.leftUntil = state.rightFrom = state.rightUntil = state.rightProfile = '';
     load({ push: true });
   });
 }
@@ -621,7 +756,7 @@ $('custom-apply').addEventListener('click', () => {
   const f = new Date($('custom-from').value).getTime(), u = new Date($('custom-until').value).getTime();
   if (!Number.isFinite(f) || !Number.isFinite(u) || u <= f) { showError('Custom range: "from" must be a valid time before "until".'); return; }
   state.from = String(f); state.until = String(u);
-  state.leftFrom = state.leftUntil = state.rightFrom = state.rightUntil = '';
+  state.leftFrom = state.leftUntil = state.rightFrom = state.rightUntil = state.rightProfile = '';
   $('custom-range').open = false;
   load({ push: true });
 });
@@ -662,6 +797,7 @@ for (const side of ['left', 'right']) {
     if (e.key !== 'Enter') return;
     try { parseSelector(e.target.value); } catch (err) { showError(err.message); return; }
     state[`${side}Selector`] = e.target.value.trim();
+    if (side === 'right') state.rightProfile = '';
     load({ push: true });
   });
 }
@@ -771,6 +907,7 @@ $('export').addEventListener('click', async (e) => {
         download(`${base}.json`, new Blob([JSON.stringify(currentRender)], { type: 'application/json' }));
         break;
       case 'pprof': {
+        if (state.view === 'heatmap' && state.profile) { await exportProfile({ profileId: state.profile, timestamp: Number(state.profileTime) }); break; }
         const bytes = await api.selectMergeProfileGzip(state.type, mainSelector(), lastRange[0], lastRange[1]);
         download(`${base}.pb.gz`, new Blob([bytes], { type: 'application/octet-stream' }));
         break;
@@ -789,7 +926,7 @@ window.addEventListener('popstate', () => { readUrl(); load(); });
 window.pyroscopeUI = {
   flame, table, timeline, state, callersFlame, calleesFlame, FlameModel, buildSandwich,
   get model() { return currentModel; }, get render() { return currentRender; },
-  get sandwich() { return currentSandwich; }, get explore() { return exploreData; },
+  get sandwich() { return currentSandwich; }, get explore() { return exploreData; }, heatmap: heatmapView,
 };
 
 readUrl();
