@@ -1,5 +1,4 @@
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Pyroscope.Api;
 
@@ -41,7 +40,13 @@ public static class FeatureFlagServiceCollectionExtensions
 {
     public static IServiceCollection AddFeatureFlag(this IServiceCollection services, string name)
     {
-        services.TryAddEnumerable(ServiceDescriptor.Singleton(new FeatureFlagRegistration(name)));
-        return services;
+        foreach (var d in services)
+        {
+            if (d.ImplementationInstance is FeatureFlagRegistration r && r.Name == name)
+            {
+                return services;
+            }
+        }
+        return services.AddSingleton(new FeatureFlagRegistration(name));
     }
 }
