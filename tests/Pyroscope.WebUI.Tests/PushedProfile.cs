@@ -3,7 +3,7 @@ using Pyroscope.Contracts.Google.V1;
 namespace Pyroscope.WebUI.Tests;
 
 /// <summary>
-/// One profile pushed on its own for the heatmap tests: go-cpu.pb.gz with every sample value multiplied by
+/// One profile pushed on its own for the heatmap tests: go-cpu.pb.gz without its pprof labels, every sample value multiplied by
 /// <see cref="Scale"/>, at a known time, under <c>pod</c>. <see cref="Total"/> is its cpu:nanoseconds sum,
 /// decoded from the pushed bytes by the test's own reader.
 /// </summary>
@@ -27,7 +27,12 @@ public sealed record PushedProfile(string Pod, long TimestampMs, double Scale, P
     {
         var profile = FixtureProfiles.Read("go/go-cpu.pb.gz");
         foreach (var sample in profile.Sample)
+        {
+            // The server stores each pprof label set of a push as a profile of its own (own series, own id): without
+            // labels one push is one profile.
+            sample.Label.Clear();
             for (var i = 0; i < sample.Value.Count; i++) sample.Value[i] = (long)Math.Round(sample.Value[i] * scale);
+        }
         var cpu = Array.IndexOf(FixtureProfiles.SampleTypes(profile), "cpu:nanoseconds");
         long total = 0;
         foreach (var s in FixtureProfiles.Stacks(profile)) total += s.Values[cpu];

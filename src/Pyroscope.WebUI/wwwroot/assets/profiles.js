@@ -3,8 +3,7 @@
 // highest-valued profile as exemplar, so a cell holding one profile names it exactly. A slot where some cell
 // holds more is asked again over just its time span with a finer step, until every cell holds one profile or
 // the step is 1 ms (profiles at the same millisecond and in the same value bucket stay unresolved, and are
-// counted as such). The heatmap is not grouped by labels: pprof sample labels split one profile over several
-// series, and a grouped heatmap would count each part as a profile of its own.
+// counted as such). The heatmap is not grouped by labels: the profile's own labels come with its exemplar.
 
 export const PAGE_SIZE = 100;
 const SPLIT = 40;          // sub-slots per refined slot
