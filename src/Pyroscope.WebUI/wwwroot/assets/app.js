@@ -6,10 +6,13 @@ import { Timeline } from './timeline.js';
 import { TopTable } from './toptable.js';
 import { buildSandwich } from './sandwich.js';
 import { exploreGroups, valueLabel, GROUP_LIMIT, OTHER_COLOR } from './explore.js';
-import { heatmapStep, mergeHeatmap } from './heatmap.js';
 import { HeatmapView } from './heatmapview.js';
-import { listProfiles } from './profiles.js';
+import { HeatmapPage } from './heatmappage.js';
 import { formatTime, formatValue, formatPercent, unitOf, escapeHtml } from './format.js';
+import { parseSelector, formatSelector, resolveTime, describeRange } from './query.js';
+
+// Re-exported for the module tests and for anyone scripting the page.
+export { parseSelector, formatSelector, resolveTime };
 
 const $ = (id) => document.getElementById(id);
 
@@ -22,29 +25,6 @@ const state = {
   // heatmap view: the open profile; diff view: the comparison side is this one profile
   profile: '', profileTime: '', rightProfile: '',
 };
-
-const matcherRe = /\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*,?/gy;
-
-/** `{a="b", c!~"d"}` → [{name, op, value}]; throws on anything else so typos are reported. */
-export function parseSelector(text) {
-  const s = (text || '').trim();
-  if (!s || s === '{}') return [];
-  if (!s.startsWith('{') || !s.endsWith('}')) throw new Error(`label selector must look like {name="value"}: ${s}`);
-  const body = s.slice(1, -1);
-  const out = [];
-  matcherRe.lastIndex = 0;
-  let m;
-  while (matcherRe.lastIndex < body.length && (m = matcherRe.exec(body))) {
-    out.push({ name: m[1], op: m[2], value: m[3].replace(/\\(.)/g, '$1') });
-  }
-  if (matcherRe.lastIndex < body.trimEnd().length) throw new Error(`cannot parse label selector near: ${body.slice(matcherRe.lastIndex)}`);
-  return out;
-}
-
-const quote = (v) => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
-export function formatSelector(matchers) {
-  return `{${matchers.map((m) => `${m.name}${m.op}${quote(m.value)}`).join(',')}}`;
-}
 
 function mainMatchers() {
   const ms = [];
@@ -118,28 +98,6 @@ function writeUrl(push) {
   if (url !== location.pathname + location.search) history[push ? 'pushState' : 'replaceState'](null, '', url);
 }
 
-/** `now`, `now-15m` (s, m, h, d, w), or unix seconds / ms / µs / ns by digit count → unix ms. */
-export function resolveTime(text, now = Date.now()) {
-  const t = String(text || '').trim();
-  if (!t || t === 'now') return now;
-  const rel = /^now-(\d+)([smhdw])$/.exec(t);
-  if (rel) return now - Number(rel[1]) * { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 604800e3 }[rel[2]];
-  if (/^\d+$/.test(t)) {
-    if (t.length <= 10) return Number(t) * 1000;
-    if (t.length <= 13) return Number(t);
-    if (t.length <= 16) return Math.floor(Number(t) / 1e3);
-    return Math.floor(Number(t) / 1e6);
-  }
-  throw new Error(`invalid time "${t}": use now, now-1h or unix milliseconds`);
-}
-
-function describeRange(from, until) {
-  const presets = { 'now-15m': 'Last 15 minutes', 'now-1h': 'Last 1 hour', 'now-24h': 'Last 24 hours' };
-  if (until === 'now' && presets[from]) return presets[from];
-  const now = Date.now();
-  return `${formatTime(resolveTime(from, now))} → ${formatTime(resolveTime(until, now))}`;
-}
-
 // ---------- UI pieces ----------
 let loadSeq = 0;
 let currentModel = null;
@@ -166,7 +124,18 @@ const table = new TopTable($('table'), {
 const timeline = new Timeline($('timeline'), { onSelect: onTimelineSelect });
 const heatmapView = new HeatmapView({
   chart: $('heatmap'), summary: $('heatmap-summary'), list: $('profile-list'),
-  onOpen: openProfile, onExport: (p) => exportProfile(p).catch((e) => showError(`Export failed: ${e.message}`)), onCompare: compareProfile,
+  onOpen: (p) => heatmapPage.open(p),
+  onExport: (p) => heatmapPage.exportProfile(p).catch((e) => showError(`Export failed: ${e.message}`)),
+  onCompare: (p) => heatmapPage.compare(p),
+});
+// What the heatmap view needs of the page; the page's own variables stay here.
+const heatmapPage = new HeatmapPage({
+  state, view: heatmapView, mergedButton: $('heatmap-merged'),
+  get range() { return lastRange; }, get unit() { return currentUnit; }, get model() { return currentModel; },
+  isCurrent: (seq) => seq === loadSeq,
+  setRender: (r) => { currentRender = r; },
+  showModel, showError, clearError, setStatus, writeUrl, load, mainSelector,
+  download: (suffix, blob) => download(`${exportBaseName()}${suffix}`, blob),
 });
 
 function showError(message) {
@@ -303,7 +272,7 @@ async function load({ push = false } = {}) {
 
   if (state.view === 'diff') await loadDiff(seq, from, until);
   else if (state.view === 'explore') await loadExplore(seq, from, until);
-  else if (state.view === 'heatmap') await loadHeatmap(seq, from, until);
+  else if (state.view === 'heatmap') await heatmapPage.load(seq, from, until);
   else await loadSingle(seq, from, until);
 }
 
@@ -441,112 +410,6 @@ function renderExplore(from, until) {
 
 function selectGroupValue(value) {
   state.groupByValue = state.groupByValue === value ? null : value;
-  load({ push: true });
-}
-
-// ---------- heatmap and individual profiles ----------
-let flameSeq = 0;
-
-async function loadHeatmap(seq, from, until) {
-  const selector = mainSelector();
-  const t0 = performance.now();
-  const errors = [];
-  heatmapView.setSelected(state.profile);
-  const step = heatmapStep(from, until);
-  const ask = (start, end, stepSeconds) => api.selectHeatmap(state.type, selector, start, end, stepSeconds);
-  const [heat, flameError] = await Promise.allSettled([ask(from, until, step), loadProfileFlame(from, until)]);
-  if (seq !== loadSeq) return;
-  if (flameError.value) errors.push(flameError.value);
-  if (heat.status === 'fulfilled') {
-    heatmapView.setGrid(mergeHeatmap(heat.value, step * 1000), from, until, currentUnit);
-    try {
-      const listing = await listProfiles(ask, heat.value, step * 1000);
-      if (seq !== loadSeq) return;
-      heatmapView.setListing(listing);
-    } catch (e) {
-      if (seq !== loadSeq) return;
-      heatmapView.setListing(null, e.message);
-    }
-  } else {
-    heatmapView.setGrid(null, from, until, currentUnit, 'Heatmap unavailable');
-    errors.push(heat.reason.message);
-  }
-  if (errors.length) showError(errors.join(' · '));
-  const listed = heatmapView.listing ? `${heatmapView.listing.profiles.length} profiles listed · ` : '';
-  setStatus(`${listed}${currentModel ? currentModel.nodeCount.toLocaleString() + ' nodes · ' : ''}loaded in ${Math.round(performance.now() - t0)} ms`);
-}
-
-/** Time range asked for one profile: its own instant (the id selects it), or the whole range without one. */
-function profileRange(time, from, until) {
-  const t = Number(time);
-  return t > 0 ? [t - 1000, t + 1000] : [from, until];
-}
-
-/** The heatmap view's flame graph: the open profile alone, or the merged range. Returns an error message or ''. */
-async function loadProfileFlame(from, until) {
-  const seq = ++flameSeq;
-  const query = `${state.type}${mainSelector()}`;
-  try {
-    if (!state.profile) {
-      const r = await api.render(query, from, until, state.maxNodes);
-      if (seq !== flameSeq) return '';
-      currentRender = r;
-      showModel(new FlameModel(r.flamebearer || {}, false), query, describeRange(state.from, state.until));
-      return '';
-    }
-    const [start, end] = profileRange(state.profileTime, from, until);
-    const fb = await api.selectMergeStacktraces(state.type, mainSelector(), start, end, [state.profile], state.maxNodes);
-    if (seq !== flameSeq) return '';
-    currentRender = { version: 1, flamebearer: fb, metadata: { format: 'single', units: currentUnit, name: state.type } };
-    showModel(new FlameModel(fb, false), `${query} · profile ${state.profile}`, state.profileTime ? formatTime(Number(state.profileTime)) : describeRange(state.from, state.until));
-    return '';
-  } catch (e) {
-    if (seq !== flameSeq) return '';
-    showModel(null);
-    return e.message;
-  }
-}
-
-/** Opens one profile (a heatmap cell's exemplar or a list row) in the flame graph, without reloading the heatmap. */
-async function openProfile(p) {
-  state.profile = p.profileId;
-  state.profileTime = String(p.timestamp);
-  writeUrl(true);
-  heatmapView.setSelected(p.profileId);
-  $('heatmap-merged').hidden = false;
-  clearError();
-  setStatus('Loading…');
-  const error = await loadProfileFlame(lastRange[0], lastRange[1]);
-  if (error) showError(error);
-  setStatus(currentModel ? `${currentModel.nodeCount.toLocaleString()} nodes` : '');
-}
-
-function showMergedFlame() {
-  state.profile = ''; state.profileTime = '';
-  writeUrl(true);
-  heatmapView.setSelected('');
-  $('heatmap-merged').hidden = true;
-  setStatus('Loading…');
-  loadProfileFlame(lastRange[0], lastRange[1]).then((error) => {
-    if (error) showError(error);
-    setStatus(currentModel ? `${currentModel.nodeCount.toLocaleString()} nodes` : '');
-  });
-}
-
-async function exportProfile(p) {
-  const [start, end] = profileRange(p.timestamp, lastRange[0], lastRange[1]);
-  const bytes = await api.selectMergeProfileGzip(state.type, mainSelector(), start, end, [p.profileId]);
-  download(`${exportBaseName()}-profile-${p.profileId}.pb.gz`, new Blob([bytes], { type: 'application/octet-stream' }));
-}
-
-/** The diff view: the merged range as the baseline, this one profile as the comparison. */
-function compareProfile(p) {
-  const [from, until] = lastRange;
-  const [start, end] = profileRange(p.timestamp, from, until);
-  Object.assign(state, {
-    view: 'diff', leftSelector: mainSelector(), rightSelector: mainSelector(),
-    leftFrom: String(from), leftUntil: String(until), rightFrom: String(start), rightUntil: String(end), rightProfile: p.profileId,
-  });
   load({ push: true });
 }
 
@@ -738,7 +601,7 @@ $('service').addEventListener('change', (e) => {
   load({ push: true });
 });
 $('profile-type').addEventListener('change', (e) => { state.type = e.target.value; state.profile = state.profileTime = state.rightProfile = ''; load({ push: true }); });
-$('heatmap-merged').addEventListener('click', showMergedFlame);
+$('heatmap-merged').addEventListener('click', () => heatmapPage.showMerged());
 for (const b of document.querySelectorAll('.preset')) {
   b.addEventListener('click', () => {
     state.from = b.dataset.range; state.until = 'now';
@@ -907,7 +770,7 @@ $('export').addEventListener('click', async (e) => {
         download(`${base}.json`, new Blob([JSON.stringify(currentRender)], { type: 'application/json' }));
         break;
       case 'pprof': {
-        if (state.view === 'heatmap' && state.profile) { await exportProfile({ profileId: state.profile, timestamp: Number(state.profileTime) }); break; }
+        if (state.view === 'heatmap' && state.profile) { await heatmapPage.exportProfile({ profileId: state.profile, timestamp: Number(state.profileTime) }); break; }
         const bytes = await api.selectMergeProfileGzip(state.type, mainSelector(), lastRange[0], lastRange[1]);
         download(`${base}.pb.gz`, new Blob([bytes], { type: 'application/octet-stream' }));
         break;

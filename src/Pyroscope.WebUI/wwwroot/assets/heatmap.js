@@ -74,7 +74,7 @@ export class HeatmapChart {
     this.svg.setAttribute('role', 'img');
     this.svg.setAttribute('aria-label', 'Heatmap of individual profiles: time × value, colour = number of profiles');
     this.tip = document.createElement('div');
-    this.tip.className = 'timeline-tip heatmap-tip';
+    this.tip.className = 'heatmap-tip';
     this.tip.hidden = true;
     host.append(this.svg, this.tip);
     this.grid = null;
@@ -133,7 +133,7 @@ export class HeatmapChart {
     for (let i = 0; i <= ticks; i++) {
       const t = x0 + (span * i) / ticks, d = new Date(t);
       const label = `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}${span < 600e3 ? ':' + String(d.getSeconds()).padStart(2, '0') : ''}`;
-      text(xOf(t), HEIGHT - 6, label, 'middle');
+      text(xOf(t), HEIGHT - 6, label, i === ticks ? 'end' : 'middle');
     }
     parts.push(`<rect x="${PAD.left}" y="${PAD.top}" width="${plotW}" height="${plotH}" class="plot"/>`);
     if (!g || !g.cells.length) {
