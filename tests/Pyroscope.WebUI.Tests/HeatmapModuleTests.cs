@@ -88,10 +88,11 @@ public sealed class HeatmapModuleTests(UiFixture ui)
     }
 
     [Fact]
-    public async Task Grid_merge_adds_counts_per_cell_and_keeps_the_largest_exemplar_found_by_value()
+    public async Task Grid_merge_adds_counts_per_cell_and_keeps_the_largest_exemplar_found_by_value_and_steps_survive_the_trip()
     {
         var r = await RunAsync("""
             const { mergeHeatmap, bucketOf, heatmapStep } = await import('/assets/heatmap.js');
+            const { exactStep } = await import('/assets/profiles.js');
             const yMin = Array.from({ length: 20 }, (_, i) => 100 + i * 10);
             const slot = (ts, counts, exemplars) => ({ timestamp: ts, yMin, counts: Array.from({ length: 20 }, (_, i) => counts[i] || 0), exemplars });
             const ex = (id, value, ts) => ({ profileId: id, value, timestamp: ts, labels: [] });
@@ -103,6 +104,7 @@ public sealed class HeatmapModuleTests(UiFixture ui)
               cells: g.cells.map((c) => [c.slot, c.bucket, c.count, c.exemplar.profileId, c.exemplar.labels.map((l) => l.value).join()]),
               yMax: g.yMax, total: g.total, buckets: [bucketOf(99, yMin), bucketOf(100, yMin), bucketOf(109.9, yMin), bucketOf(290, yMin), bucketOf(1e9, yMin)],
               steps: [heatmapStep(0, 3600000), heatmapStep(0, 60000), heatmapStep(0, 86400000)],
+              exact: [exactStep(1), exactStep(750), exactStep(1001), exactStep(2002)],
             });
             """);
         Assert.Equal("""[[60000,0,1,"a0","a"],[60000,19,3,"b19","b"],[90000,5,1,"b5","b"]]""", r.GetProperty("cells").GetRawText());
@@ -110,5 +112,7 @@ public sealed class HeatmapModuleTests(UiFixture ui)
         Assert.Equal(5, r.GetProperty("total").GetInt32());
         Assert.Equal("[-1,0,0,19,19]", r.GetProperty("buckets").GetRawText());
         Assert.Equal("[30,1,720]", r.GetProperty("steps").GetRawText());
+        // Refined steps the server reads back as sent (it truncates seconds × 1000; 1.001 s would come back as 1000 ms).
+        Assert.Equal("[1,750,1002,2003]", r.GetProperty("exact").GetRawText());
     }
 }

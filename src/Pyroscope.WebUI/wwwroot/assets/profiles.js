@@ -50,7 +50,7 @@ export async function listProfiles(heatmap, series, stepMs, { maxQueries = MAX_Q
     for (let i = 0; i < runnable.length; i += PARALLEL) {
       const batch = runnable.slice(i, i + PARALLEL);
       const answers = await Promise.all(batch.map((r) => {
-        const step = Math.max(1, Math.ceil(r.stepMs / SPLIT));
+        const step = exactStep(Math.max(1, Math.ceil(r.stepMs / SPLIT)));
         result.queries++;
         // The server's first slot ends at start and also holds (start − step, start]; so start = lo + step.
         return heatmap(r.lo + step, r.hi, step / 1000).then((s) => ({ series: s, stepMs: step, lo: r.lo, hi: r.hi }));
@@ -61,6 +61,16 @@ export async function listProfiles(heatmap, series, stepMs, { maxQueries = MAX_Q
   result.profiles = [...found.values()];
   if (result.profiles.length > maxProfiles) { result.profiles.length = maxProfiles; result.truncated = true; }
   return result;
+}
+
+/**
+ * A step in ms that survives the trip through seconds: the server truncates step × 1000, and for some values
+ * (1001 ms → 1.001 s → 1000.9999…) that is one less, which would move its slot edges off the ones asked for.
+ */
+export function exactStep(ms) {
+  let step = ms;
+  while (Math.trunc((step / 1000) * 1000) !== step) step++;
+  return step;
 }
 
 /** Timestamps of the slots where a cell of any series holds more than one profile. */
