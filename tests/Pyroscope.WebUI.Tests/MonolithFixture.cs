@@ -21,6 +21,12 @@ public sealed class MonolithFixture : IAsyncLifetime
         ["a"] = "go/go-cpu.pb.gz",
         ["b"] = "upstream/og_convert_pprof__cpu.pb.gz",
     };
+    public const string HeatmapService = "webui-heatmap";
+    /// <summary>Profiles ingested one by one into <see cref="HeatmapService"/> for the heatmap view (see <see cref="HeatmapProfiles"/>).</summary>
+    public IReadOnlyList<PushedProfile> HeatmapProfiles { get; private set; } = [];
+    /// <summary>An hour on whole minutes, from 50 minutes before start-up: 30 s heatmap slots on a known grid.</summary>
+    public long HeatmapFromMs { get; private set; }
+    public long HeatmapUntilMs => HeatmapFromMs + 3_600_000;
     public PyroscopeProcess? Process { get; private set; }
     public string Url => Process!.BaseAddress.ToString().TrimEnd('/');
 
@@ -41,6 +47,9 @@ public sealed class MonolithFixture : IAsyncLifetime
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         await IngestAsync(http, "go/go-cpu.pb.gz", Service);
         foreach (var (env, fixture) in EnvFixtures) await IngestAsync(http, fixture, $"{TagsService}{{env={env}}}");
+        HeatmapFromMs = now / 60_000 * 60_000 - 50 * 60_000;
+        HeatmapProfiles = PushedProfile.HeatmapSet(HeatmapFromMs);
+        foreach (var p in HeatmapProfiles) await IngestAsync(http, p.Profile, $"{HeatmapService}{{pod={p.Pod}}}", p.TimestampMs);
 
         // Poll until the ingested profiles are queryable (no sleeps beyond short polling).
         var deadline = DateTime.UtcNow.AddSeconds(30);
@@ -51,7 +60,8 @@ public sealed class MonolithFixture : IAsyncLifetime
             using var services = await http.PostAsync("/querier.v1.QuerierService/LabelValues",
                 new StringContent($"{{\"name\":\"service_name\",\"start\":{now - 3_600_000},\"end\":{DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + 60_000}}}", Encoding.UTF8, "application/json"));
             var envs = await values.Content.ReadAsStringAsync();
-            if ((await services.Content.ReadAsStringAsync()).Contains(Service, StringComparison.Ordinal)
+            var serviceNames = await services.Content.ReadAsStringAsync();
+            if (serviceNames.Contains(Service, StringComparison.Ordinal) && serviceNames.Contains(HeatmapService, StringComparison.Ordinal)
                 && envs.Contains("\"a\"", StringComparison.Ordinal) && envs.Contains("\"b\"", StringComparison.Ordinal)) break;
             if (DateTime.UtcNow > deadline) throw new TimeoutException($"{Service} / {TagsService} never became queryable; output:\n{Process.Output}");
             await Task.Delay(100);
@@ -59,11 +69,13 @@ public sealed class MonolithFixture : IAsyncLifetime
     }
 
     // The fixture keeps its samples; only its timestamp moves to now, so the UI's default "last hour" shows it.
-    private async Task IngestAsync(HttpClient http, string fixture, string name)
+    private Task IngestAsync(HttpClient http, string fixture, string name) =>
+        IngestAsync(http, FixtureProfiles.Read(fixture), name, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - 5_000, fixture);
+
+    private async Task IngestAsync(HttpClient http, Pyroscope.Contracts.Google.V1.Profile profile, string name, long timestampMs, string fixture = "a scaled go/go-cpu.pb.gz")
     {
-        var profile = FixtureProfiles.Read(fixture);
-        profile.TimeNanos = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000 - 5_000_000_000;
-        var fromS = DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 10;
+        profile.TimeNanos = timestampMs * 1_000_000;
+        var fromS = timestampMs / 1000 - 10;
         using var content = new ByteArrayContent(Gzip(profile.ToByteArray()));
         content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
         using var ingest = await http.PostAsync($"/ingest?name={Uri.EscapeDataString(name)}&from={fromS}&until={fromS + 10}&format=pprof&spyName=gospy&sampleRate=100", content);

@@ -91,6 +91,45 @@ export async function diff(left, right) {
   };
 }
 
+/**
+ * SelectHeatmap of individual profiles with one exemplar (profile id) per non-empty cell. `step` in seconds
+ * (fractions allowed, at least 0.001); `groupBy`: label names, one heatmap series per distinct value set.
+ */
+export async function selectHeatmap(profileTypeID, labelSelector, start, end, step, groupBy = []) {
+  const r = await connect('SelectHeatmap', {
+    profileTypeID, labelSelector, start, end, step, groupBy,
+    queryType: 'HEATMAP_QUERY_TYPE_INDIVIDUAL',
+    exemplarType: 'EXEMPLAR_TYPE_INDIVIDUAL',
+  });
+  return (r.series || []).map((s) => ({
+    labels: s.labels || [],
+    slots: (s.slots || []).map((slot) => ({
+      timestamp: num(slot.timestamp),
+      yMin: (slot.yMin || []).map(Number),
+      counts: (slot.counts || []).map(Number),
+      exemplars: (slot.exemplars || []).map((e) => ({
+        timestamp: num(e.timestamp), profileId: e.profileId || '', value: num(e.value), labels: e.labels || [],
+      })),
+    })),
+  }));
+}
+
+/** One flame graph of the given profiles only (profile_id_selector), as flamebearer fields. */
+export async function selectMergeStacktraces(profileTypeID, labelSelector, start, end, profileIds = [], maxNodes = '') {
+  const r = await connect('SelectMergeStacktraces', {
+    profileTypeID, labelSelector, start, end, profileIdSelector: profileIds,
+    format: 'PROFILE_FORMAT_FLAMEGRAPH',
+    ...(maxNodes ? { maxNodes: Number(maxNodes) } : {}),
+  });
+  const fg = r.flamegraph || {};
+  return {
+    names: fg.names || [],
+    levels: (fg.levels || []).map((l) => (l.values || []).map(num)),
+    numTicks: num(fg.total),
+    maxSelf: num(fg.maxSelf),
+  };
+}
+
 export function renderUrl(query, from, until, maxNodes, format = 'json') {
   const p = new URLSearchParams({ query, from: String(from), until: String(until), format });
   if (maxNodes) p.set('maxNodes', String(maxNodes));
@@ -116,22 +155,23 @@ function stringField(out, field, text) {
   varint(out, (field << 3) | 2); varint(out, bytes.length);
   for (const b of bytes) out.push(b);
 }
-export function encodeSelectMergeProfileRequest(profileTypeID, labelSelector, start, end) {
+export function encodeSelectMergeProfileRequest(profileTypeID, labelSelector, start, end, profileIds = []) {
   const out = [];
   stringField(out, 1, profileTypeID);
   stringField(out, 2, labelSelector);
   varint(out, (3 << 3) | 0); varint(out, start);
   varint(out, (4 << 3) | 0); varint(out, end);
+  for (const id of profileIds) stringField(out, 7, id); // profile_id_selector
   return new Uint8Array(out);
 }
 
-/** Returns the merged profile as gzipped pprof bytes (the usual `.pb.gz`). */
-export async function selectMergeProfileGzip(profileTypeID, labelSelector, start, end) {
+/** Returns the merged profile (or only `profileIds`, when given) as gzipped pprof bytes (the usual `.pb.gz`). */
+export async function selectMergeProfileGzip(profileTypeID, labelSelector, start, end, profileIds = []) {
   const endpoint = '/querier.v1.QuerierService/SelectMergeProfile';
   const response = await send(endpoint, {
     method: 'POST',
     headers: headers({ 'Content-Type': 'application/proto' }),
-    body: encodeSelectMergeProfileRequest(profileTypeID, labelSelector, start, end),
+    body: encodeSelectMergeProfileRequest(profileTypeID, labelSelector, start, end, profileIds),
   });
   const raw = new Uint8Array(await response.arrayBuffer());
   if (raw.length >= 2 && raw[0] === 0x1f && raw[1] === 0x8b) return raw;

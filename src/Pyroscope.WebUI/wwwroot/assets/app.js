@@ -6,7 +6,13 @@ import { Timeline } from './timeline.js';
 import { TopTable } from './toptable.js';
 import { buildSandwich } from './sandwich.js';
 import { exploreGroups, valueLabel, GROUP_LIMIT, OTHER_COLOR } from './explore.js';
+import { HeatmapView } from './heatmapview.js';
+import { HeatmapPage } from './heatmappage.js';
 import { formatTime, formatValue, formatPercent, unitOf, escapeHtml } from './format.js';
+import { parseSelector, formatSelector, resolveTime, describeRange } from './query.js';
+
+// Re-exported for the module tests and for anyone scripting the page.
+export { parseSelector, formatSelector, resolveTime };
 
 const $ = (id) => document.getElementById(id);
 
@@ -16,30 +22,9 @@ const state = {
   leftSelector: '', rightSelector: '', leftFrom: '', leftUntil: '', rightFrom: '', rightUntil: '',
   search: '', tenant: '', maxNodes: '',
   groupBy: '', groupByValue: null, sandwich: '',
+  // heatmap view: the open profile; diff view: the comparison side is this one profile
+  profile: '', profileTime: '', rightProfile: '',
 };
-
-const matcherRe = /\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*,?/gy;
-
-/** `{a="b", c!~"d"}` → [{name, op, value}]; throws on anything else so typos are reported. */
-export function parseSelector(text) {
-  const s = (text || '').trim();
-  if (!s || s === '{}') return [];
-  if (!s.startsWith('{') || !s.endsWith('}')) throw new Error(`label selector must look like {name="value"}: ${s}`);
-  const body = s.slice(1, -1);
-  const out = [];
-  matcherRe.lastIndex = 0;
-  let m;
-  while (matcherRe.lastIndex < body.length && (m = matcherRe.exec(body))) {
-    out.push({ name: m[1], op: m[2], value: m[3].replace(/\\(.)/g, '$1') });
-  }
-  if (matcherRe.lastIndex < body.trimEnd().length) throw new Error(`cannot parse label selector near: ${body.slice(matcherRe.lastIndex)}`);
-  return out;
-}
-
-const quote = (v) => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
-export function formatSelector(matchers) {
-  return `{${matchers.map((m) => `${m.name}${m.op}${quote(m.value)}`).join(',')}}`;
-}
 
 function mainMatchers() {
   const ms = [];
@@ -56,7 +41,10 @@ function exploreSelector() {
 
 function readUrl() {
   const p = new URLSearchParams(location.search);
-  state.view = ['diff', 'explore'].includes(p.get('view')) ? p.get('view') : 'single';
+  state.view = ['diff', 'explore', 'heatmap'].includes(p.get('view')) ? p.get('view') : 'single';
+  state.profile = p.get('profile') || '';
+  state.profileTime = /^\d+$/.test(p.get('profileTime') || '') ? p.get('profileTime') : '';
+  state.rightProfile = p.get('rightProfile') || '';
   state.groupBy = p.get('groupBy') || '';
   state.groupByValue = p.has('groupByValue') ? p.get('groupByValue') : null;
   state.sandwich = p.get('sandwich') || '';
@@ -92,7 +80,11 @@ function writeUrl(push) {
   if (state.view === 'diff') {
     p.set('leftQuery', `${state.type}${state.leftSelector || mainSelector()}`);
     p.set('rightQuery', `${state.type}${state.rightSelector || mainSelector()}`);
-    for (const k of ['leftFrom', 'leftUntil', 'rightFrom', 'rightUntil']) if (state[k]) p.set(k, state[k]);
+    for (const k of ['leftFrom', 'leftUntil', 'rightFrom', 'rightUntil', 'rightProfile']) if (state[k]) p.set(k, state[k]);
+  }
+  if (state.view === 'heatmap' && state.profile) {
+    p.set('profile', state.profile);
+    if (state.profileTime) p.set('profileTime', state.profileTime);
   }
   if (state.view === 'explore') {
     if (state.groupBy) p.set('groupBy', state.groupBy);
@@ -104,28 +96,6 @@ function writeUrl(push) {
   if (state.tenant) p.set('tenant', state.tenant);
   const url = `${location.pathname}?${p}`;
   if (url !== location.pathname + location.search) history[push ? 'pushState' : 'replaceState'](null, '', url);
-}
-
-/** `now`, `now-15m` (s, m, h, d, w), or unix seconds / ms / µs / ns by digit count → unix ms. */
-export function resolveTime(text, now = Date.now()) {
-  const t = String(text || '').trim();
-  if (!t || t === 'now') return now;
-  const rel = /^now-(\d+)([smhdw])$/.exec(t);
-  if (rel) return now - Number(rel[1]) * { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 604800e3 }[rel[2]];
-  if (/^\d+$/.test(t)) {
-    if (t.length <= 10) return Number(t) * 1000;
-    if (t.length <= 13) return Number(t);
-    if (t.length <= 16) return Math.floor(Number(t) / 1e3);
-    return Math.floor(Number(t) / 1e6);
-  }
-  throw new Error(`invalid time "${t}": use now, now-1h or unix milliseconds`);
-}
-
-function describeRange(from, until) {
-  const presets = { 'now-15m': 'Last 15 minutes', 'now-1h': 'Last 1 hour', 'now-24h': 'Last 24 hours' };
-  if (until === 'now' && presets[from]) return presets[from];
-  const now = Date.now();
-  return `${formatTime(resolveTime(from, now))} → ${formatTime(resolveTime(until, now))}`;
 }
 
 // ---------- UI pieces ----------
@@ -152,6 +122,21 @@ const table = new TopTable($('table'), {
   onContextMenu: openFunctionMenu,
 });
 const timeline = new Timeline($('timeline'), { onSelect: onTimelineSelect });
+const heatmapView = new HeatmapView({
+  chart: $('heatmap'), summary: $('heatmap-summary'), list: $('profile-list'),
+  onOpen: (p) => heatmapPage.open(p),
+  onExport: (p) => heatmapPage.exportProfile(p).catch((e) => showError(`Export failed: ${e.message}`)),
+  onCompare: (p) => heatmapPage.compare(p),
+});
+// What the heatmap view needs of the page; the page's own variables stay here.
+const heatmapPage = new HeatmapPage({
+  state, view: heatmapView, mergedButton: $('heatmap-merged'),
+  get range() { return lastRange; }, get unit() { return currentUnit; }, get model() { return currentModel; },
+  isCurrent: (seq) => seq === loadSeq,
+  setRender: (r) => { currentRender = r; },
+  showModel, showError, clearError, setStatus, writeUrl, load, mainSelector,
+  download: (suffix, blob) => download(`${exportBaseName()}${suffix}`, blob),
+});
 
 function showError(message) {
   const box = $('error');
@@ -215,6 +200,10 @@ function syncControls() {
   for (const id of ['explore-controls', 'timeline-legend', 'explore-table']) $(id).hidden = !explore;
   document.body.classList.toggle('explore', explore);
   $('sandwich-open').hidden = state.view === 'diff';
+  const heatmap = state.view === 'heatmap';
+  for (const id of ['heatmap-panel', 'profile-list']) $(id).hidden = !heatmap;
+  document.body.classList.toggle('heatmap', heatmap);
+  $('heatmap-merged').hidden = !state.profile;
   renderChips();
 }
 
@@ -253,7 +242,7 @@ async function load({ push = false } = {}) {
   if (!types.length) {
     fillSelect($('service'), [], ''); fillSelect($('profile-type'), [], '');
     showEmpty(ingestHelp());
-    for (const id of ['explore-controls', 'explore-table']) $(id).hidden = true;
+    for (const id of ['explore-controls', 'explore-table', 'heatmap-panel', 'profile-list']) $(id).hidden = true;
     timeline.setData([], from, until, 'count');
     setStatus('');
     writeUrl(push);
@@ -283,6 +272,7 @@ async function load({ push = false } = {}) {
 
   if (state.view === 'diff') await loadDiff(seq, from, until);
   else if (state.view === 'explore') await loadExplore(seq, from, until);
+  else if (state.view === 'heatmap') await heatmapPage.load(seq, from, until);
   else await loadSingle(seq, from, until);
 }
 
@@ -509,7 +499,7 @@ function diffSides(from, until) {
   const r = (v, d) => (v ? resolveTime(v, now) : d);
   return {
     left: { selector: state.leftSelector || mainSelector(), from: r(state.leftFrom, from), until: r(state.leftUntil, mid) },
-    right: { selector: state.rightSelector || mainSelector(), from: r(state.rightFrom, mid), until: r(state.rightUntil, until) },
+    right: { selector: state.rightSelector || mainSelector(), from: r(state.rightFrom, mid), until: r(state.rightUntil, until), profile: state.rightProfile },
   };
 }
 
@@ -518,8 +508,14 @@ async function loadDiff(seq, from, until) {
   $('left-selector').value = sides.left.selector;
   $('right-selector').value = sides.right.selector;
   $('left-range').textContent = `${formatTime(sides.left.from)} → ${formatTime(sides.left.until)}`;
-  $('right-range').textContent = `${formatTime(sides.right.from)} → ${formatTime(sides.right.until)}`;
-  const req = (s) => ({ profileTypeID: state.type, labelSelector: s.selector, start: s.from, end: s.until, ...(state.maxNodes ? { maxNodes: Number(state.maxNodes) } : {}) });
+  $('right-range').textContent = sides.right.profile
+    ? `one profile: ${sides.right.profile} (${formatTime(sides.right.from)} → ${formatTime(sides.right.until)})`
+    : `${formatTime(sides.right.from)} → ${formatTime(sides.right.until)}`;
+  const req = (s) => ({
+    profileTypeID: state.type, labelSelector: s.selector, start: s.from, end: s.until,
+    ...(s.profile ? { profileIdSelector: [s.profile] } : {}),
+    ...(state.maxNodes ? { maxNodes: Number(state.maxNodes) } : {}),
+  });
   const t0 = performance.now();
   const [seriesResult, diffResult] = await Promise.allSettled([
     api.selectSeries(state.type, mainSelector(), from, until, stepSeconds(from, until)),
@@ -535,7 +531,8 @@ async function loadDiff(seq, from, until) {
   else { timeline.setData([], from, until, currentUnit, bands, 'Timeline unavailable'); errors.push(seriesResult.reason.message); }
   if (diffResult.status === 'fulfilled') {
     currentRender = { version: 1, flamebearer: diffResult.value, metadata: { format: 'double', units: currentUnit, name: state.type } };
-    showModel(new FlameModel(diffResult.value, true), `${state.type}: ${sides.left.selector} vs ${sides.right.selector}`, 'baseline vs comparison');
+    const right = sides.right.profile ? `profile ${sides.right.profile}` : sides.right.selector;
+    showModel(new FlameModel(diffResult.value, true), `${state.type}: ${sides.left.selector} vs ${right}`, 'baseline vs comparison');
   } else {
     errors.push(diffResult.reason.message);
     showModel(null);
@@ -584,7 +581,7 @@ async function refreshFilterNames(from, until) {
 function onTimelineSelect(lo, hi) {
   if (state.view === 'diff') {
     if (dragSide === 'left') { state.leftFrom = String(lo); state.leftUntil = String(hi); }
-    else { state.rightFrom = String(lo); state.rightUntil = String(hi); }
+    else { state.rightFrom = String(lo); state.rightUntil = String(hi); state.rightProfile = ''; }
   } else {
     state.from = String(lo); state.until = String(hi);
   }
@@ -599,15 +596,16 @@ document.querySelector('.views').addEventListener('click', (e) => {
 });
 $('service').addEventListener('change', (e) => {
   state.service = e.target.value; state.filters = []; state.leftSelector = ''; state.rightSelector = '';
-  // Another service has other functions and label values.
-  state.sandwich = ''; state.groupByValue = null;
+  // Another service has other functions, label values and profiles.
+  state.sandwich = ''; state.groupByValue = null; state.profile = state.profileTime = state.rightProfile = '';
   load({ push: true });
 });
-$('profile-type').addEventListener('change', (e) => { state.type = e.target.value; load({ push: true }); });
+$('profile-type').addEventListener('change', (e) => { state.type = e.target.value; state.profile = state.profileTime = state.rightProfile = ''; load({ push: true }); });
+$('heatmap-merged').addEventListener('click', () => heatmapPage.showMerged());
 for (const b of document.querySelectorAll('.preset')) {
   b.addEventListener('click', () => {
     state.from = b.dataset.range; state.until = 'now';
-    state.leftFrom = state.leftUntil = state.rightFrom = state.rightUntil = '';
+    state.leftFrom = state.leftUntil = state.rightFrom = state.rightUntil = state.rightProfile = '';
     load({ push: true });
   });
 }
@@ -621,7 +619,7 @@ $('custom-apply').addEventListener('click', () => {
   const f = new Date($('custom-from').value).getTime(), u = new Date($('custom-until').value).getTime();
   if (!Number.isFinite(f) || !Number.isFinite(u) || u <= f) { showError('Custom range: "from" must be a valid time before "until".'); return; }
   state.from = String(f); state.until = String(u);
-  state.leftFrom = state.leftUntil = state.rightFrom = state.rightUntil = '';
+  state.leftFrom = state.leftUntil = state.rightFrom = state.rightUntil = state.rightProfile = '';
   $('custom-range').open = false;
   load({ push: true });
 });
@@ -662,6 +660,7 @@ for (const side of ['left', 'right']) {
     if (e.key !== 'Enter') return;
     try { parseSelector(e.target.value); } catch (err) { showError(err.message); return; }
     state[`${side}Selector`] = e.target.value.trim();
+    if (side === 'right') state.rightProfile = '';
     load({ push: true });
   });
 }
@@ -771,6 +770,7 @@ $('export').addEventListener('click', async (e) => {
         download(`${base}.json`, new Blob([JSON.stringify(currentRender)], { type: 'application/json' }));
         break;
       case 'pprof': {
+        if (state.view === 'heatmap' && state.profile) { await heatmapPage.exportProfile({ profileId: state.profile, timestamp: Number(state.profileTime) }); break; }
         const bytes = await api.selectMergeProfileGzip(state.type, mainSelector(), lastRange[0], lastRange[1]);
         download(`${base}.pb.gz`, new Blob([bytes], { type: 'application/octet-stream' }));
         break;
@@ -789,7 +789,7 @@ window.addEventListener('popstate', () => { readUrl(); load(); });
 window.pyroscopeUI = {
   flame, table, timeline, state, callersFlame, calleesFlame, FlameModel, buildSandwich,
   get model() { return currentModel; }, get render() { return currentRender; },
-  get sandwich() { return currentSandwich; }, get explore() { return exploreData; },
+  get sandwich() { return currentSandwich; }, get explore() { return exploreData; }, heatmap: heatmapView,
 };
 
 readUrl();
