@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Pyroscope.Contracts.Ingester.V1;
+using Pyroscope.Model;
 using Pyroscope.Storage;
 using Pyroscope.Storage.Blocks;
 using Pyroscope.Storage.Head;
@@ -27,6 +28,7 @@ public sealed class IngesterEngine : IAsyncDisposable
     private readonly SeriesAdmission _series;
     private readonly SemaphoreSlim _maintenance = new(1, 1);
     private readonly object _state = new();
+    private DataDirectoryLock? _lock;
     private WriteAheadLog? _wal;
     private StartedParts? _started;
 
@@ -58,13 +60,17 @@ public sealed class IngesterEngine : IAsyncDisposable
     /// <summary>Series of the tenant that received a profile within <see cref="IngesterOptions.ActiveSeriesTimeout"/>.</summary>
     public int ActiveSeriesCount(string tenantId) => _series.ActiveCount(tenantId);
 
-    /// <summary>Opens the WAL, takes over the local blocks of a previous run and replays what they do not hold.</summary>
+    /// <summary>
+    /// Locks the data directory (waiting while another process holds it), opens the WAL, takes over the local blocks of
+    /// a previous run and replays what they do not hold.
+    /// </summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        if (_wal is not null)
+        if (_lock is not null)
         {
             throw new InvalidOperationException("The ingester is started already.");
         }
+        _lock = await DataDirectoryLock.AcquireAsync(_db.DataPath, _options.DataDirectoryLockTimeout, _time, _logger, cancellationToken);
         var walDirectory = Path.Combine(_db.DataPath, "wal");
         _wal = WriteAheadLog.Open(walDirectory, _db.WalFsync, _logger, out var replay);
         var heads = new HeadSet(_wal, _db, _time, _state);
@@ -84,7 +90,22 @@ public sealed class IngesterEngine : IAsyncDisposable
         var labels = SeriesAdmission.LabelsOf(request);
         _series.Admit(tenantId, labels);
         var record = WalRecordCodec.Encode(tenantId, request);
-        await started.Heads.AppendAndLogAsync(tenantId, request, labels, record).WaitAsync(cancellationToken);
+        var nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        await started.Heads.LogThenAppendAsync(tenantId, record, head => AppendSeries(head, request, labels, nowMs)).WaitAsync(cancellationToken);
+    }
+
+    /// <summary>Appends each series; returns how many were new (a replica or a retry with the same id is not).</summary>
+    internal static int AppendSeries(TenantHead head, PushRequest request, LabelSet[] labels, long nowMs)
+    {
+        var appended = 0;
+        for (var i = 0; i < labels.Length; i++)
+        {
+            if (head.Append(request.Series[i], labels[i], nowMs))
+            {
+                appended++;
+            }
+        }
+        return appended;
     }
 
     /// <summary>Forgets series that have been idle longer than the active-series timeout.</summary>
@@ -178,6 +199,7 @@ public sealed class IngesterEngine : IAsyncDisposable
         {
             await _wal.DisposeAsync();
         }
+        _lock?.Dispose();
     }
 
     /// <summary>The parts that exist once the WAL is open and replayed.</summary>

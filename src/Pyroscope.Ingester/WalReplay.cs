@@ -24,7 +24,8 @@ internal static class WalReplay
                     // Arrival times are not in the WAL; a profile's own time (never later than now) stands in for
                     // it, so series idle for long before the restart do not count again for a full timeout.
                     series.Track(tenant, labels, Math.Min(time.GetUtcNow().UtcTicks, NewestProfileTicks(request)));
-                    profiles += heads.Append(tenant, request, labels);
+                    var nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
+                    heads.Append(tenant, head => profiles += IngesterEngine.AppendSeries(head, request, labels, nowMs));
                 }
                 catch (Exception e) when (e is InvalidDataException or ArgumentException or Google.Protobuf.InvalidProtocolBufferException or ZstdSharp.ZstdException)
                 {
