@@ -28,11 +28,13 @@ public sealed class IngesterEngine : IAsyncDisposable
     private readonly SeriesAdmission _series;
     private readonly SemaphoreSlim _maintenance = new(1, 1);
     private readonly object _state = new();
+    private readonly IngesterMetrics _metrics;
     private DataDirectoryLock? _lock;
     private WriteAheadLog? _wal;
     private StartedParts? _started;
 
-    public IngesterEngine(PyroscopeDbOptions db, IngesterOptions? options, IObjectStore? remote, TimeProvider? time = null, ILogger? logger = null)
+    public IngesterEngine(PyroscopeDbOptions db, IngesterOptions? options, IObjectStore? remote, TimeProvider? time = null, ILogger? logger = null,
+        System.Diagnostics.Metrics.IMeterFactory? meterFactory = null)
     {
         _db = db;
         _options = options ?? new IngesterOptions();
@@ -40,6 +42,7 @@ public sealed class IngesterEngine : IAsyncDisposable
         _time = time ?? TimeProvider.System;
         _logger = logger ?? NullLogger.Instance;
         _series = new SeriesAdmission(_options, _time);
+        _metrics = new IngesterMetrics(this, meterFactory);
     }
 
     /// <summary>Raised after a block of the tenant reached object storage.</summary>
@@ -73,6 +76,7 @@ public sealed class IngesterEngine : IAsyncDisposable
         _lock = await DataDirectoryLock.AcquireAsync(_db.DataPath, _options.DataDirectoryLockTimeout, _time, _logger, cancellationToken);
         var walDirectory = Path.Combine(_db.DataPath, "wal");
         _wal = WriteAheadLog.Open(walDirectory, _db.WalFsync, _logger, out var replay);
+        _wal.SyncObserved = _metrics.Synced;
         var heads = new HeadSet(_wal, _db, _time, _state);
         var blocks = new LocalBlocks(new FileSystemObjectStore(Path.Combine(_db.DataPath, "local")), _remote, _db, _options, _time, _logger, _state,
             (tenant, block) => BlockUploaded?.Invoke(tenant, block));
@@ -81,8 +85,33 @@ public sealed class IngesterEngine : IAsyncDisposable
         Volatile.Write(ref _started, new StartedParts(heads, blocks));
     }
 
-    /// <summary>Stores a push; completes once it is in the WAL (synced when fsync is on) and visible to queries.</summary>
+    /// <summary>The WAL once started: its bytes, failures and whether it refuses writes (<see cref="WriteAheadLog.Failure"/>).</summary>
+    public WriteAheadLog? Wal => Volatile.Read(ref _started) is null ? null : _wal;
+
+    /// <summary>The heads being written, by tenant (empty before the start).</summary>
+    public IReadOnlyDictionary<string, TenantHead> CurrentHeads => Volatile.Read(ref _started)?.Heads.Current ?? new Dictionary<string, TenantHead>();
+
+    /// <summary>Heads cut and not yet written as blocks.</summary>
+    public int PendingCuts => Volatile.Read(ref _started)?.Heads.PendingCuts ?? 0;
+
+    /// <summary>
+    /// Stores a push; completes once it is in the WAL (synced when fsync is on) and visible to queries. A push the WAL
+    /// cannot take fails with a <see cref="WalWriteException"/> and leaves nothing in the head.
+    /// </summary>
     public async Task PushAsync(string tenantId, PushRequest request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await PushCoreAsync(tenantId, request, cancellationToken);
+        }
+        catch (Exception e) when (e is WalWriteException or SeriesLimitExceededException or IngesterStartingException)
+        {
+            _metrics.Refused(IngesterMetrics.ReasonOf(e), tenantId);
+            throw;
+        }
+    }
+
+    private async Task PushCoreAsync(string tenantId, PushRequest request, CancellationToken cancellationToken)
     {
         var started = Started();
         BlockStoreReader.ValidateTenant(tenantId);
@@ -200,6 +229,7 @@ public sealed class IngesterEngine : IAsyncDisposable
             await _wal.DisposeAsync();
         }
         _lock?.Dispose();
+        _metrics.Dispose();
     }
 
     /// <summary>The parts that exist once the WAL is open and replayed.</summary>

@@ -30,6 +30,8 @@ public sealed class TenantHead
 
     public int ProfileCount => Tables.Profiles.Count;
 
+    public int SeriesCount => Tables.Index.Count;
+
     /// <summary>Bytes of memory in use, approximately; used to cut the head by size.</summary>
     public long EstimatedBytes { get; private set; }
 
