@@ -3,7 +3,9 @@ using System.Text;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
 using Pyroscope.Contracts.Ingester.V1;
+using Pyroscope.Formats.Normalization;
 using Pyroscope.Model;
+using Pyroscope.Model.Ingest;
 using Pyroscope.Ring;
 
 namespace Pyroscope.Ingester.Client;
@@ -18,6 +20,20 @@ public sealed class RingIngesterClient(IRing ring, IngesterChannelPool channels,
 {
     /// <summary>Deadline of one push to one ingester.</summary>
     public TimeSpan RemoteTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Sends the push's normalised series as ingester.v1 messages (each ingester stores and logs them as received).</summary>
+    public Task PushAsync(string tenantId, IngestPush push, CancellationToken cancellationToken)
+    {
+        var request = new PushRequest();
+        foreach (var profile in push.Profiles)
+        {
+            if (profile.Normalized is { } normalized)
+            {
+                request.Series.AddRange(ProfileMaterializer.ToSeries(normalized));
+            }
+        }
+        return PushAsync(tenantId, request, cancellationToken);
+    }
 
     public async Task PushAsync(string tenantId, PushRequest request, CancellationToken cancellationToken)
     {

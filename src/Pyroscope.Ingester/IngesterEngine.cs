@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Pyroscope.Contracts.Ingester.V1;
 using Pyroscope.Model;
+using Pyroscope.Model.Ingest;
 using Pyroscope.Storage;
 using Pyroscope.Storage.Blocks;
 using Pyroscope.Storage.Head;
@@ -110,6 +111,56 @@ public sealed class IngesterEngine : IAsyncDisposable
             throw;
         }
     }
+
+    /// <summary>
+    /// Stores a push normalised in this process (<see cref="IIngesterClient"/> of the monolith): the WAL logs its
+    /// profiles as received, the head takes its normalised series. Completes once it is in the WAL (synced when fsync
+    /// is on) and visible to queries; the caller keeps <paramref name="push"/> alive until then. Once admitted, the
+    /// push is not abandoned on cancellation: the append still reads the push's pooled memory when the WAL answers.
+    /// </summary>
+    public async Task PushAsync(string tenantId, IngestPush push, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var started = Started();
+            BlockStoreReader.ValidateTenant(tenantId);
+            cancellationToken.ThrowIfCancellationRequested();
+            var series = SeriesOf(push);
+            var labels = new LabelSet[series.Count];
+            for (var i = 0; i < labels.Length; i++)
+            {
+                labels[i] = series[i].Series.Labels;
+            }
+            _series.Admit(tenantId, labels);
+            var record = WalRecordCodec.Encode(tenantId, push);
+            var nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
+            await started.Heads.LogThenAppendAsync(tenantId, record, head => head.Append(series, nowMs));
+        }
+        catch (Exception e) when (e is WalWriteException or SeriesLimitExceededException or IngesterStartingException)
+        {
+            _metrics.Refused(IngesterMetrics.ReasonOf(e), tenantId);
+            throw;
+        }
+    }
+
+    private static List<(NormalizedProfile Profile, NormalizedSeries Series)> SeriesOf(IngestPush push)
+    {
+        var series = new List<(NormalizedProfile, NormalizedSeries)>(push.SeriesCount);
+        foreach (var profile in push.Profiles)
+        {
+            if (profile.Normalized is { } normalized)
+            {
+                foreach (var one in normalized.Series)
+                {
+                    series.Add((normalized, one));
+                }
+            }
+        }
+        return series;
+    }
+
+    /// <summary>Appends a logged push again (WAL replay); returns how many series were new.</summary>
+    internal static int AppendReplayed(TenantHead head, IngestPush push, long nowMs) => head.Append(SeriesOf(push), nowMs);
 
     private async Task PushCoreAsync(string tenantId, PushRequest request, CancellationToken cancellationToken)
     {

@@ -48,7 +48,7 @@ public sealed class IngesterComponentTests
             }
             var client = provider.GetRequiredKeyedService<IIngesterClient>(InProcessSeams.Ingester);
             Assert.IsType<LocalIngesterClient>(client);
-            await client.PushAsync("tenant-di", Fixtures.Push(fixtures.Select(f => f.Series)), TestContext.Current.CancellationToken);
+            await client.PushAsync("tenant-di", ReceivedPushes.Of(Fixtures.Push(fixtures.Select(f => f.Series))), TestContext.Current.CancellationToken);
             var reader = provider.GetRequiredKeyedService<IProfileReader>(InProcessSeams.Ingester);
             Assert.IsType<CombinedReader>(reader);
             await TestData.AssertAllExactAsync(reader, "tenant-di", fixtures, All);

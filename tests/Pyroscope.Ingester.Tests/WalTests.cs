@@ -161,10 +161,10 @@ public sealed class WalTests
         using var compressor = new ZstdSharp.Compressor(1);
         byte[] earlier = [0x8c, 0x01, .. System.Text.Encoding.UTF8.GetBytes(tenant), 1, .. compressor.Wrap(Google.Protobuf.MessageExtensions.ToByteArray(push))];
 
-        var (decodedTenant, decoded) = WalRecordCodec.Decode(earlier);
-        Assert.Equal(tenant, decodedTenant);
-        Assert.Equal(push, decoded);
+        var decoded = WalRecordCodec.Decode(earlier);
+        Assert.Equal(tenant, decoded.Tenant);
+        Assert.Equal(push, decoded.Request);
         Assert.Equal(earlier, WalRecordCodec.Encode(tenant, push));
-        Assert.Throws<InvalidDataException>(() => WalRecordCodec.Decode([.. earlier[..142], 2, .. earlier[143..]]));
+        Assert.Throws<InvalidDataException>(() => WalRecordCodec.Decode([.. earlier[..142], 3, .. earlier[143..]]));
     }
 }
