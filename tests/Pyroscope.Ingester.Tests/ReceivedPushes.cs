@@ -24,22 +24,37 @@ internal static class ReceivedPushes
         RejectNewerThan = TimeSpan.Zero,
     };
 
-    public static IngestPush Of(PushRequest request)
+    public static PushContext NewContext(int maxStackDepth = 0, int maxSymbolLength = 0) =>
+        new((DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) * 100, 0, maxStackDepth, maxSymbolLength, ProfileNormalizer.RandomSeed());
+
+    /// <param name="gzip">Send the payloads gzipped, as agents do.</param>
+    public static IngestPush Of(PushRequest request, PushContext? pushContext = null, bool gzip = false)
     {
-        var context = new PushContext(DateTime.UtcNow.Ticks * 100 - DateTime.UnixEpoch.Ticks * 100, 0, 0, 0, ProfileNormalizer.RandomSeed());
+        var context = pushContext ?? NewContext();
+        var limits = NoLimits with { MaxProfileStacktraceDepth = context.MaxStackDepth, MaxProfileSymbolValueLength = context.MaxSymbolLength };
         var profiles = new List<PushedProfile>();
         var push = new IngestPush(context, profiles);
         var series = 0;
         foreach (var one in request.Series)
         {
-            var bytes = one.Profile.ToByteArray();
+            var bytes = gzip ? Gzip(one.Profile.ToByteArray()) : one.Profile.ToByteArray();
             var labels = one.Labels.Where(l => l.Name is LabelNames.ServiceName or LabelNames.MetricName).Select(l => new Label(l.Name, l.Value)).ToList();
             var parsed = PprofReader.Read(bytes, long.MaxValue, "fixture", out var size);
-            var normalized = ProfileNormalizer.Normalize(parsed, labels, NoLimits,
+            var normalized = ProfileNormalizer.Normalize(parsed, labels, limits,
                 new NormalizeContext(context.NowNanos, 0, size) { SeriesSoFar = series, IdSeed = context.IdSeed });
             profiles.Add(new PushedProfile(labels, bytes, PprofFixups.None, normalized));
             series += normalized.Series.Count;
         }
         return push;
+    }
+
+    private static byte[] Gzip(byte[] raw)
+    {
+        using var output = new MemoryStream();
+        using (var gzip = new System.IO.Compression.GZipStream(output, System.IO.Compression.CompressionLevel.Optimal))
+        {
+            gzip.Write(raw);
+        }
+        return output.ToArray();
     }
 }

@@ -167,4 +167,53 @@ public sealed class WalTests
         Assert.Equal(earlier, WalRecordCodec.Encode(tenant, push));
         Assert.Throws<InvalidDataException>(() => WalRecordCodec.Decode([.. earlier[..142], 3, .. earlier[143..]]));
     }
+
+    [Fact]
+    public async Task Received_profiles_are_logged_as_received_and_replay_to_the_same_series_samples_and_ids()
+    {
+        using var dir = new TempDir();
+        // Real profiles, gzipped as agents send them, cut by the truncation limits in force when they were received.
+        var fixtures = TestData.AllFixtureSeries(T0).Where(f => f.Series.Profile.Function.All(fn => fn.Id != 0)).ToList();
+        var request = Fixtures.Push(fixtures.Select(f => f.Series));
+        var context = ReceivedPushes.NewContext(maxStackDepth: 6, maxSymbolLength: 12);
+        var crashed = await TestEngine.OpenAsync(dir.Path, null, TestData.Clock());
+        long received;
+        using (var push = ReceivedPushes.Of(request, context, gzip: true))
+        {
+            received = push.Profiles.Sum(p => (long)p.Payload.Length);
+            await crashed.PushAsync(Tenant, push, CancellationToken.None);
+        }
+        var before = await HeadContentAsync(new IngesterReader(crashed));
+        await crashed.DisposeAsync();
+
+        // The WAL holds what was received, not a re-encoding of the normalised series (labels and context on top).
+        var walBytes = Segments(dir.Path).Sum(s => new FileInfo(s).Length);
+        Assert.InRange(walBytes, 1, received + 16 * 1024);
+        Assert.All(before.Values.SelectMany(stacks => stacks.Keys).SelectMany(k => k.Split(';')), frame => Assert.True(frame.Length <= 12, frame));
+        Assert.Contains(before.Values, stacks => stacks.Count > 1);
+
+        await using var restarted = await TestEngine.OpenAsync(dir.Path, null, TestData.Clock());
+        var reader = new IngesterReader(restarted);
+        Assert.Equal(before, await HeadContentAsync(reader));
+
+        // The same push again (a retry) gets the same series ids from the context: nothing is stored twice.
+        using (var retry = ReceivedPushes.Of(request, context, gzip: true))
+        {
+            await restarted.PushAsync(Tenant, retry, CancellationToken.None);
+        }
+        Assert.Equal(before, await HeadContentAsync(reader));
+    }
+
+    /// <summary>Every series of the tenant with its merged stacks.</summary>
+    private static async Task<SortedDictionary<string, SortedDictionary<string, long>>> HeadContentAsync(IngesterReader reader)
+    {
+        var result = new SortedDictionary<string, SortedDictionary<string, long>>(StringComparer.Ordinal);
+        foreach (var labels in await reader.SeriesAsync(Tenant, [], All, CancellationToken.None))
+        {
+            var matchers = labels.Labels.ToArray().Select((Label l) => new LabelMatcher(l.Name, MatchType.Equal, l.Value)).ToList();
+            var stacks = await TestData.MergeAsync(reader, Tenant, new SelectQuery(matchers, All));
+            result[string.Join(",", labels.Labels.ToArray().Select((Label l) => l.Name + "=" + l.Value))] = new SortedDictionary<string, long>(stacks, StringComparer.Ordinal);
+        }
+        return result;
+    }
 }
