@@ -1,3 +1,4 @@
+using Pyroscope.Ingester.Client;
 using Microsoft.Extensions.Logging.Abstractions;
 using Pyroscope.Contracts.Ingester.V1;
 using Pyroscope.Model;
@@ -143,7 +144,8 @@ public sealed class IngesterEngine : IAsyncDisposable
         }
     }
 
-    private static List<(NormalizedProfile Profile, NormalizedSeries Series)> SeriesOf(IngestPush push)
+    /// <summary>The push's series in order, or those at <paramref name="indexes"/> (the ones the ring placed here).</summary>
+    internal static List<(NormalizedProfile Profile, NormalizedSeries Series)> SeriesOf(IngestPush push, IReadOnlyList<int>? indexes = null)
     {
         var series = new List<(NormalizedProfile, NormalizedSeries)>(push.SeriesCount);
         foreach (var profile in push.Profiles)
@@ -156,14 +158,56 @@ public sealed class IngesterEngine : IAsyncDisposable
                 }
             }
         }
-        return series;
+        if (indexes is null)
+        {
+            return series;
+        }
+        var selected = new List<(NormalizedProfile, NormalizedSeries)>(indexes.Count);
+        foreach (var index in indexes)
+        {
+            if (index < 0 || index >= series.Count)
+            {
+                throw new InvalidDataException($"the push has {series.Count} series; series index {index} does not exist");
+            }
+            selected.Add(series[index]);
+        }
+        return selected;
     }
 
     /// <summary>Appends a logged push again (WAL replay); returns how many series were new.</summary>
-    internal static int AppendReplayed(TenantHead head, IngestPush push, long nowMs) => head.Append(SeriesOf(push), nowMs);
+    internal static int AppendReplayed(TenantHead head, List<(NormalizedProfile Profile, NormalizedSeries Series)> series, long nowMs) => head.Append(series, nowMs);
+
+    /// <summary>
+    /// A push as a distributor in another process received it: normalised here as the distributor did, the series the
+    /// ring placed here stored, and the received body logged as it came.
+    /// </summary>
+    private async Task PushReceivedAsync(string tenantId, PushRequest request)
+    {
+        var started = Started();
+        BlockStoreReader.ValidateTenant(tenantId);
+        var body = request.Received.ToByteArray();
+        var received = WalRecordCodec.DecodeBody(body, request.ReceivedSeries);
+        using var push = ReceivedPushNormalizer.Normalize(received);
+        var series = SeriesOf(push, received.Series);
+        var labels = new LabelSet[series.Count];
+        for (var i = 0; i < labels.Length; i++)
+        {
+            labels[i] = series[i].Series.Labels;
+        }
+        _series.Admit(tenantId, labels);
+        var record = WalRecordCodec.Encode(tenantId, request.ReceivedSeries, body);
+        var nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        // Not abandoned on cancellation: the append reads the push's pooled memory once the WAL answers.
+        await started.Heads.LogThenAppendAsync(tenantId, record, head => head.Append(series, nowMs));
+    }
 
     private async Task PushCoreAsync(string tenantId, PushRequest request, CancellationToken cancellationToken)
     {
+        if (!request.Received.IsEmpty)
+        {
+            await PushReceivedAsync(tenantId, request);
+            return;
+        }
         var started = Started();
         BlockStoreReader.ValidateTenant(tenantId);
         // Everything that can refuse the push runs before the WAL or the head see any of it.

@@ -1,3 +1,4 @@
+using Pyroscope.Ingester.Client;
 using Pyroscope.Formats;
 using Pyroscope.Formats.Normalization;
 using Pyroscope.Formats.Pprof;

@@ -1,3 +1,4 @@
+using Pyroscope.Ingester.Client;
 using Pyroscope.Contracts.Ingester.V1;
 using Pyroscope.Model;
 using Pyroscope.Model.Ingest;
@@ -33,9 +34,10 @@ internal static class WalReplay
                     else
                     {
                         using var push = ReceivedPushNormalizer.Normalize(decoded.Received!);
-                        var (labels, newestNanos) = LabelsOf(push);
+                        var stored = IngesterEngine.SeriesOf(push, decoded.Received!.Series);
+                        var (labels, newestNanos) = LabelsOf(stored);
                         series.Track(tenant, labels, Math.Min(time.GetUtcNow().UtcTicks, TicksOf(newestNanos)));
-                        heads.Append(tenant, head => profiles += IngesterEngine.AppendReplayed(head, push, nowMs));
+                        heads.Append(tenant, head => profiles += IngesterEngine.AppendReplayed(head, stored, nowMs));
                     }
                 }
                 catch (Exception e) when (e is InvalidDataException or ArgumentException or Google.Protobuf.InvalidProtocolBufferException or ZstdSharp.ZstdException or OverflowException)
@@ -62,11 +64,11 @@ internal static class WalReplay
         return TicksOf(newestNanos);
     }
 
-    private static (LabelSet[] Labels, long NewestNanos) LabelsOf(IngestPush push)
+    private static (LabelSet[] Labels, long NewestNanos) LabelsOf(List<(NormalizedProfile Profile, NormalizedSeries Series)> series)
     {
-        var labels = new List<LabelSet>(push.SeriesCount);
+        var labels = new List<LabelSet>(series.Count);
         long newestNanos = 0;
-        foreach (var (_, one) in push.Series())
+        foreach (var (_, one) in series)
         {
             labels.Add(one.Labels);
             newestNanos = Math.Max(newestNanos, one.TimeNanos);

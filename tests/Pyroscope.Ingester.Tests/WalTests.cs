@@ -1,3 +1,4 @@
+using Pyroscope.Ingester.Client;
 using Pyroscope.Model;
 using Pyroscope.Storage.Reading;
 
@@ -202,6 +203,30 @@ public sealed class WalTests
             await restarted.PushAsync(Tenant, retry, CancellationToken.None);
         }
         Assert.Equal(before, await HeadContentAsync(reader));
+    }
+
+    [Fact]
+    public async Task A_push_received_from_a_remote_distributor_stores_and_replays_only_the_series_placed_here()
+    {
+        using var dir = new TempDir();
+        var fixtures = TestData.AllFixtureSeries(T0).Where(f => f.File.StartsWith("go/", StringComparison.Ordinal)).ToList();
+        using var push = ReceivedPushes.Of(Fixtures.Push(fixtures.Select(f => f.Series)), gzip: true);
+        var all = push.Series().Select(s => s.Series).ToList();
+        Assert.True(all.Count >= 4);
+        var request = new Pyroscope.Contracts.Ingester.V1.PushRequest { Received = Google.Protobuf.ByteString.CopyFrom(WalRecordCodec.EncodeBody(push)) };
+        request.ReceivedSeries.Add([1u, 3u]);
+
+        var crashed = await TestEngine.OpenAsync(dir.Path, null, TestData.Clock());
+        await crashed.PushAsync(Tenant, request, CancellationToken.None);
+        var before = await HeadContentAsync(new IngesterReader(crashed));
+        await crashed.DisposeAsync();
+        var expected = new[] { all[1].Labels, all[3].Labels }.Select(l => string.Join(",", l.Labels.ToArray().Select((Label x) => x.Name + "=" + x.Value))).Order(StringComparer.Ordinal);
+        Assert.Equal(expected, before.Keys);
+
+        await using var restarted = await TestEngine.OpenAsync(dir.Path, null, TestData.Clock());
+        Assert.Equal(before, await HeadContentAsync(new IngesterReader(restarted)));
+        request.ReceivedSeries.Add(99u);
+        await Assert.ThrowsAsync<InvalidDataException>(() => restarted.PushAsync(Tenant, request, CancellationToken.None));
     }
 
     /// <summary>Every series of the tenant with its merged stacks.</summary>

@@ -5,13 +5,13 @@ using Pyroscope.Contracts.Ingester.V1;
 using Pyroscope.Model;
 using Pyroscope.Model.Ingest;
 
-namespace Pyroscope.Ingester;
+namespace Pyroscope.Ingester.Client;
 
 /// <summary>
-/// The payload of one WAL record: <c>string tenant | byte codec | body</c>, the string as protobuf writes one (uvarint
+/// The payload of one ingester WAL record (and, codec 2's body, what a distributor sends an ingester in another process): <c>string tenant | byte codec | body</c>, the string as protobuf writes one (uvarint
 /// byte count, UTF-8). The framing around it (length, CRC) is the WAL file format's. Two codecs:
 /// <list type="bullet">
-/// <item>2 (what a push in this process logs): the profiles as received — per profile its series labels, the agent
+/// <item>2 (a push normalised by a distributor of this version): the profiles as received — per profile its series labels, the agent
 /// fix-ups and the pprof bytes (gzip as received, else zstd-1) — and the <see cref="PushContext"/> that makes
 /// normalising them again give the same series and ids. Nothing is re-encoded per push, and the record is no bigger
 /// than what was received.</item>
@@ -19,7 +19,7 @@ namespace Pyroscope.Ingester;
 /// processes, and WAL files of earlier versions).</item>
 /// </list>
 /// </summary>
-internal static class WalRecordCodec
+public static class WalRecordCodec
 {
     private const byte CodecZstdPushRequest = 1;
     private const byte CodecReceivedProfiles = 2;
@@ -41,13 +41,57 @@ internal static class WalRecordCodec
         return record;
     }
 
-    /// <summary>A push's received profiles; payloads that are not gzip already are zstd-compressed.</summary>
+    /// <summary>
+    /// A push's received profiles as a record: <c>tenant | 2 | uvarint n | n × uvarint series index | body</c>, where the
+    /// series listed are the ones this ingester stores (none listed: all) and the body is <see cref="EncodeBody"/>.
+    /// </summary>
     public static ReadOnlyMemory<byte> Encode(string tenantId, IngestPush push)
+    {
+        var (payloads, codecs, size) = Payloads(push);
+        var record = new byte[CodedOutputStream.ComputeStringSize(tenantId) + 2 + size];
+        var writer = new RecordWriter(record);
+        writer.String(tenantId);
+        writer.Byte(CodecReceivedProfiles);
+        writer.Varint(0);
+        WriteBody(ref writer, push, payloads, codecs);
+        return record.AsMemory(0, writer.Position);
+    }
+
+    /// <summary>The same record around a body received from a distributor, with the series this ingester stores.</summary>
+    public static byte[] Encode(string tenantId, IReadOnlyList<uint> series, ReadOnlySpan<byte> body)
+    {
+        var record = new byte[CodedOutputStream.ComputeStringSize(tenantId) + 1 + 5 + 5 * series.Count + body.Length];
+        var writer = new RecordWriter(record);
+        writer.String(tenantId);
+        writer.Byte(CodecReceivedProfiles);
+        writer.Varint((ulong)series.Count);
+        foreach (var index in series)
+        {
+            writer.Varint(index);
+        }
+        writer.Bytes(body);
+        return record.AsSpan(0, writer.Position).ToArray();
+    }
+
+    /// <summary>
+    /// A push's profiles as received with its <see cref="PushContext"/>: <c>context | uvarint profiles | per profile:
+    /// labels, fix-ups, payload codec, payload</c>; payloads that are not gzip already are zstd-compressed.
+    /// </summary>
+    public static byte[] EncodeBody(IngestPush push)
+    {
+        var (payloads, codecs, size) = Payloads(push);
+        var body = new byte[size];
+        var writer = new RecordWriter(body);
+        WriteBody(ref writer, push, payloads, codecs);
+        return body.AsSpan(0, writer.Position).ToArray();
+    }
+
+    private static (ReadOnlyMemory<byte>[] Payloads, byte[] Codecs, int Size) Payloads(IngestPush push)
     {
         var profiles = push.Profiles;
         var payloads = new ReadOnlyMemory<byte>[profiles.Count];
         var codecs = new byte[profiles.Count];
-        var size = CodedOutputStream.ComputeStringSize(tenantId) + 1 + 4 * 10 + 16 + 5;
+        var size = 4 * 10 + 16 + 5;
         for (var p = 0; p < profiles.Count; p++)
         {
             var profile = profiles[p];
@@ -65,10 +109,12 @@ internal static class WalRecordCodec
                 size += CodedOutputStream.ComputeStringSize(label.Name) + CodedOutputStream.ComputeStringSize(label.Value);
             }
         }
-        var record = new byte[size];
-        var writer = new RecordWriter(record);
-        writer.String(tenantId);
-        writer.Byte(CodecReceivedProfiles);
+        return (payloads, codecs, size);
+    }
+
+    private static void WriteBody(ref RecordWriter writer, IngestPush push, ReadOnlyMemory<byte>[] payloads, byte[] codecs)
+    {
+        var profiles = push.Profiles;
         var context = push.Context;
         writer.Varint((ulong)context.NowNanos);
         writer.Varint((ulong)context.FallbackTimeNanos);
@@ -90,7 +136,27 @@ internal static class WalRecordCodec
             writer.Varint((ulong)payloads[p].Length);
             writer.Bytes(payloads[p].Span);
         }
-        return record.AsMemory(0, writer.Position);
+    }
+
+    /// <summary>A body from a distributor (<see cref="EncodeBody"/>); throws <see cref="InvalidDataException"/> when malformed.</summary>
+    public static ReceivedPush DecodeBody(byte[] body, IReadOnlyList<uint> series)
+    {
+        var reader = new RecordReader(body);
+        return DecodeReceived(ref reader, ToIndexes(series));
+    }
+
+    private static int[]? ToIndexes(IReadOnlyList<uint> series)
+    {
+        if (series.Count == 0)
+        {
+            return null;
+        }
+        var indexes = new int[series.Count];
+        for (var i = 0; i < indexes.Length; i++)
+        {
+            indexes[i] = checked((int)series[i]);
+        }
+        return indexes;
     }
 
     /// <summary>Throws <see cref="InvalidDataException"/>, <see cref="InvalidProtocolBufferException"/> or a zstd error on a bad record.</summary>
@@ -107,13 +173,23 @@ internal static class WalRecordCodec
                     return new WalRecord(tenant, PushRequest.Parser.ParseFrom(decompressor.Unwrap(record.AsSpan(reader.Position))), null);
                 }
             case CodecReceivedProfiles:
-                return new WalRecord(tenant, null, DecodeReceived(ref reader));
+                var count = reader.Count();
+                int[]? series = null;
+                if (count > 0)
+                {
+                    series = new int[count];
+                    for (var i = 0; i < count; i++)
+                    {
+                        series[i] = checked((int)reader.Varint());
+                    }
+                }
+                return new WalRecord(tenant, null, DecodeReceived(ref reader, series));
             default:
                 throw new InvalidDataException($"WAL record uses unknown codec {codec}.");
         }
     }
 
-    private static ReceivedPush DecodeReceived(ref RecordReader reader)
+    private static ReceivedPush DecodeReceived(ref RecordReader reader, int[]? series)
     {
         var context = new PushContext((long)reader.Varint(), (long)reader.Varint(), checked((int)reader.Varint()), checked((int)reader.Varint()), reader.UInt128());
         var count = reader.Count();
@@ -140,7 +216,7 @@ internal static class WalRecordCodec
             }
             profiles.Add(new ReceivedProfile(labels, fixups, payload));
         }
-        return new ReceivedPush(context, profiles);
+        return new ReceivedPush(context, profiles, series);
     }
 
     private static bool IsGzip(ReadOnlySpan<byte> data) => data.Length >= 2 && data[0] == 0x1f && data[1] == 0x8b;
@@ -250,9 +326,9 @@ internal static class WalRecordCodec
 }
 
 /// <summary>A decoded WAL record: normalised series (codec 1) or the received profiles of a push (codec 2).</summary>
-internal sealed record WalRecord(string Tenant, PushRequest? Request, ReceivedPush? Received);
+public sealed record WalRecord(string Tenant, PushRequest? Request, ReceivedPush? Received);
 
-/// <summary>A push as logged: what normalises it again exactly, and its profiles as received.</summary>
-internal sealed record ReceivedPush(PushContext Context, IReadOnlyList<ReceivedProfile> Profiles);
+/// <summary>A push as logged: what normalises it again exactly, its profiles as received, and which of its series are stored here (null: all).</summary>
+public sealed record ReceivedPush(PushContext Context, IReadOnlyList<ReceivedProfile> Profiles, IReadOnlyList<int>? Series);
 
-internal sealed record ReceivedProfile(IReadOnlyList<Label> Labels, PprofFixups Fixups, ReadOnlyMemory<byte> Payload);
+public sealed record ReceivedProfile(IReadOnlyList<Label> Labels, PprofFixups Fixups, ReadOnlyMemory<byte> Payload);
