@@ -1,11 +1,11 @@
 using Microsoft.Extensions.Logging;
 using Pyroscope.Api;
 using Pyroscope.Api.Limits;
-using Pyroscope.Contracts.Ingester.V1;
 using Pyroscope.Formats;
 using Pyroscope.Formats.Ingest;
 using Pyroscope.Formats.Normalization;
 using Pyroscope.Model;
+using Pyroscope.Model.Ingest;
 using Pyroscope.Recording;
 
 namespace Pyroscope.Distributor;
@@ -32,13 +32,14 @@ public sealed class Distributor(
 
     /// <param name="fallbackTimeNanos">Timestamp for profiles without one (the request's <c>from</c>), 0 for now.</param>
     /// <param name="requireProfiles">Connect push answers "no profiles received" when empty; /ingest accepts an empty push.</param>
+    /// <remarks>The received bytes of <paramref name="profiles"/> must stay valid until this completes (the ingester logs them).</remarks>
     public async Task PushAsync(string tenantId, IReadOnlyList<IngestedProfile> profiles, long receivedBytes, long fallbackTimeNanos, bool requireProfiles, CancellationToken cancellationToken)
     {
         var limits = limitsProvider.For(tenantId);
         long totalBytes = 0;
         foreach (var profile in profiles)
         {
-            totalBytes += profile.DecompressedSize > 0 ? profile.DecompressedSize : profile.Profile.CalculateSize();
+            totalBytes += profile.Size;
             foreach (var label in profile.Labels)
             {
                 totalBytes += label.Name.Length + label.Value.Length;
@@ -61,36 +62,45 @@ public sealed class Distributor(
         }
 
         var now = NowNanos;
-        var request = new PushRequest();
+        var context = new PushContext(now, fallbackTimeNanos, Math.Max(0, limits.MaxProfileStacktraceDepth), Math.Max(0, limits.MaxProfileSymbolValueLength), ProfileNormalizer.RandomSeed());
+        var pushed = new List<PushedProfile>(profiles.Count);
+        using var push = new IngestPush(context, pushed);
         var (maxSeries, maxSeriesSource) = MaxSeriesPerPush(limits);
+        var series = 0;
         foreach (var profile in profiles)
         {
+            var parsed = profile.TakeParsed();
+            NormalizedProfile normalized;
             try
             {
-                var series = ProfileNormalizer.Normalize(profile.Profile, profile.Labels, limits,
+                normalized = ProfileNormalizer.Normalize(parsed, profile.Labels, limits,
                     new NormalizeContext(now, fallbackTimeNanos, profile.DecompressedSize)
                     {
-                        MaxSeries = maxSeries - request.Series.Count,
-                        SeriesSoFar = request.Series.Count,
+                        MaxSeries = maxSeries - series,
+                        SeriesSoFar = series,
                         MaxSeriesSource = maxSeriesSource,
+                        IdSeed = context.IdSeed,
                     });
-                request.Series.AddRange(series);
             }
             catch (ProfileValidationException e)
             {
+                parsed.Dispose();
                 metrics.Discarded(e.Reason, tenantId, profiles.Count, totalBytes);
                 throw e.Reason == DiscardReasons.SeriesLimit ? ApiException.ResourceExhausted(e.Message, e) : ApiException.InvalidArgument(e.Message, e);
             }
+            // Converted formats have no received pprof: the bytes their message was encoded to stand in for it.
+            pushed.Add(new PushedProfile(profile.Labels, profile.Received.IsEmpty ? parsed.Bytes : profile.Received, profile.Fixups, normalized));
+            series += normalized.Series.Count;
         }
-        if (request.Series.Count == 0)
+        if (series == 0)
         {
             // Every sample was zero: nothing to store, and nothing wrong with the request.
             return;
         }
-        var recorded = await recordingRules.EvaluateAsync(tenantId, request.Series).ConfigureAwait(false);
+        var recorded = await recordingRules.EvaluateAsync(tenantId, () => AsMessages(pushed)).ConfigureAwait(false);
         try
         {
-            await ingester.PushAsync(tenantId, request, cancellationToken).ConfigureAwait(false);
+            await ingester.PushAsync(tenantId, push, cancellationToken).ConfigureAwait(false);
         }
         catch (ApiException)
         {
@@ -103,11 +113,24 @@ public sealed class Distributor(
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            logger.LogError(e, "Push of {Count} series for tenant {Tenant} to the ingesters failed", request.Series.Count, tenantId);
-            throw new ApiException(ConnectCode.Unavailable, "failed to store the profile: the ingesters are unavailable (" + e.Message + ")", null, e);
+            logger.LogError(e, "Push of {Count} series for tenant {Tenant} to the ingesters failed", series, tenantId);
+            throw new ApiException(ConnectCode.Unavailable, "failed to store the profile: " + e.Message, null, e);
         }
         // Only what was stored counts, each profile once (here, before replication), whatever the replication factor.
         recorded.Commit();
+    }
+
+    private static Google.Protobuf.Collections.RepeatedField<Contracts.Ingester.V1.ProfileSeries> AsMessages(List<PushedProfile> pushed)
+    {
+        var series = new Google.Protobuf.Collections.RepeatedField<Contracts.Ingester.V1.ProfileSeries>();
+        foreach (var profile in pushed)
+        {
+            if (profile.Normalized is { } normalized)
+            {
+                series.AddRange(ProfileMaterializer.ToSeries(normalized));
+            }
+        }
+        return series;
     }
 
     public void CountDiscarded(string reason, string tenantId, long profiles, long bytes) =>

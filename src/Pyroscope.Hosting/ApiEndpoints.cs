@@ -18,12 +18,21 @@ public static class ApiEndpoints
             ? Results.Text("ready\n")
             : Results.Text(await DescribeNotReadyAsync(manager, health, ct), statusCode: StatusCodes.Status503ServiceUnavailable));
 
-        app.MapGet("/services", (ModuleManager manager) =>
+        app.MapGet("/services", async (ModuleManager manager, HealthCheckService health, CancellationToken ct) =>
         {
             var text = new StringBuilder();
             foreach (var (module, state) in manager.States)
             {
                 text.Append(module).Append(' ').Append(state).Append('\n');
+            }
+            // Conditions a running module reports, such as a WAL that refuses writes because its disk is full.
+            var report = await health.CheckHealthAsync(static check => check.Tags.Contains("ready"), ct);
+            foreach (var (name, entry) in report.Entries)
+            {
+                if (entry.Status != HealthStatus.Healthy)
+                {
+                    text.Append(name).Append(' ').Append(entry.Status).Append(": ").Append(entry.Description).Append('\n');
+                }
             }
             return Results.Text(text.ToString());
         });

@@ -1,9 +1,12 @@
 using System.Buffers;
 using System.Text;
+using Google.Protobuf;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
 using Pyroscope.Contracts.Ingester.V1;
+using Pyroscope.Formats.Normalization;
 using Pyroscope.Model;
+using Pyroscope.Model.Ingest;
 using Pyroscope.Ring;
 
 namespace Pyroscope.Ingester.Client;
@@ -19,6 +22,38 @@ public sealed class RingIngesterClient(IRing ring, IngesterChannelPool channels,
     /// <summary>Deadline of one push to one ingester.</summary>
     public TimeSpan RemoteTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// Sends the push as received (<see cref="WalRecordCodec.EncodeBody"/>, encoded once) to every ingester of a
+    /// replication set of its series, each with the indexes of the series it stores; the ingester normalises it again
+    /// exactly and logs the same bytes.
+    /// </summary>
+    public async Task PushAsync(string tenantId, IngestPush push, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(tenantId);
+        var series = new List<NormalizedSeries>(push.SeriesCount);
+        foreach (var (_, one) in push.Series())
+        {
+            series.Add(one);
+        }
+        if (series.Count == 0)
+        {
+            return;
+        }
+        var body = UnsafeByteOperations.UnsafeWrap(WalRecordCodec.EncodeBody(push));
+        var routes = Route(series.Count, s => series[s].Labels.Fingerprint, s => Describe(series[s].Labels));
+        var batch = new Batch(routes.Trackers, s => Describe(series[s].Labels));
+        foreach (var (instance, seriesIndexes) in routes.PerInstance)
+        {
+            var request = new PushRequest { Received = body };
+            foreach (var s in seriesIndexes)
+            {
+                request.ReceivedSeries.Add((uint)s);
+            }
+            _ = PushToInstanceAsync(instance, tenantId, request, seriesIndexes, batch, cancellationToken);
+        }
+        await CompleteAsync(batch, cancellationToken).ConfigureAwait(false);
+    }
+
     public async Task PushAsync(string tenantId, PushRequest request, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(tenantId);
@@ -27,49 +62,10 @@ public sealed class RingIngesterClient(IRing ring, IngesterChannelPool channels,
         {
             return;
         }
-        var snapshot = ring.Current;
-        channels.EvictDeparted(snapshot);
-        var replicationFactor = ring.ReplicationFactor;
-        var minSuccess = Replication.WriteQuorum(replicationFactor, snapshot.Instances.Count);
-        var now = ring.NowMs;
-
-        // Route: per series its replicas; per instance the series it receives.
-        var trackers = new SeriesTracker[seriesCount];
-        var perInstance = new List<int>?[snapshot.Instances.Count];
-        var replicas = ArrayPool<int>.Shared.Rent(replicationFactor);
-        try
+        var routes = Route(seriesCount, s => request.Series[s].Fingerprint != 0 ? request.Series[s].Fingerprint : FingerprintOf(request.Series[s]), s => Describe(request.Series[s]));
+        var batch = new Batch(routes.Trackers, s => Describe(request.Series[s]));
+        foreach (var (instance, seriesIndexes) in routes.PerInstance)
         {
-            for (var s = 0; s < seriesCount; s++)
-            {
-                var series = request.Series[s];
-                var token = RingTokens.FromFingerprint(series.Fingerprint != 0 ? series.Fingerprint : FingerprintOf(series));
-                var found = snapshot.GetReplicas(token, replicationFactor, RingOperation.Write, now, ring.HeartbeatTimeout, replicas.AsSpan(0, replicationFactor));
-                if (found < minSuccess)
-                {
-                    throw new RingUnavailableException(
-                        $"cannot push series {Describe(series)}: at least {minSuccess} live replicas required, could only find {found} " +
-                        $"(ring has {snapshot.Instances.Count} members, replication factor {replicationFactor})");
-                }
-                trackers[s] = new SeriesTracker { Remaining = minSuccess, MaxFailures = found - minSuccess };
-                for (var r = 0; r < found; r++)
-                {
-                    (perInstance[replicas[r]] ??= []).Add(s);
-                }
-            }
-        }
-        finally
-        {
-            ArrayPool<int>.Shared.Return(replicas);
-        }
-
-        var batch = new Batch(trackers);
-        for (var i = 0; i < perInstance.Length; i++)
-        {
-            if (perInstance[i] is not { } seriesIndexes)
-            {
-                continue;
-            }
-            var instance = snapshot.Instances[i];
             PushRequest subRequest;
             if (seriesIndexes.Count == seriesCount)
             {
@@ -85,6 +81,58 @@ public sealed class RingIngesterClient(IRing ring, IngesterChannelPool channels,
             }
             _ = PushToInstanceAsync(instance, tenantId, subRequest, seriesIndexes, batch, cancellationToken);
         }
+        await CompleteAsync(batch, cancellationToken).ConfigureAwait(false);
+    }
+
+    private sealed record Routes(SeriesTracker[] Trackers, List<(InstanceDesc Instance, List<int> Series)> PerInstance);
+
+    /// <summary>Per series its replicas (token = fingerprint folded to 32 bits); per instance the series it receives.</summary>
+    private Routes Route(int seriesCount, Func<int, ulong> fingerprintOf, Func<int, string> describe)
+    {
+        var snapshot = ring.Current;
+        channels.EvictDeparted(snapshot);
+        var replicationFactor = ring.ReplicationFactor;
+        var minSuccess = Replication.WriteQuorum(replicationFactor, snapshot.Instances.Count);
+        var now = ring.NowMs;
+        var trackers = new SeriesTracker[seriesCount];
+        var perInstance = new List<int>?[snapshot.Instances.Count];
+        var replicas = ArrayPool<int>.Shared.Rent(replicationFactor);
+        try
+        {
+            for (var s = 0; s < seriesCount; s++)
+            {
+                var token = RingTokens.FromFingerprint(fingerprintOf(s));
+                var found = snapshot.GetReplicas(token, replicationFactor, RingOperation.Write, now, ring.HeartbeatTimeout, replicas.AsSpan(0, replicationFactor));
+                if (found < minSuccess)
+                {
+                    throw new RingUnavailableException(
+                        $"cannot push series {describe(s)}: at least {minSuccess} live replicas required, could only find {found} " +
+                        $"(ring has {snapshot.Instances.Count} members, replication factor {replicationFactor})");
+                }
+                trackers[s] = new SeriesTracker { Remaining = minSuccess, MaxFailures = found - minSuccess };
+                for (var r = 0; r < found; r++)
+                {
+                    (perInstance[replicas[r]] ??= []).Add(s);
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(replicas);
+        }
+        var routes = new List<(InstanceDesc, List<int>)>();
+        for (var i = 0; i < perInstance.Length; i++)
+        {
+            if (perInstance[i] is { } seriesIndexes)
+            {
+                routes.Add((snapshot.Instances[i], seriesIndexes));
+            }
+        }
+        return new Routes(trackers, routes);
+    }
+
+    private static async Task CompleteAsync(Batch batch, CancellationToken cancellationToken)
+    {
         try
         {
             await batch.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -123,7 +171,7 @@ public sealed class RingIngesterClient(IRing ring, IngesterChannelPool channels,
             failure = new IngesterPushFailure(instance.Id, instance.GrpcAddr, e);
             logger.LogDebug(e, "Push to ingester {Instance} ({Address}) failed", instance.Id, instance.GrpcAddr);
         }
-        batch.Report(seriesIndexes, failure, request);
+        batch.Report(seriesIndexes, failure);
     }
 
     /// <summary>Fallback for callers that did not fill in the fingerprint: the same one the head index uses.</summary>
@@ -139,8 +187,20 @@ public sealed class RingIngesterClient(IRing ring, IngesterChannelPool channels,
 
     internal static string Describe(ProfileSeries series)
     {
-        var text = new StringBuilder("{");
+        var labels = new List<Label>(series.Labels.Count);
         foreach (var label in series.Labels)
+        {
+            labels.Add(new Label(label.Name, label.Value));
+        }
+        return Describe(labels);
+    }
+
+    internal static string Describe(LabelSet labels) => Describe(labels.Labels.ToArray());
+
+    private static string Describe(IEnumerable<Label> labels)
+    {
+        var text = new StringBuilder("{");
+        foreach (var label in labels)
         {
             if (text.Length > 1)
             {
@@ -159,7 +219,7 @@ public sealed class RingIngesterClient(IRing ring, IngesterChannelPool channels,
     }
 
     /// <summary>Quorum bookkeeping of one push, like dskit's DoBatch: done when every series has its quorum, failed as soon as one cannot.</summary>
-    private sealed class Batch(SeriesTracker[] trackers)
+    private sealed class Batch(SeriesTracker[] trackers, Func<int, string> describe)
     {
         private readonly Lock _lock = new();
         private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -168,7 +228,7 @@ public sealed class RingIngesterClient(IRing ring, IngesterChannelPool channels,
 
         public Task Completion => _completion.Task;
 
-        public void Report(List<int> seriesIndexes, Exception? failure, PushRequest request)
+        public void Report(List<int> seriesIndexes, Exception? failure)
         {
             lock (_lock)
             {
@@ -197,9 +257,8 @@ public sealed class RingIngesterClient(IRing ring, IngesterChannelPool channels,
                     }
                     else if (++tracker.Failures > tracker.MaxFailures)
                     {
-                        var series = request.Series[seriesIndexes.IndexOf(s)];
                         _completion.TrySetException(new IngesterQuorumException(
-                            $"push failed: series {Describe(series)} cannot reach a quorum of its replicas ({tracker.Failures} failed, at most {tracker.MaxFailures} allowed): " +
+                            $"push failed: series {describe(s)} cannot reach a quorum of its replicas ({tracker.Failures} failed, at most {tracker.MaxFailures} allowed): " +
                             string.Join("; ", _failures.Select(f => f.Message)),
                             [.. _failures]));
                         return;

@@ -1,5 +1,3 @@
-using Pyroscope.Contracts.Ingester.V1;
-using Pyroscope.Model;
 using Pyroscope.Storage;
 using Pyroscope.Storage.Head;
 using Pyroscope.Storage.Wal;
@@ -7,63 +5,93 @@ using Pyroscope.Storage.Wal;
 namespace Pyroscope.Ingester;
 
 /// <summary>
-/// The heads being written (one per tenant), the heads cut but not yet flushed, and the WAL they are logged in.
-/// A push appends to its tenant's head and queues its WAL record under a shared lock; a cut takes that lock
-/// exclusively and rotates the WAL with the heads, so every WAL segment belongs to exactly one cut and is released
-/// (<see cref="Release"/>) once that cut's blocks are durable.
+/// The head generation being written (one head per tenant), the generations cut but not yet flushed, and the WAL they
+/// are logged in. A push is logged first and appended to its head only once the WAL made it durable, so a write that
+/// fails leaves no trace; it is appended to the generation whose WAL segment holds its record even when a cut
+/// happened while it waited, and a cut generation is flushed only once those appends are done. So every WAL segment
+/// belongs to exactly one cut and is released (<see cref="Release"/>) once that cut's blocks are durable.
 /// </summary>
 /// <param name="state">Guards the head lists; shared with <see cref="LocalBlocks"/> so a snapshot sees each cut once, as heads or as blocks.</param>
 internal sealed class HeadSet(WriteAheadLog wal, PyroscopeDbOptions options, TimeProvider time, object state)
 {
-    private readonly ReaderWriterLockSlim _cutLock = new(LockRecursionPolicy.NoRecursion);
+    private readonly object _enqueue = new();
     private readonly List<HeadCut> _cuts = [];
-    private Dictionary<string, TenantHead> _heads = new(StringComparer.Ordinal);
-    private long _generationFirstAppendTicks;
+    private HeadCut _current = new(time);
 
-    /// <summary>Appends a push and queues its WAL record; the task completes once the record is durable.</summary>
-    public Task AppendAndLogAsync(string tenantId, PushRequest request, LabelSet[] labels, byte[] walRecord)
+    /// <summary>
+    /// Logs <paramref name="walRecord"/>, then (once durable) calls <paramref name="append"/> with the tenant's head of the
+    /// generation the record belongs to. A WAL failure is thrown (<see cref="WalWriteException"/>) without appending.
+    /// </summary>
+    public async Task LogThenAppendAsync(string tenantId, ReadOnlyMemory<byte> walRecord, Action<TenantHead> append)
     {
-        _cutLock.EnterReadLock();
+        HeadCut generation;
+        TenantHead head;
+        Task durable;
+        lock (_enqueue)
+        {
+            generation = _current;
+            head = HeadOf(generation, tenantId);
+            durable = wal.AppendAsync(walRecord);
+            generation.BeginAppend();
+        }
         try
         {
-            Append(tenantId, request, labels);
-            return wal.AppendAsync(walRecord);
+            await durable.ConfigureAwait(false);
+            append(head);
+            generation.Appended();
         }
         finally
         {
-            _cutLock.ExitReadLock();
+            generation.EndAppend();
         }
     }
 
-    /// <summary>Appends a push that is in the WAL already (replay); returns how many profiles were new.</summary>
-    public int Append(string tenantId, PushRequest request, LabelSet[] labels)
+    /// <summary>Appends to the current generation what is in the WAL already (replay).</summary>
+    public void Append(string tenantId, Action<TenantHead> append)
     {
-        TenantHead? head;
+        TenantHead head;
+        lock (_enqueue)
+        {
+            head = HeadOf(_current, tenantId);
+        }
+        append(head);
+        _current.Appended();
+    }
+
+    private TenantHead HeadOf(HeadCut generation, string tenantId)
+    {
+        if (generation.Heads.TryGetValue(tenantId, out var head))
+        {
+            return head;
+        }
         lock (state)
         {
-            if (!_heads.TryGetValue(tenantId, out head))
-            {
-                head = new TenantHead(tenantId, Ulid.NewUlid(time.GetUtcNow()));
-                _heads = new Dictionary<string, TenantHead>(_heads, StringComparer.Ordinal) { [tenantId] = head };
-            }
+            head = new TenantHead(tenantId, Ulid.NewUlid(time.GetUtcNow()));
+            generation.Heads = new Dictionary<string, TenantHead>(generation.Heads, StringComparer.Ordinal) { [tenantId] = head };
+            return head;
         }
-        var nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
-        var appended = 0;
-        for (var i = 0; i < labels.Length; i++)
+    }
+
+    /// <summary>The heads being written now, for metrics; a copy-on-write map, safe to enumerate.</summary>
+    public IReadOnlyDictionary<string, TenantHead> Current => Volatile.Read(ref _current).Heads;
+
+    /// <summary>Heads cut and not yet written as blocks.</summary>
+    public int PendingCuts
+    {
+        get
         {
-            if (head.Append(request.Series[i], labels[i], nowMs))
+            lock (state)
             {
-                appended++;
+                return _cuts.Count;
             }
         }
-        Interlocked.CompareExchange(ref _generationFirstAppendTicks, time.GetUtcNow().UtcTicks, 0);
-        return appended;
     }
 
     /// <summary>Whether the heads are old or big enough to be cut.</summary>
     public bool CutDue()
     {
-        var first = Interlocked.Read(ref _generationFirstAppendTicks);
+        var current = Volatile.Read(ref _current);
+        var first = current.FirstAppendTicks;
         if (first == 0)
         {
             return false;
@@ -72,35 +100,24 @@ internal sealed class HeadSet(WriteAheadLog wal, PyroscopeDbOptions options, Tim
         {
             return true;
         }
-        long bytes = 0;
-        foreach (var head in Volatile.Read(ref _heads).Values)
-        {
-            bytes += head.EstimatedBytes;
-        }
-        return bytes >= options.MaxHeadBytes;
+        return current.EstimatedBytes() >= options.MaxHeadBytes;
     }
 
     /// <summary>Freezes the current heads (they stay queryable) and starts new ones and a new WAL segment.</summary>
     public void Cut()
     {
-        _cutLock.EnterWriteLock();
-        try
+        lock (_enqueue)
         {
             lock (state)
             {
-                if (_heads.Count == 0)
+                if (_current.Heads.Count == 0)
                 {
                     return;
                 }
-                var closed = wal.Rotate();
-                _cuts.Add(new HeadCut([.. _heads.Values], closed));
-                _heads = new Dictionary<string, TenantHead>(StringComparer.Ordinal);
-                Interlocked.Exchange(ref _generationFirstAppendTicks, 0);
+                _current.Close(wal.Rotate());
+                _cuts.Add(_current);
+                Volatile.Write(ref _current, new HeadCut(time));
             }
-        }
-        finally
-        {
-            _cutLock.ExitWriteLock();
         }
     }
 
@@ -124,20 +141,69 @@ internal sealed class HeadSet(WriteAheadLog wal, PyroscopeDbOptions options, Tim
     {
         foreach (var cut in _cuts)
         {
-            foreach (var head in cut.Heads)
+            if (cut.Heads.TryGetValue(tenantId, out var head))
             {
-                if (head.TenantId == tenantId)
-                {
-                    into.Add(head);
-                }
+                into.Add(head);
             }
         }
-        if (_heads.TryGetValue(tenantId, out var current))
+        if (_current.Heads.TryGetValue(tenantId, out var current))
         {
             into.Add(current);
         }
     }
 }
 
-/// <summary>Heads frozen by one cut, and the WAL segment that closed with them.</summary>
-internal sealed record HeadCut(List<TenantHead> Heads, long ClosedSegment);
+/// <summary>
+/// One head generation: a head per tenant, the WAL segment it is logged in (known once cut), and the appends still
+/// waiting for the WAL, which a flush waits for (<see cref="Settled"/>).
+/// </summary>
+internal sealed class HeadCut(TimeProvider time)
+{
+    private readonly TaskCompletionSource _settled = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _inFlight;
+    private bool _closed;
+    private long _firstAppendTicks;
+
+    /// <summary>Copy-on-write: replaced under the state lock, read without it.</summary>
+    public Dictionary<string, TenantHead> Heads { get; set; } = new(StringComparer.Ordinal);
+
+    public long ClosedSegment { get; private set; }
+
+    public long FirstAppendTicks => Interlocked.Read(ref _firstAppendTicks);
+
+    /// <summary>Completes once the generation is cut and no append into it is in flight: its heads no longer change.</summary>
+    public Task Settled => _settled.Task;
+
+    public long EstimatedBytes()
+    {
+        long bytes = 0;
+        foreach (var head in Heads.Values)
+        {
+            bytes += head.EstimatedBytes;
+        }
+        return bytes;
+    }
+
+    public void BeginAppend() => Interlocked.Increment(ref _inFlight);
+
+    public void Appended() => Interlocked.CompareExchange(ref _firstAppendTicks, time.GetUtcNow().UtcTicks, 0);
+
+    public void EndAppend()
+    {
+        if (Interlocked.Decrement(ref _inFlight) == 0 && Volatile.Read(ref _closed))
+        {
+            _settled.TrySetResult();
+        }
+    }
+
+    /// <summary>Called under the enqueue lock, so no append can begin after it.</summary>
+    public void Close(long closedSegment)
+    {
+        ClosedSegment = closedSegment;
+        Volatile.Write(ref _closed, true);
+        if (Volatile.Read(ref _inFlight) == 0)
+        {
+            _settled.TrySetResult();
+        }
+    }
+}

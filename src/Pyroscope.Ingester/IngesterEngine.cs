@@ -1,5 +1,8 @@
+using Pyroscope.Ingester.Client;
 using Microsoft.Extensions.Logging.Abstractions;
 using Pyroscope.Contracts.Ingester.V1;
+using Pyroscope.Model;
+using Pyroscope.Model.Ingest;
 using Pyroscope.Storage;
 using Pyroscope.Storage.Blocks;
 using Pyroscope.Storage.Head;
@@ -27,10 +30,13 @@ public sealed class IngesterEngine : IAsyncDisposable
     private readonly SeriesAdmission _series;
     private readonly SemaphoreSlim _maintenance = new(1, 1);
     private readonly object _state = new();
+    private readonly IngesterMetrics _metrics;
+    private DataDirectoryLock? _lock;
     private WriteAheadLog? _wal;
     private StartedParts? _started;
 
-    public IngesterEngine(PyroscopeDbOptions db, IngesterOptions? options, IObjectStore? remote, TimeProvider? time = null, ILogger? logger = null)
+    public IngesterEngine(PyroscopeDbOptions db, IngesterOptions? options, IObjectStore? remote, TimeProvider? time = null, ILogger? logger = null,
+        System.Diagnostics.Metrics.IMeterFactory? meterFactory = null)
     {
         _db = db;
         _options = options ?? new IngesterOptions();
@@ -38,6 +44,7 @@ public sealed class IngesterEngine : IAsyncDisposable
         _time = time ?? TimeProvider.System;
         _logger = logger ?? NullLogger.Instance;
         _series = new SeriesAdmission(_options, _time);
+        _metrics = new IngesterMetrics(this, meterFactory);
     }
 
     /// <summary>Raised after a block of the tenant reached object storage.</summary>
@@ -58,15 +65,20 @@ public sealed class IngesterEngine : IAsyncDisposable
     /// <summary>Series of the tenant that received a profile within <see cref="IngesterOptions.ActiveSeriesTimeout"/>.</summary>
     public int ActiveSeriesCount(string tenantId) => _series.ActiveCount(tenantId);
 
-    /// <summary>Opens the WAL, takes over the local blocks of a previous run and replays what they do not hold.</summary>
+    /// <summary>
+    /// Locks the data directory (waiting while another process holds it), opens the WAL, takes over the local blocks of
+    /// a previous run and replays what they do not hold.
+    /// </summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        if (_wal is not null)
+        if (_lock is not null)
         {
             throw new InvalidOperationException("The ingester is started already.");
         }
+        _lock = await DataDirectoryLock.AcquireAsync(_db.DataPath, _options.DataDirectoryLockTimeout, _time, _logger, cancellationToken);
         var walDirectory = Path.Combine(_db.DataPath, "wal");
         _wal = WriteAheadLog.Open(walDirectory, _db.WalFsync, _logger, out var replay);
+        _wal.SyncObserved = _metrics.Synced;
         var heads = new HeadSet(_wal, _db, _time, _state);
         var blocks = new LocalBlocks(new FileSystemObjectStore(Path.Combine(_db.DataPath, "local")), _remote, _db, _options, _time, _logger, _state,
             (tenant, block) => BlockUploaded?.Invoke(tenant, block));
@@ -75,16 +87,149 @@ public sealed class IngesterEngine : IAsyncDisposable
         Volatile.Write(ref _started, new StartedParts(heads, blocks));
     }
 
-    /// <summary>Stores a push; completes once it is in the WAL (synced when fsync is on) and visible to queries.</summary>
+    /// <summary>The WAL once started: its bytes, failures and whether it refuses writes (<see cref="WriteAheadLog.Failure"/>).</summary>
+    public WriteAheadLog? Wal => Volatile.Read(ref _started) is null ? null : _wal;
+
+    /// <summary>The heads being written, by tenant (empty before the start).</summary>
+    public IReadOnlyDictionary<string, TenantHead> CurrentHeads => Volatile.Read(ref _started)?.Heads.Current ?? new Dictionary<string, TenantHead>();
+
+    /// <summary>Heads cut and not yet written as blocks.</summary>
+    public int PendingCuts => Volatile.Read(ref _started)?.Heads.PendingCuts ?? 0;
+
+    /// <summary>
+    /// Stores a push; completes once it is in the WAL (synced when fsync is on) and visible to queries. A push the WAL
+    /// cannot take fails with a <see cref="WalWriteException"/> and leaves nothing in the head.
+    /// </summary>
     public async Task PushAsync(string tenantId, PushRequest request, CancellationToken cancellationToken)
     {
+        try
+        {
+            await PushCoreAsync(tenantId, request, cancellationToken);
+        }
+        catch (Exception e) when (e is WalWriteException or SeriesLimitExceededException or IngesterStartingException)
+        {
+            _metrics.Refused(IngesterMetrics.ReasonOf(e), tenantId);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Stores a push normalised in this process (<see cref="IIngesterClient"/> of the monolith): the WAL logs its
+    /// profiles as received, the head takes its normalised series. Completes once it is in the WAL (synced when fsync
+    /// is on) and visible to queries; the caller keeps <paramref name="push"/> alive until then. Once admitted, the
+    /// push is not abandoned on cancellation: the append still reads the push's pooled memory when the WAL answers.
+    /// </summary>
+    public async Task PushAsync(string tenantId, IngestPush push, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var started = Started();
+            BlockStoreReader.ValidateTenant(tenantId);
+            cancellationToken.ThrowIfCancellationRequested();
+            var series = SeriesOf(push);
+            var labels = new LabelSet[series.Count];
+            for (var i = 0; i < labels.Length; i++)
+            {
+                labels[i] = series[i].Series.Labels;
+            }
+            _series.Admit(tenantId, labels);
+            var record = WalRecordCodec.Encode(tenantId, push);
+            var nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
+            await started.Heads.LogThenAppendAsync(tenantId, record, head => head.Append(series, nowMs));
+        }
+        catch (Exception e) when (e is WalWriteException or SeriesLimitExceededException or IngesterStartingException)
+        {
+            _metrics.Refused(IngesterMetrics.ReasonOf(e), tenantId);
+            throw;
+        }
+    }
+
+    /// <summary>The push's series in order, or those at <paramref name="indexes"/> (the ones the ring placed here).</summary>
+    internal static List<(NormalizedProfile Profile, NormalizedSeries Series)> SeriesOf(IngestPush push, IReadOnlyList<int>? indexes = null)
+    {
+        var series = new List<(NormalizedProfile, NormalizedSeries)>(push.SeriesCount);
+        foreach (var profile in push.Profiles)
+        {
+            if (profile.Normalized is { } normalized)
+            {
+                foreach (var one in normalized.Series)
+                {
+                    series.Add((normalized, one));
+                }
+            }
+        }
+        if (indexes is null)
+        {
+            return series;
+        }
+        var selected = new List<(NormalizedProfile, NormalizedSeries)>(indexes.Count);
+        foreach (var index in indexes)
+        {
+            if (index < 0 || index >= series.Count)
+            {
+                throw new InvalidDataException($"the push has {series.Count} series; series index {index} does not exist");
+            }
+            selected.Add(series[index]);
+        }
+        return selected;
+    }
+
+    /// <summary>Appends a logged push again (WAL replay); returns how many series were new.</summary>
+    internal static int AppendReplayed(TenantHead head, List<(NormalizedProfile Profile, NormalizedSeries Series)> series, long nowMs) => head.Append(series, nowMs);
+
+    /// <summary>
+    /// A push as a distributor in another process received it: normalised here as the distributor did, the series the
+    /// ring placed here stored, and the received body logged as it came.
+    /// </summary>
+    private async Task PushReceivedAsync(string tenantId, PushRequest request)
+    {
+        var started = Started();
+        BlockStoreReader.ValidateTenant(tenantId);
+        var body = request.Received.ToByteArray();
+        var received = WalRecordCodec.DecodeBody(body, request.ReceivedSeries);
+        using var push = ReceivedPushNormalizer.Normalize(received);
+        var series = SeriesOf(push, received.Series);
+        var labels = new LabelSet[series.Count];
+        for (var i = 0; i < labels.Length; i++)
+        {
+            labels[i] = series[i].Series.Labels;
+        }
+        _series.Admit(tenantId, labels);
+        var record = WalRecordCodec.Encode(tenantId, request.ReceivedSeries, body);
+        var nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        // Not abandoned on cancellation: the append reads the push's pooled memory once the WAL answers.
+        await started.Heads.LogThenAppendAsync(tenantId, record, head => head.Append(series, nowMs));
+    }
+
+    private async Task PushCoreAsync(string tenantId, PushRequest request, CancellationToken cancellationToken)
+    {
+        if (!request.Received.IsEmpty)
+        {
+            await PushReceivedAsync(tenantId, request);
+            return;
+        }
         var started = Started();
         BlockStoreReader.ValidateTenant(tenantId);
         // Everything that can refuse the push runs before the WAL or the head see any of it.
         var labels = SeriesAdmission.LabelsOf(request);
         _series.Admit(tenantId, labels);
         var record = WalRecordCodec.Encode(tenantId, request);
-        await started.Heads.AppendAndLogAsync(tenantId, request, labels, record).WaitAsync(cancellationToken);
+        var nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        await started.Heads.LogThenAppendAsync(tenantId, record, head => AppendSeries(head, request, labels, nowMs)).WaitAsync(cancellationToken);
+    }
+
+    /// <summary>Appends each series; returns how many were new (a replica or a retry with the same id is not).</summary>
+    internal static int AppendSeries(TenantHead head, PushRequest request, LabelSet[] labels, long nowMs)
+    {
+        var appended = 0;
+        for (var i = 0; i < labels.Length; i++)
+        {
+            if (head.Append(request.Series[i], labels[i], nowMs))
+            {
+                appended++;
+            }
+        }
+        return appended;
     }
 
     /// <summary>Forgets series that have been idle longer than the active-series timeout.</summary>
@@ -178,6 +323,8 @@ public sealed class IngesterEngine : IAsyncDisposable
         {
             await _wal.DisposeAsync();
         }
+        _lock?.Dispose();
+        _metrics.Dispose();
     }
 
     /// <summary>The parts that exist once the WAL is open and replayed.</summary>

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Pyroscope.Api;
 using Pyroscope.Api.Limits;
 using Pyroscope.Model;
@@ -33,7 +34,8 @@ public static class IngesterExtensions
         services.TryAddSingleton(sp =>
         {
             var engine = new IngesterEngine(sp.GetRequiredService<PyroscopeDbOptions>(), sp.GetRequiredService<IngesterOptions>(), sp.GetRequiredService<IObjectStore>(),
-                sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("Pyroscope.Ingester"))
+                sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("Pyroscope.Ingester"),
+                sp.GetService<System.Diagnostics.Metrics.IMeterFactory>())
             {
                 SeriesLimits = sp.GetRequiredService<ISeriesLimits>(),
             };
@@ -47,6 +49,8 @@ public static class IngesterExtensions
         services.TryAddKeyedSingleton<IIngesterClient, LocalIngesterClient>(InProcessSeams.Ingester);
         services.AddGrpc();
         services.AddHostedService<IngesterLifecycle>();
+        services.AddHealthChecks().Add(new HealthCheckRegistration(WalHealthCheck.Name,
+            static sp => new WalHealthCheck(sp.GetRequiredService<IngesterEngine>()), failureStatus: null, tags: ["ready"]));
         return services;
     }
 

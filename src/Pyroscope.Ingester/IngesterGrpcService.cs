@@ -31,7 +31,7 @@ public sealed class IngesterGrpcService(IngesterEngine engine, IngesterReader re
         {
             throw new RpcException(new Status(StatusCode.Unavailable, e.Message));
         }
-        catch (Exception e) when (e is ArgumentException or InvalidDataException)
+        catch (Exception e) when (e is ArgumentException or InvalidDataException or OverflowException)
         {
             throw new RpcException(new Status(StatusCode.InvalidArgument, e.Message));
         }

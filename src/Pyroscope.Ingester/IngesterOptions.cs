@@ -14,4 +14,7 @@ public sealed class IngesterOptions
 
     /// <summary>A series counts against the tenant's series limit until it has received no profile for this long (upstream: 10m).</summary>
     public TimeSpan ActiveSeriesTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>How long a start waits for another process to release the data directory before it fails.</summary>
+    public TimeSpan DataDirectoryLockTimeout { get; set; } = TimeSpan.FromMinutes(10);
 }

@@ -68,14 +68,15 @@ internal sealed class LocalBlocks(FileSystemObjectStore local, IObjectStore? rem
     {
         while (heads.OldestCut() is { } cut)
         {
+            // Pushes logged before the cut may still be appending (their WAL write completed just now).
+            await cut.Settled.WaitAsync(cancellationToken);
             var written = new List<LocalBlock>();
-            foreach (var head in cut.Heads)
+            foreach (var head in cut.Heads.Values)
             {
                 if (head.ProfileCount == 0)
                 {
-                    continue;
+                    continue; // every push into it failed to reach the WAL
                 }
-                // The head is frozen: the cut took the write lock, so no append is in flight.
                 var block = head.EncodeBlock();
                 block.Meta.WalSegment = cut.ClosedSegment;
                 await block.WriteToAsync(local, cancellationToken);

@@ -1,5 +1,3 @@
-using Pyroscope.Contracts.Ingester.V1;
-
 namespace Pyroscope.Model;
 
 // The seams between components. Each has an in-process implementation (monolith) and a
@@ -15,10 +13,13 @@ public static class InProcessSeams
     public const string Ingester = "in-process-ingester";
 }
 
-/// <summary>Distributor → ingester. Completes only when the ingester has made the write durable.</summary>
+/// <summary>
+/// Distributor → ingester. Completes only when the ingester has made the write durable (or failed: then nothing of it
+/// is stored). The caller keeps <paramref name="push"/> (its received bytes and normalised profiles) alive until then.
+/// </summary>
 public interface IIngesterClient
 {
-    Task PushAsync(string tenantId, PushRequest request, CancellationToken cancellationToken);
+    Task PushAsync(string tenantId, Ingest.IngestPush push, CancellationToken cancellationToken);
 }
 
 /// <summary>A time range in unix milliseconds, start and end inclusive.</summary>

@@ -8,13 +8,14 @@ namespace Pyroscope.Recording;
 /// The write path's hook, in two steps around the push to the ingesters: <see cref="EvaluateAsync"/> before (it
 /// reads the profiles while the distributor still owns them) and <see cref="RecordedAdditions.Commit"/> once they
 /// are stored. For a tenant without rules it costs a dictionary lookup. The first push of a tenant this process has
-/// not read rules for waits for that one read, at most <see cref="FirstReadWait"/>.
+/// not read rules for waits for that one read, at most <see cref="FirstReadWait"/>. The pushed series are asked for
+/// only when the tenant has rules: the write path keeps profiles in columns, and writes them out as messages just for this.
 /// </summary>
 public sealed class RecordingRulesRecorder(RecordingRulesCache cache, ILogger<RecordingRulesRecorder> logger)
 {
     public static readonly TimeSpan FirstReadWait = TimeSpan.FromSeconds(2);
 
-    public ValueTask<RecordedAdditions> EvaluateAsync(string tenantId, RepeatedField<ProfileSeries> pushed)
+    public ValueTask<RecordedAdditions> EvaluateAsync(string tenantId, Func<RepeatedField<ProfileSeries>> pushed)
     {
         if (cache.TryGet(tenantId, out var rules))
         {
@@ -23,7 +24,7 @@ public sealed class RecordingRulesRecorder(RecordingRulesCache cache, ILogger<Re
         return new ValueTask<RecordedAdditions>(EvaluateWhenReadAsync(tenantId, pushed));
     }
 
-    private async Task<RecordedAdditions> EvaluateWhenReadAsync(string tenantId, RepeatedField<ProfileSeries> pushed)
+    private async Task<RecordedAdditions> EvaluateWhenReadAsync(string tenantId, Func<RepeatedField<ProfileSeries>> pushed)
     {
         var read = cache.GetAsync(tenantId);
         if (await Task.WhenAny(read, Task.Delay(FirstReadWait)).ConfigureAwait(false) != read)
@@ -35,12 +36,12 @@ public sealed class RecordingRulesRecorder(RecordingRulesCache cache, ILogger<Re
         return rules.IsEmpty ? default : Evaluate(tenantId, rules, pushed);
     }
 
-    private RecordedAdditions Evaluate(string tenantId, TenantRuleSet rules, RepeatedField<ProfileSeries> pushed)
+    private RecordedAdditions Evaluate(string tenantId, TenantRuleSet rules, Func<RepeatedField<ProfileSeries>> pushed)
     {
         try
         {
             var additions = new List<(RecordedSeries, long)>();
-            rules.Evaluate(pushed, additions);
+            rules.Evaluate(pushed(), additions);
             return new RecordedAdditions(additions);
         }
         catch (Exception e)

@@ -11,7 +11,9 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Pyroscope.Contracts.Google.V1;
 using Pyroscope.Contracts.Ingester.V1;
+using Pyroscope.Formats.Normalization;
 using Pyroscope.Model;
+using Pyroscope.Model.Ingest;
 using Pyroscope.Testing;
 
 namespace Pyroscope.Distributor.Tests;
@@ -27,8 +29,17 @@ public sealed class RecordingIngester : IIngesterClient
 
     public int Calls;
 
-    public async Task PushAsync(string tenantId, PushRequest request, CancellationToken cancellationToken)
+    /// <summary>Records the push as the ingester.v1 series a remote ingester would get (the push's memory is the caller's).</summary>
+    public async Task PushAsync(string tenantId, IngestPush push, CancellationToken cancellationToken)
     {
+        var request = new PushRequest();
+        foreach (var profile in push.Profiles)
+        {
+            if (profile.Normalized is { } normalized)
+            {
+                request.Series.AddRange(ProfileMaterializer.ToSeries(normalized));
+            }
+        }
         Interlocked.Increment(ref Calls);
         if (Gate is { } gate)
         {

@@ -155,6 +155,52 @@ public sealed class RingIngesterClientTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_push_normalised_here_goes_once_as_received_to_each_ingester_with_the_series_it_stores()
+    {
+        var (client, ring) = await ClientAsync(1);
+        var raw = File.ReadAllBytes(RepositoryPaths.Fixture("go/go-cpu.pb.gz"));
+        var context = new Pyroscope.Model.Ingest.PushContext(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000, 0, 0, 0, 42);
+        var profiles = new List<Pyroscope.Model.Ingest.PushedProfile>();
+        using var push = new Pyroscope.Model.Ingest.IngestPush(context, profiles);
+        var limits = new TenantLimits { RejectOlderThan = TimeSpan.Zero, RejectNewerThan = TimeSpan.Zero };
+        var seriesSoFar = 0;
+        for (var pod = 0; pod < 20; pod++)
+        {
+            Label[] labels = [new("service_name", "app"), new("pod", $"pod-{pod}"), new("__name__", "process_cpu")];
+            var parsed = Pyroscope.Formats.Pprof.PprofReader.Read(raw, long.MaxValue, "go-cpu", out var size);
+            var normalized = Pyroscope.Formats.Normalization.ProfileNormalizer.Normalize(parsed, labels, limits,
+                new Pyroscope.Formats.Normalization.NormalizeContext(context.NowNanos, 0, size) { SeriesSoFar = seriesSoFar, IdSeed = context.IdSeed });
+            profiles.Add(new Pyroscope.Model.Ingest.PushedProfile(labels, raw, Pyroscope.Model.Ingest.PprofFixups.None, normalized));
+            seriesSoFar += normalized.Series.Count;
+        }
+        var all = push.Series().Select(s => s.Series).ToList();
+        Assert.True(all.Count > 20, "go-cpu splits into several series per pod");
+
+        await client.PushAsync("tenant-r", push, Ct);
+
+        // One Push per ingester, all with the same body (the received gzip bytes, not normalised series).
+        var pushes = _servers.SelectMany(s => s.ReceivedPushes.Where(r => r.Tenant == "tenant-r").Select(r => (Server: s.Id, r.Body, r.Series))).ToList();
+        Assert.Equal(pushes.Count, pushes.Select(p => p.Server).Distinct().Count());
+        Assert.All(pushes, p => Assert.Equal(pushes[0].Body, p.Body));
+        Assert.True(pushes[0].Body.Length < raw.Length * 20 + 4096, "the body carries the received bytes");
+        Assert.All(_servers, s => Assert.DoesNotContain(s.Received, r => r.Tenant == "tenant-r"));
+        var decoded = WalRecordCodec.DecodeBody(pushes[0].Body, []);
+        Assert.Equal(context, decoded.Context);
+        Assert.Equal(20, decoded.Profiles.Count);
+        Assert.Equal(raw, decoded.Profiles[0].Payload.ToArray());
+        // RF 1: every series exactly once, on the ingester the ring places it on.
+        Assert.Equal(Enumerable.Range(0, all.Count), pushes.SelectMany(p => p.Series).Select(i => (int)i).Order());
+        foreach (var (server, _, series) in pushes)
+        {
+            foreach (var index in series)
+            {
+                var owner = ring.GetReplicationSet(RingTokens.FromFingerprint(all[(int)index].Labels.Fingerprint), 1).Instances.Single().Id;
+                Assert.Equal(owner, server);
+            }
+        }
+    }
+
+    [Fact]
     public async Task A_ring_without_enough_healthy_members_fails_before_pushing()
     {
         await _kv.CasRingAsync(RingOptions.DefaultKey, ring =>
@@ -209,6 +255,9 @@ internal sealed class TestIngesterServer
 
     private int _calls;
 
+    /// <summary>Pushes as received (<c>PushRequest.received</c>): the body and the series indexes this ingester stores.</summary>
+    public ConcurrentQueue<(string Tenant, byte[] Body, uint[] Series)> ReceivedPushes { get; } = new();
+
     public IEnumerable<string> Ids(string tenant) => Received.Where(r => r.Tenant == tenant).Select(r => r.Series.Id);
 
     public static async Task<TestIngesterServer> StartAsync(string id)
@@ -248,6 +297,10 @@ internal sealed class TestIngesterServer
             foreach (var series in request.Series)
             {
                 server.Received.Enqueue((tenant, series, call));
+            }
+            if (!request.Received.IsEmpty)
+            {
+                server.ReceivedPushes.Enqueue((tenant, request.Received.ToByteArray(), [.. request.ReceivedSeries]));
             }
             return Task.FromResult(new PushResponse());
         }

@@ -48,7 +48,7 @@ public sealed class IngesterLifecycleTests
             var engine = provider.GetRequiredService<IngesterEngine>();
             Assert.False(Directory.Exists(data), "constructing the engine must not touch the disk");
             var client = provider.GetRequiredKeyedService<IIngesterClient>(InProcessSeams.Ingester);
-            var refused = await Assert.ThrowsAsync<IngesterStartingException>(() => client.PushAsync("t", Fixtures.Push([f.Series]), ct));
+            var refused = await Assert.ThrowsAsync<IngesterStartingException>(() => client.PushAsync("t", ReceivedPushes.Of(Fixtures.Push([f.Series])), ct));
             Assert.Equal(503, refused.HttpStatus);
             Assert.Contains("ingester is starting", refused.Message);
             var reader = provider.GetRequiredKeyedService<IProfileReader>(InProcessSeams.Ingester);
@@ -58,7 +58,7 @@ public sealed class IngesterLifecycleTests
             var hosted = Assert.Single(provider.GetServices<IHostedService>().OfType<IngesterLifecycle>());
             await hosted.StartAsync(ct);
             Assert.True(engine.IsStarted);
-            await client.PushAsync("t", Fixtures.Push([f.Series]), ct);
+            await client.PushAsync("t", ReceivedPushes.Of(Fixtures.Push([f.Series])), ct);
             await engine.DisposeAsync();
         }
 

@@ -1,3 +1,4 @@
+using Pyroscope.Ingester.Client;
 using Pyroscope.Model;
 using Pyroscope.Storage.Reading;
 
@@ -161,10 +162,83 @@ public sealed class WalTests
         using var compressor = new ZstdSharp.Compressor(1);
         byte[] earlier = [0x8c, 0x01, .. System.Text.Encoding.UTF8.GetBytes(tenant), 1, .. compressor.Wrap(Google.Protobuf.MessageExtensions.ToByteArray(push))];
 
-        var (decodedTenant, decoded) = WalRecordCodec.Decode(earlier);
-        Assert.Equal(tenant, decodedTenant);
-        Assert.Equal(push, decoded);
+        var decoded = WalRecordCodec.Decode(earlier);
+        Assert.Equal(tenant, decoded.Tenant);
+        Assert.Equal(push, decoded.Request);
         Assert.Equal(earlier, WalRecordCodec.Encode(tenant, push));
-        Assert.Throws<InvalidDataException>(() => WalRecordCodec.Decode([.. earlier[..142], 2, .. earlier[143..]]));
+        Assert.Throws<InvalidDataException>(() => WalRecordCodec.Decode([.. earlier[..142], 3, .. earlier[143..]]));
+    }
+
+    [Fact]
+    public async Task Received_profiles_are_logged_as_received_and_replay_to_the_same_series_samples_and_ids()
+    {
+        using var dir = new TempDir();
+        // Real profiles, gzipped as agents send them, cut by the truncation limits in force when they were received.
+        var fixtures = TestData.AllFixtureSeries(T0).Where(f => f.Series.Profile.Function.All(fn => fn.Id != 0)).ToList();
+        var request = Fixtures.Push(fixtures.Select(f => f.Series));
+        var context = ReceivedPushes.NewContext(maxStackDepth: 6, maxSymbolLength: 12);
+        var crashed = await TestEngine.OpenAsync(dir.Path, null, TestData.Clock());
+        long received;
+        using (var push = ReceivedPushes.Of(request, context, gzip: true))
+        {
+            received = push.Profiles.Sum(p => (long)p.Payload.Length);
+            await crashed.PushAsync(Tenant, push, CancellationToken.None);
+        }
+        var before = await HeadContentAsync(new IngesterReader(crashed));
+        await crashed.DisposeAsync();
+
+        // The WAL holds what was received, not a re-encoding of the normalised series (labels and context on top).
+        var walBytes = Segments(dir.Path).Sum(s => new FileInfo(s).Length);
+        Assert.InRange(walBytes, 1, received + 16 * 1024);
+        Assert.All(before.Values.SelectMany(stacks => stacks.Keys).SelectMany(k => k.Split(';')), frame => Assert.True(frame.Length <= 12, frame));
+        Assert.Contains(before.Values, stacks => stacks.Count > 1);
+
+        await using var restarted = await TestEngine.OpenAsync(dir.Path, null, TestData.Clock());
+        var reader = new IngesterReader(restarted);
+        Assert.Equal(before, await HeadContentAsync(reader));
+
+        // The same push again (a retry) gets the same series ids from the context: nothing is stored twice.
+        using (var retry = ReceivedPushes.Of(request, context, gzip: true))
+        {
+            await restarted.PushAsync(Tenant, retry, CancellationToken.None);
+        }
+        Assert.Equal(before, await HeadContentAsync(reader));
+    }
+
+    [Fact]
+    public async Task A_push_received_from_a_remote_distributor_stores_and_replays_only_the_series_placed_here()
+    {
+        using var dir = new TempDir();
+        var fixtures = TestData.AllFixtureSeries(T0).Where(f => f.File.StartsWith("go/", StringComparison.Ordinal)).ToList();
+        using var push = ReceivedPushes.Of(Fixtures.Push(fixtures.Select(f => f.Series)), gzip: true);
+        var all = push.Series().Select(s => s.Series).ToList();
+        Assert.True(all.Count >= 4);
+        var request = new Pyroscope.Contracts.Ingester.V1.PushRequest { Received = Google.Protobuf.ByteString.CopyFrom(WalRecordCodec.EncodeBody(push)) };
+        request.ReceivedSeries.Add([1u, 3u]);
+
+        var crashed = await TestEngine.OpenAsync(dir.Path, null, TestData.Clock());
+        await crashed.PushAsync(Tenant, request, CancellationToken.None);
+        var before = await HeadContentAsync(new IngesterReader(crashed));
+        await crashed.DisposeAsync();
+        var expected = new[] { all[1].Labels, all[3].Labels }.Select(l => string.Join(",", l.Labels.ToArray().Select((Label x) => x.Name + "=" + x.Value))).Order(StringComparer.Ordinal);
+        Assert.Equal(expected, before.Keys);
+
+        await using var restarted = await TestEngine.OpenAsync(dir.Path, null, TestData.Clock());
+        Assert.Equal(before, await HeadContentAsync(new IngesterReader(restarted)));
+        request.ReceivedSeries.Add(99u);
+        await Assert.ThrowsAsync<InvalidDataException>(() => restarted.PushAsync(Tenant, request, CancellationToken.None));
+    }
+
+    /// <summary>Every series of the tenant with its merged stacks.</summary>
+    private static async Task<SortedDictionary<string, SortedDictionary<string, long>>> HeadContentAsync(IngesterReader reader)
+    {
+        var result = new SortedDictionary<string, SortedDictionary<string, long>>(StringComparer.Ordinal);
+        foreach (var labels in await reader.SeriesAsync(Tenant, [], All, CancellationToken.None))
+        {
+            var matchers = labels.Labels.ToArray().Select((Label l) => new LabelMatcher(l.Name, MatchType.Equal, l.Value)).ToList();
+            var stacks = await TestData.MergeAsync(reader, Tenant, new SelectQuery(matchers, All));
+            result[string.Join(",", labels.Labels.ToArray().Select((Label l) => l.Name + "=" + l.Value))] = new SortedDictionary<string, long>(stacks, StringComparer.Ordinal);
+        }
+        return result;
     }
 }

@@ -14,8 +14,9 @@ namespace Pyroscope.Benchmarks.Ingest;
 
 /// <summary>
 /// The write path of one pushed profile, stage by stage, as the monolith runs it for <c>POST /ingest</c>:
-/// gunzip (all a null server does: the baseline) → decode into the protobuf object model → normalise into series →
-/// the WAL record (re-serialise + zstd); <see cref="IngesterPushBenchmarks"/> has the ingester's whole part.
+/// gunzip (all a null server does: the baseline) → the one-pass read → normalise into series sharing the symbols →
+/// the WAL record of the received bytes; and, for comparison, the former path: the protobuf object model, series as
+/// messages, the WAL record re-serialising them. <see cref="IngesterPushBenchmarks"/> has the ingester's whole part.
 /// One op = one profile; the allocated bytes per op are the allocations per pushed profile of each stage. Profiles:
 /// the real Go CPU fixture (7.9 KB gz, 737 samples) and the load test's 4 MB eBPF-style profile (15 000 samples).
 /// </summary>
@@ -38,6 +39,7 @@ public class WritePathStageBenchmarks
     {
         (_gzipped, _metadata) = Load(Profile);
         _push = NormalisedPush();
+        _received = ReceivedPush(_metadata, _gzipped);
     }
 
     internal static (byte[] Gzipped, IngestMetadata Metadata) Load(string name)
@@ -84,7 +86,50 @@ public class WritePathStageBenchmarks
     [Benchmark]
     public int DecodeAndNormalise() => NormalisedPush().Series.Count;
 
-    /// <summary>What <c>IngesterEngine.EncodeRecord</c> does per push: re-serialise the normalised series, zstd level 1.</summary>
+    /// <summary>The write path's reader: gunzip + one pass into pooled columns (no object per sample or symbol).</summary>
+    [Benchmark]
+    public int Read()
+    {
+        using var profile = PprofReader.Read(_gzipped, long.MaxValue, "bench", out _);
+        return profile.Samples.Count;
+    }
+
+    /// <summary>The write path's decode + normalise as the distributor runs it: series share the profile's symbols.</summary>
+    [Benchmark]
+    public int ReadAndNormalise()
+    {
+        using var push = ReceivedPush(_metadata, _gzipped);
+        return push.SeriesCount;
+    }
+
+    /// <summary>The WAL record the ingester writes per push now: the received bytes, labels and push context.</summary>
+    [Benchmark]
+    public int WalRecordEncodeReceived() => Pyroscope.Ingester.Client.WalRecordCodec.Encode("bench", _received!).Length;
+
+    private Pyroscope.Model.Ingest.IngestPush? _received;
+
+    [GlobalCleanup]
+    public void Cleanup() => _received?.Dispose();
+
+    /// <summary>Decoded and normalised as <c>Distributor.PushAsync</c> does (the received bytes stay the caller's).</summary>
+    internal static Pyroscope.Model.Ingest.IngestPush ReceivedPush(IngestMetadata metadata, byte[] gzipped)
+    {
+        var context = new Pyroscope.Model.Ingest.PushContext(Now, metadata.FromNanos, 0, 0, ProfileNormalizer.RandomSeed());
+        var profiles = new List<Pyroscope.Model.Ingest.PushedProfile>();
+        var push = new Pyroscope.Model.Ingest.IngestPush(context, profiles);
+        var series = 0;
+        foreach (var profile in IngestFormatRegistry.BuiltIn.Decode(metadata, null, gzipped, long.MaxValue))
+        {
+            var parsed = profile.TakeParsed();
+            var normalized = ProfileNormalizer.Normalize(parsed, profile.Labels, TenantLimits.Unlimited,
+                new NormalizeContext(Now, metadata.FromNanos, profile.DecompressedSize) { SeriesSoFar = series, IdSeed = context.IdSeed });
+            profiles.Add(new Pyroscope.Model.Ingest.PushedProfile(profile.Labels, profile.Received.IsEmpty ? parsed.Bytes : profile.Received, profile.Fixups, normalized));
+            series += normalized.Series.Count;
+        }
+        return push;
+    }
+
+    /// <summary>What <c>IngesterEngine.EncodeRecord</c> did per push before: re-serialise the normalised series, zstd level 1.</summary>
     [Benchmark]
     public int WalRecordEncode()
     {
@@ -107,8 +152,8 @@ public class WritePathStageBenchmarks
 }
 
 /// <summary>
-/// The ingester's whole part of one push (labels, series admission, WAL record = re-serialise + zstd, head append,
-/// WAL write with fsync off) into a fresh engine per iteration; one op = one profile.
+/// The ingester's whole part of one push normalised in the same process (series admission, WAL record of the received
+/// bytes, head append interning the push's symbols once, WAL write with fsync off) into a fresh engine per iteration; one op = one profile.
 /// </summary>
 [MemoryDiagnoser]
 [InvocationCount(1)]
@@ -116,7 +161,7 @@ public class IngesterPushBenchmarks
 {
     private const int PushesPerInvoke = 16;
 
-    private PushRequest[] _pushes = [];
+    private Pyroscope.Model.Ingest.IngestPush[] _pushes = [];
     private IngesterEngine? _engine;
     private string _dataPath = "";
 
@@ -127,11 +172,11 @@ public class IngesterPushBenchmarks
     public void Setup()
     {
         var (gzipped, metadata) = WritePathStageBenchmarks.Load(Profile);
-        _pushes = new PushRequest[PushesPerInvoke];
+        _pushes = new Pyroscope.Model.Ingest.IngestPush[PushesPerInvoke];
         for (var i = 0; i < _pushes.Length; i++)
         {
-            // Fresh profile ids: the head refuses a profile id it already holds (a replica or a retry).
-            _pushes[i] = WritePathStageBenchmarks.NormalisedPush(metadata, gzipped);
+            // Fresh profile ids (a random seed each): the head refuses a profile id it already holds (a replica or a retry).
+            _pushes[i] = WritePathStageBenchmarks.ReceivedPush(metadata, gzipped);
         }
     }
 

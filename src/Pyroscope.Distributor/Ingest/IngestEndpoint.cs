@@ -39,31 +39,40 @@ public sealed class IngestEndpoint(Distributor distributor, ITenantResolver tena
         IReadOnlyList<IngestedProfile> profiles;
         int received;
         var limit = RequestSizeLimits.Ingest(limits);
-        using (var body = await ReadAsync(http, tenant, limit).ConfigureAwait(false))
+        // The body stays until the push is stored: the ingester logs the received bytes themselves.
+        using var body = await ReadAsync(http, tenant, limit).ConfigureAwait(false);
+        received = body.RawLength;
+        try
         {
-            received = body.RawLength;
-            try
+            var decoded = body.Decoded(limit.Bytes, limit.Name);
+            profiles = formats.Decode(metadata, http.Request.ContentType, decoded, limits.MaxProfilePayloadBytes);
+        }
+        catch (ApiException e) when (e.HttpStatus == StatusCodes.Status413PayloadTooLarge)
+        {
+            distributor.CountDiscarded(DiscardReasons.ProfileSizeLimit, tenant, 1, received);
+            throw;
+        }
+        catch (ProfileTooLargeException e)
+        {
+            distributor.CountDiscarded(DiscardReasons.ProfileSizeLimit, tenant, 1, received);
+            throw new ApiException(ConnectCode.ResourceExhausted, e.Message, StatusCodes.Status413PayloadTooLarge, e);
+        }
+        catch (ProfileFormatException e)
+        {
+            distributor.CountDiscarded(DiscardReasons.MalformedProfile, tenant, 1, received);
+            throw ApiException.InvalidArgument(e.Message, e);
+        }
+        try
+        {
+            await distributor.PushAsync(tenant, profiles, received, metadata.FromNanos, requireProfiles: false, http.RequestAborted).ConfigureAwait(false);
+        }
+        finally
+        {
+            foreach (var profile in profiles)
             {
-                var decoded = body.Decoded(limit.Bytes, limit.Name);
-                profiles = formats.Decode(metadata, http.Request.ContentType, decoded, limits.MaxProfilePayloadBytes);
-            }
-            catch (ApiException e) when (e.HttpStatus == StatusCodes.Status413PayloadTooLarge)
-            {
-                distributor.CountDiscarded(DiscardReasons.ProfileSizeLimit, tenant, 1, received);
-                throw;
-            }
-            catch (ProfileTooLargeException e)
-            {
-                distributor.CountDiscarded(DiscardReasons.ProfileSizeLimit, tenant, 1, received);
-                throw new ApiException(ConnectCode.ResourceExhausted, e.Message, StatusCodes.Status413PayloadTooLarge, e);
-            }
-            catch (ProfileFormatException e)
-            {
-                distributor.CountDiscarded(DiscardReasons.MalformedProfile, tenant, 1, received);
-                throw ApiException.InvalidArgument(e.Message, e);
+                profile.Dispose();
             }
         }
-        await distributor.PushAsync(tenant, profiles, received, metadata.FromNanos, requireProfiles: false, http.RequestAborted).ConfigureAwait(false);
         http.Response.StatusCode = StatusCodes.Status200OK;
     }
 

@@ -5,6 +5,7 @@ using Pyroscope.Formats;
 using Pyroscope.Formats.Ingest;
 using Pyroscope.Formats.Pprof;
 using Pyroscope.Model;
+using Pyroscope.Model.Ingest;
 using Label = Pyroscope.Model.Label;
 
 namespace Pyroscope.Distributor.Push;
@@ -15,8 +16,24 @@ public sealed class PushHandler(Distributor distributor)
     public async Task<PushResponse> PushAsync(string tenantId, PushRequest request, long requestBytes, CancellationToken cancellationToken)
     {
         var limits = distributor.LimitsFor(tenantId);
-        var cap = limits.MaxProfilePayloadBytes;
         var profiles = new List<IngestedProfile>();
+        try
+        {
+            await DecodeAndPushAsync(tenantId, request, requestBytes, limits, profiles, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            foreach (var profile in profiles)
+            {
+                profile.Dispose();
+            }
+        }
+        return new PushResponse();
+    }
+
+    private async Task DecodeAndPushAsync(string tenantId, PushRequest request, long requestBytes, TenantLimits limits, List<IngestedProfile> profiles, CancellationToken cancellationToken)
+    {
+        var cap = limits.MaxProfilePayloadBytes;
         long decompressed = 0;
         for (var s = 0; s < request.Series.Count; s++)
         {
@@ -30,8 +47,9 @@ public sealed class PushHandler(Distributor distributor)
             {
                 try
                 {
-                    var profile = PprofDecoder.Decode(series.Samples[i].RawProfile.Memory, cap, $"series[{s}].samples[{i}].raw_profile", out var size);
-                    profiles.Add(new IngestedProfile(labels, profile, size));
+                    var raw = series.Samples[i].RawProfile.Memory;
+                    var profile = PprofReader.Read(raw, cap, $"series[{s}].samples[{i}].raw_profile", out var size);
+                    profiles.Add(new IngestedProfile(labels, raw, profile, size, PprofFixups.None));
                     decompressed += size;
                 }
                 catch (ProfileTooLargeException e)
@@ -48,7 +66,6 @@ public sealed class PushHandler(Distributor distributor)
             }
         }
         await distributor.PushAsync(tenantId, profiles, requestBytes, 0, requireProfiles: true, cancellationToken).ConfigureAwait(false);
-        return new PushResponse();
     }
 
     public static GetFeatureFlagsResponse FeatureFlags() => new();

@@ -1,14 +1,9 @@
-using Pyroscope.Contracts.Google.V1;
 using Pyroscope.Formats.Pprof;
 using Pyroscope.Model;
 using Pyroscope.Model.Buffers;
 using Label = Pyroscope.Model.Label;
 
 namespace Pyroscope.Formats.Ingest;
-
-/// <summary>A decoded body: pprof plus the series labels it goes with (before normalisation).</summary>
-/// <param name="DecompressedSize">Bytes of the profile as received after gunzip; 0 when it was converted from another format.</param>
-public sealed record IngestedProfile(IReadOnlyList<Label> Labels, Profile Profile, int DecompressedSize);
 
 /// <summary>
 /// One <c>/ingest</c> request as a format sees it: metadata, content type, body, and the cap every payload

@@ -1,6 +1,6 @@
+using Pyroscope.Model.Ingest;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Pyroscope.Contracts.Google.V1;
 using Pyroscope.Formats.Pprof;
 
 namespace Pyroscope.Formats.Ingest;
@@ -43,9 +43,11 @@ public sealed class PprofIngestFormat : IIngestFormat
     private static IngestedProfile Decode(IngestPayload payload, ReadOnlyMemory<byte> body, Dictionary<string, SampleTypeConfig>? config)
     {
         var md = payload.Metadata;
-        var profile = PprofDecoder.Decode(body, payload.MaxPayloadBytes, FormatName, out var size);
-        SpyFixes.Apply(profile, md.SpyName, config);
-        return new IngestedProfile(IngestLabels.Pprof(md, MetricName(profile, config)), profile, size);
+        // Read from the received bytes (not the payload's gunzip, released when decoding ends): the WAL keeps those.
+        var profile = PprofReader.Read(body, payload.MaxPayloadBytes, FormatName, out var size);
+        var fixups = SpyFixes.For(md.SpyName, config);
+        SpyFixes.Apply(profile, fixups);
+        return new IngestedProfile(IngestLabels.Pprof(md, MetricName(profile, config)), body, profile, size, fixups);
     }
 
     private static Dictionary<string, SampleTypeConfig> ParseConfig(ReadOnlySpan<byte> json)
@@ -68,19 +70,19 @@ public sealed class PprofIngestFormat : IIngestFormat
     }
 
     /// <summary>Upstream's metric name for a pprof push: wall if any type is wall, else by the first recognisable type.</summary>
-    public static string MetricName(Profile profile, IReadOnlyDictionary<string, SampleTypeConfig>? config)
+    public static string MetricName(PprofProfile profile, IReadOnlyDictionary<string, SampleTypeConfig>? config)
     {
-        foreach (var t in profile.SampleType)
+        foreach (var t in profile.SampleTypes.Span)
         {
-            if (ProfileStrings.Get(profile, t.Type) == "wall")
+            if (profile.Strings.GetOrEmpty(t.Type) == "wall")
             {
                 return "wall";
             }
         }
         var st = "";
-        foreach (var t in profile.SampleType)
+        foreach (var t in profile.SampleTypes.Span)
         {
-            st = ProfileStrings.Get(profile, t.Type);
+            st = profile.Strings.GetOrEmpty(t.Type);
             if (config is not null && config.TryGetValue(st, out var c) && !string.IsNullOrEmpty(c.DisplayName))
             {
                 st = c.DisplayName;

@@ -1,3 +1,4 @@
+using Pyroscope.Model.Ingest;
 using Pyroscope.Contracts.Google.V1;
 using Pyroscope.Model;
 using ModelLabel = Pyroscope.Model.Label;

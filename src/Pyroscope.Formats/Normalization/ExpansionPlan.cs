@@ -1,5 +1,4 @@
-using Pyroscope.Contracts.Google.V1;
-
+using Pyroscope.Model.Ingest;
 namespace Pyroscope.Formats.Normalization;
 
 /// <summary>
@@ -8,7 +7,7 @@ namespace Pyroscope.Formats.Normalization;
 /// input's tables while that stays within budget (the common case: a few label sets, a few sample types);
 /// otherwise every group gets only the symbols it uses, and even that must fit the budget.
 /// </summary>
-internal sealed class ExpansionPlan
+internal sealed class ExpansionPlan : IDisposable
 {
     private ExpansionPlan(int series, GroupSymbols.Collector? collector)
     {
@@ -21,7 +20,9 @@ internal sealed class ExpansionPlan
     /// <summary>Null when the series share the input's tables; else the collector of each group's own symbols.</summary>
     public GroupSymbols.Collector? Collector { get; }
 
-    public static ExpansionPlan Make(Profile profile, List<SampleGroup> groups, int maxDepth, NormalizeContext context, Dictionary<string, string> labels)
+    public void Dispose() => Collector?.Dispose();
+
+    public static ExpansionPlan Make(PprofProfile profile, List<SampleGroup> groups, int maxDepth, NormalizeContext context, Dictionary<string, string> labels)
     {
         var typesPerGroup = new int[groups.Count];
         var series = CountSeries(profile, groups, typesPerGroup);
@@ -29,9 +30,9 @@ internal sealed class ExpansionPlan
         {
             throw new ProfileValidationException(DiscardReasons.SeriesLimit,
                 $"push refused before storing anything: it would create {context.SeriesSoFar + series} series, more than {context.MaxSeriesSource} allows " +
-                $"(the profile with labels '{ProfileValidator.Format(labels)}' alone splits into {series}: {groups.Count} pprof label set(s) × {profile.SampleType.Count} sample type(s))");
+                $"(the profile with labels '{ProfileValidator.Format(labels)}' alone splits into {series}: {groups.Count} pprof label set(s) × {profile.SampleTypes.Count} sample type(s))");
         }
-        long inputEntries = profile.StringTable.Count + profile.Location.Count + profile.Function.Count + profile.Mapping.Count;
+        long inputEntries = profile.Strings.Count + profile.Locations.Count + profile.Functions.Count + profile.Mappings.Count;
         var budget = Math.Max(ProfileNormalizer.MinExpansionBudget, ProfileNormalizer.ExpansionFactor * inputEntries);
         if ((long)series * inputEntries <= budget)
         {
@@ -48,9 +49,10 @@ internal sealed class ExpansionPlan
             total += typesPerGroup[g] * collector.Count(groups[g].Samples, maxDepth);
             if (total > budget)
             {
+                collector.Dispose();
                 throw new ProfileValidationException(DiscardReasons.ExpansionLimit,
                     $"the profile with labels '{ProfileValidator.Format(labels)}' would expand into more than {budget} symbol entries across its {series} series " +
-                    $"({groups.Count} pprof label set(s) × {profile.SampleType.Count} sample type(s)); the limit is {ProfileNormalizer.ExpansionFactor} × the profile's own " +
+                    $"({groups.Count} pprof label set(s) × {profile.SampleTypes.Count} sample type(s)); the limit is {ProfileNormalizer.ExpansionFactor} × the profile's own " +
                     $"{inputEntries} entries, at least {ProfileNormalizer.MinExpansionBudget}: send fewer sample types or fewer distinct pprof labels per profile");
             }
         }
@@ -58,9 +60,9 @@ internal sealed class ExpansionPlan
     }
 
     /// <summary>Series = (group, sample type) pairs with at least one non-zero value; fills the count per group.</summary>
-    private static int CountSeries(Profile profile, List<SampleGroup> groups, int[] typesPerGroup)
+    private static int CountSeries(PprofProfile profile, List<SampleGroup> groups, int[] typesPerGroup)
     {
-        var types = profile.SampleType.Count;
+        var types = profile.SampleTypes.Count;
         var seen = new bool[types];
         var series = 0;
         for (var g = 0; g < groups.Count; g++)
@@ -70,7 +72,7 @@ internal sealed class ExpansionPlan
             var samples = groups[g].Samples;
             for (var s = 0; s < samples.Count && found < types; s++)
             {
-                var values = samples[s].Value;
+                var values = profile.ValuesOf(profile.Samples[samples[s]]);
                 for (var t = 0; t < types; t++)
                 {
                     if (!seen[t] && values[t] != 0)

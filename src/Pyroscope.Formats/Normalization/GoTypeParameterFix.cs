@@ -1,5 +1,4 @@
-using Pyroscope.Contracts.Google.V1;
-
+using Pyroscope.Model.Ingest;
 namespace Pyroscope.Formats.Normalization;
 
 /// <summary>
@@ -19,7 +18,7 @@ public static class GoTypeParameterFix
     /// listed ones are not), otherwise a guess from the profile. Our guess — functions in <c>.go</c> files — stands
     /// in for upstream's own heuristic and may differ from it on unusual profiles.
     /// </summary>
-    public static bool AppliesTo(string? spyName, Profile profile)
+    public static bool AppliesTo(string? spyName, PprofProfile profile)
     {
         switch (spyName)
         {
@@ -28,17 +27,20 @@ public static class GoTypeParameterFix
             case "dotnetspy" or "phpspy" or "pyspy" or "rbspy" or "nodespy" or "javaspy" or "grafana-agent.java" or "pyroscope-rs":
                 return false;
         }
-        var strings = profile.StringTable;
-        for (var i = 0; i < profile.Function.Count; i++)
+        var strings = profile.Strings;
+        foreach (ref readonly var function in profile.Functions.Span)
         {
-            var file = profile.Function[i].Filename;
-            if (file > 0 && file < strings.Count && strings[(int)file].EndsWith(".go", StringComparison.Ordinal))
+            var file = function.Filename;
+            if (file > 0 && file < strings.Count && EndsWithGo(strings, (int)file))
             {
                 return true;
             }
         }
         return false;
     }
+
+    private static bool EndsWithGo(PprofStrings strings, int index) =>
+        strings.TryGetUtf8(index, out var utf8) ? utf8.EndsWith(".go"u8) : strings[index].EndsWith(".go", StringComparison.Ordinal);
 
     /// <summary>
     /// Upstream's rewrite: the regular expression <c>\[go\.shape\..*\]</c> is greedy, so everything from the first
@@ -61,16 +63,21 @@ public static class GoTypeParameterFix
     }
 
     /// <summary>Rewrites the names and merges what became identical; returns how many strings changed.</summary>
-    public static int Apply(Profile profile)
+    public static int Apply(PprofProfile profile)
     {
-        var strings = profile.StringTable;
+        var strings = profile.Strings;
         var changed = 0;
         for (var i = 0; i < strings.Count; i++)
         {
-            var fixedName = DropTypeParameters(strings[i]);
-            if (!ReferenceEquals(fixedName, strings[i]))
+            if (strings.TryGetUtf8(i, out var utf8) && utf8.IndexOf("[go.shape."u8) < 0)
             {
-                strings[i] = fixedName;
+                continue;
+            }
+            var name = strings[i];
+            var fixedName = DropTypeParameters(name);
+            if (!ReferenceEquals(fixedName, name))
+            {
+                strings.Set(i, fixedName);
                 changed++;
             }
         }
@@ -84,45 +91,42 @@ public static class GoTypeParameterFix
         {
             return changed;
         }
-        for (var s = 0; s < profile.Sample.Count; s++)
+        foreach (ref var id in profile.SampleLocationIds.Span)
         {
-            var ids = profile.Sample[s].LocationId;
-            for (var i = 0; i < ids.Count; i++)
+            if (locationIds.TryGetValue(id, out var canonical))
             {
-                if (locationIds.TryGetValue(ids[i], out var canonical))
-                {
-                    ids[i] = canonical;
-                }
+                id = canonical;
             }
         }
         return changed;
     }
 
     /// <summary>Keeps the first of each group of functions equal by text; returns dropped id → kept id.</summary>
-    private static Dictionary<ulong, ulong> MergeFunctions(Profile profile)
+    private static Dictionary<ulong, ulong> MergeFunctions(PprofProfile profile)
     {
-        var strings = profile.StringTable;
+        var strings = profile.Strings;
         var kept = new Dictionary<(string Name, string System, string File, long StartLine), ulong>();
         var replaced = new Dictionary<ulong, ulong>();
+        var functions = profile.Functions.Span;
         var write = 0;
-        for (var i = 0; i < profile.Function.Count; i++)
+        for (var i = 0; i < functions.Length; i++)
         {
-            var f = profile.Function[i];
-            var key = (Text(strings, f.Name), Text(strings, f.SystemName), Text(strings, f.Filename), f.StartLine);
+            var f = functions[i];
+            var key = (strings.GetOrEmpty(f.Name), strings.GetOrEmpty(f.SystemName), strings.GetOrEmpty(f.Filename), f.StartLine);
             if (kept.TryGetValue(key, out var id))
             {
                 replaced[f.Id] = id;
                 continue;
             }
             kept[key] = f.Id;
-            profile.Function[write++] = f;
+            functions[write++] = f;
         }
-        TrimTo(profile.Function, write);
+        profile.Functions.Truncate(write);
         return replaced;
     }
 
     /// <summary>Points lines at the kept functions, then keeps the first of each group of equal locations.</summary>
-    private static Dictionary<ulong, ulong> MergeLocations(Profile profile, Dictionary<ulong, ulong> functionIds)
+    private static Dictionary<ulong, ulong> MergeLocations(PprofProfile profile, Dictionary<ulong, ulong> functionIds)
     {
         var replaced = new Dictionary<ulong, ulong>();
         if (functionIds.Count == 0)
@@ -131,19 +135,21 @@ public static class GoTypeParameterFix
         }
         var kept = new Dictionary<string, ulong>(StringComparer.Ordinal);
         var key = new System.Text.StringBuilder();
+        var locations = profile.Locations.Span;
+        var lines = profile.Lines.Span;
         var write = 0;
-        for (var i = 0; i < profile.Location.Count; i++)
+        for (var i = 0; i < locations.Length; i++)
         {
-            var location = profile.Location[i];
+            var location = locations[i];
             key.Clear().Append(location.MappingId).Append('/').Append(location.Address).Append('/').Append(location.IsFolded ? 1 : 0);
-            for (var l = 0; l < location.Line.Count; l++)
+            for (var l = location.LineStart; l < location.LineStart + location.LineCount; l++)
             {
-                var line = location.Line[l];
+                ref var line = ref lines[l];
                 if (functionIds.TryGetValue(line.FunctionId, out var canonical))
                 {
                     line.FunctionId = canonical;
                 }
-                key.Append('/').Append(line.FunctionId).Append(':').Append(line.Line_);
+                key.Append('/').Append(line.FunctionId).Append(':').Append(line.Line);
             }
             var text = key.ToString();
             if (kept.TryGetValue(text, out var id))
@@ -152,20 +158,9 @@ public static class GoTypeParameterFix
                 continue;
             }
             kept[text] = location.Id;
-            profile.Location[write++] = location;
+            locations[write++] = location;
         }
-        TrimTo(profile.Location, write);
+        profile.Locations.Truncate(write);
         return replaced;
     }
-
-    private static void TrimTo<T>(Google.Protobuf.Collections.RepeatedField<T> items, int count)
-    {
-        while (items.Count > count)
-        {
-            items.RemoveAt(items.Count - 1);
-        }
-    }
-
-    private static string Text(Google.Protobuf.Collections.RepeatedField<string> strings, long index) =>
-        index >= 0 && index < strings.Count ? strings[(int)index] : "";
 }

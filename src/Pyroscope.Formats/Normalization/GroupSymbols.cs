@@ -1,15 +1,15 @@
-using Google.Protobuf.Collections;
+using Pyroscope.Model.Ingest;
 using Pyroscope.Contracts.Google.V1;
+using Pyroscope.Formats.Pprof;
 using ValueType = Pyroscope.Contracts.Google.V1.ValueType;
 
 namespace Pyroscope.Formats.Normalization;
 
 /// <summary>
-/// The symbols one label group's samples reference, with a compact string table of their own. When a profile
-/// splits into several groups, each group's series carry only these instead of the whole profile's tables: one
-/// 64 KB pprof whose 16 000 samples each carry a distinct label would otherwise copy its 16 000-string table
-/// 16 000 times. Locations are shared with the input (their ids and function ids stay); functions and mappings
-/// are re-created because their string indices change. Validation has checked every index.
+/// The symbols one label group's samples reference, with a compact string table of their own: what each of the group's
+/// series would carry if it were a pprof of its own. Counted (<see cref="Collector.Count"/>) to bound a profile that
+/// splits into many series before anything is built, and built (<see cref="Collector.Collect"/>) when a normalised
+/// profile is written out as pprof messages (<see cref="ProfileMaterializer"/>). Validation has checked every index.
 /// </summary>
 internal sealed class GroupSymbols
 {
@@ -21,16 +21,13 @@ internal sealed class GroupSymbols
 
     public List<string> Strings { get; } = [""];
 
-    /// <summary>Symbol entries every series of this group holds.</summary>
-    public long Entries => Locations.Count + Functions.Count + Mappings.Count + Strings.Count;
-
-    /// <summary>Builds <see cref="GroupSymbols"/> for one group after another, reusing its marks across groups.</summary>
-    internal sealed class Collector
+    /// <summary>Visits the symbols of one group after another, reusing its marks across groups.</summary>
+    internal sealed class Collector : IDisposable
     {
-        private readonly Profile _profile;
-        private readonly Dictionary<ulong, int> _locationById;
-        private readonly Dictionary<ulong, int> _functionById;
-        private readonly Dictionary<ulong, int> _mappingById;
+        private readonly PprofProfile _profile;
+        private SymbolIndex _locationById;
+        private SymbolIndex _functionById;
+        private SymbolIndex _mappingById;
         private readonly int[] _locationStamp;
         private readonly int[] _functionStamp;
         private readonly int[] _mappingStamp;
@@ -39,24 +36,24 @@ internal sealed class GroupSymbols
         private int _stamp;
         private GroupSymbols? _current;
 
-        public Collector(Profile profile)
+        public Collector(PprofProfile profile)
         {
             _profile = profile;
-            _locationById = IndexById(profile.Location, static l => l.Id);
-            _functionById = IndexById(profile.Function, static f => f.Id);
-            _mappingById = IndexById(profile.Mapping, static m => m.Id);
-            _locationStamp = new int[profile.Location.Count];
-            _functionStamp = new int[profile.Function.Count];
-            _mappingStamp = new int[profile.Mapping.Count];
-            _stringStamp = new int[profile.StringTable.Count];
-            _stringRemap = new int[profile.StringTable.Count];
+            _locationById = SymbolIndex.Of(profile.Locations.Span, static (in PprofLocation l) => l.Id);
+            _functionById = SymbolIndex.Of(profile.Functions.Span, static (in PprofFunction f) => f.Id);
+            _mappingById = SymbolIndex.Of(profile.Mappings.Span, static (in PprofMapping m) => m.Id);
+            _locationStamp = new int[profile.Locations.Count];
+            _functionStamp = new int[profile.Functions.Count];
+            _mappingStamp = new int[profile.Mappings.Count];
+            _stringStamp = new int[profile.Strings.Count];
+            _stringRemap = new int[profile.Strings.Count];
         }
 
         /// <summary>How many symbol entries the group would hold, without building anything.</summary>
-        public long Count(List<Sample> samples, int maxDepth) => Visit(samples, maxDepth, null);
+        public long Count(List<int> samples, int maxDepth) => Visit(samples, maxDepth, null);
 
         /// <summary>The group's symbols; <see cref="String"/> maps indices into them until the next call.</summary>
-        public GroupSymbols Collect(List<Sample> samples, int maxDepth)
+        public GroupSymbols Collect(List<int> samples, int maxDepth)
         {
             var symbols = new GroupSymbols();
             Visit(samples, maxDepth, symbols);
@@ -74,20 +71,20 @@ internal sealed class GroupSymbols
             {
                 _stringStamp[index] = _stamp;
                 _stringRemap[index] = _current!.Strings.Count;
-                _current.Strings.Add(_profile.StringTable[(int)index]);
+                _current.Strings.Add(_profile.Strings[(int)index]);
             }
             return _stringRemap[index];
         }
 
-        public ValueType Map(ValueType type) => new() { Type = String(type.Type), Unit = String(type.Unit) };
+        public ValueType Map(PprofValueType type) => new() { Type = String(type.Type), Unit = String(type.Unit) };
 
-        private long Visit(List<Sample> samples, int maxDepth, GroupSymbols? output)
+        private long Visit(List<int> samples, int maxDepth, GroupSymbols? output)
         {
             _stamp++;
             _current = output;
             long entries = 1; // the empty string
             var strings = new StringCounter(this, output);
-            foreach (var t in _profile.SampleType)
+            foreach (var t in _profile.SampleTypes.Span)
             {
                 entries += strings.Mark(t.Type) + strings.Mark(t.Unit);
             }
@@ -96,22 +93,22 @@ internal sealed class GroupSymbols
                 entries += strings.Mark(period.Type) + strings.Mark(period.Unit);
             }
             entries += strings.Mark(_profile.DropFrames) + strings.Mark(_profile.KeepFrames);
-            foreach (var comment in _profile.Comment)
+            foreach (var comment in _profile.Comments.Span)
             {
                 entries += strings.Mark(comment);
             }
-            for (var s = 0; s < samples.Count; s++)
+            foreach (var s in samples)
             {
-                var sample = samples[s];
-                var ids = sample.LocationId;
-                var skip = maxDepth > 0 && ids.Count > maxDepth ? ids.Count - maxDepth : 0;
-                for (var i = skip; i < ids.Count; i++)
+                ref readonly var sample = ref _profile.Samples[s];
+                var ids = _profile.LocationIdsOf(sample);
+                var skip = maxDepth > 0 && ids.Length > maxDepth ? ids.Length - maxDepth : 0;
+                for (var i = skip; i < ids.Length; i++)
                 {
                     entries += VisitLocation(ids[i], output, strings);
                 }
-                foreach (var label in sample.Label)
+                foreach (ref readonly var label in _profile.LabelsOf(sample))
                 {
-                    if (label.Str > 0 && ProfileNormalizer.IsSampleLevelLabel(_profile.StringTable[(int)label.Key]))
+                    if (label.Str > 0 && ProfileNormalizer.IsSampleLevelLabel(_profile.Strings[(int)label.Key]))
                     {
                         entries += strings.Mark(label.Key) + strings.Mark(label.Str);
                     }
@@ -122,37 +119,36 @@ internal sealed class GroupSymbols
 
         private long VisitLocation(ulong id, GroupSymbols? output, StringCounter strings)
         {
-            var index = _locationById[id];
+            var index = _locationById.Find(id);
             if (_locationStamp[index] == _stamp)
             {
                 return 0;
             }
             _locationStamp[index] = _stamp;
-            var location = _profile.Location[index];
-            output?.Locations.Add(location);
+            ref readonly var location = ref _profile.Locations[index];
             long entries = 1;
-            if (location.MappingId != 0 && _mappingById.TryGetValue(location.MappingId, out var mappingIndex) && _mappingStamp[mappingIndex] != _stamp)
+            var mappingIndex = location.MappingId == 0 ? -1 : _mappingById.Find(location.MappingId);
+            if (mappingIndex >= 0 && _mappingStamp[mappingIndex] != _stamp)
             {
                 _mappingStamp[mappingIndex] = _stamp;
-                var mapping = _profile.Mapping[mappingIndex];
+                ref readonly var mapping = ref _profile.Mappings[mappingIndex];
                 entries += 1 + strings.Mark(mapping.Filename) + strings.Mark(mapping.BuildId);
-                if (output is not null)
-                {
-                    var copy = mapping.Clone();
-                    copy.Filename = String(mapping.Filename);
-                    copy.BuildId = String(mapping.BuildId);
-                    output.Mappings.Add(copy);
-                }
+                output?.Mappings.Add(PprofConversions.ToMessage(mapping, String(mapping.Filename), String(mapping.BuildId)));
             }
-            foreach (var line in location.Line)
+            var lines = _profile.LinesOf(location);
+            if (output is not null)
             {
-                var functionIndex = _functionById[line.FunctionId];
+                output.Locations.Add(PprofConversions.ToMessage(location, lines));
+            }
+            foreach (ref readonly var line in lines)
+            {
+                var functionIndex = _functionById.Find(line.FunctionId);
                 if (_functionStamp[functionIndex] == _stamp)
                 {
                     continue;
                 }
                 _functionStamp[functionIndex] = _stamp;
-                var function = _profile.Function[functionIndex];
+                ref readonly var function = ref _profile.Functions[functionIndex];
                 entries += 1 + strings.Mark(function.Name) + strings.Mark(function.SystemName) + strings.Mark(function.Filename);
                 output?.Functions.Add(new Function
                 {
@@ -166,14 +162,11 @@ internal sealed class GroupSymbols
             return entries;
         }
 
-        private static Dictionary<ulong, int> IndexById<T>(RepeatedField<T> items, Func<T, ulong> id)
+        public void Dispose()
         {
-            var byId = new Dictionary<ulong, int>(items.Count);
-            for (var i = 0; i < items.Count; i++)
-            {
-                byId[id(items[i])] = i; // a repeated id resolves to the last one, as the ingester does
-            }
-            return byId;
+            _locationById.Dispose();
+            _functionById.Dispose();
+            _mappingById.Dispose();
         }
 
         /// <summary>Counts first sightings of strings in the current group (and adds them when building).</summary>

@@ -1,8 +1,11 @@
+using System.Buffers;
+using System.IO.Hashing;
+using System.Security.Cryptography;
 using Pyroscope.Contracts.Google.V1;
 using Pyroscope.Contracts.Ingester.V1;
-using Pyroscope.Contracts.Types.V1;
+using Pyroscope.Formats.Pprof;
 using Pyroscope.Model;
-using ValueType = Pyroscope.Contracts.Google.V1.ValueType;
+using Pyroscope.Model.Ingest;
 using Label = Pyroscope.Model.Label;
 
 namespace Pyroscope.Formats.Normalization;
@@ -13,17 +16,23 @@ public readonly record struct NormalizeContext(long NowNanos, long FallbackTimeN
     /// <summary>Series the push may still create (null: no cap); over it the profile is refused before anything is copied.</summary>
     public int? MaxSeries { get; init; }
 
-    /// <summary>Series earlier profiles of the same push created, for the refusal message.</summary>
+    /// <summary>Series earlier profiles of the same push created, for the refusal message and the series ids.</summary>
     public int SeriesSoFar { get; init; }
 
     /// <summary>The limit <see cref="MaxSeries"/> comes from, named in the refusal.</summary>
     public string MaxSeriesSource { get; init; } = "";
+
+    /// <summary>
+    /// The push's seed from which every series id derives (with the series' index in the push): the same push normalised
+    /// again — a WAL replay, a replica — gets the same ids. Zero: a random seed.
+    /// </summary>
+    public UInt128 IdSeed { get; init; }
 }
 
 /// <summary>
-/// pprof + series labels → one <see cref="ProfileSeries"/> per (sample-label group × sample type), as
-/// upstream's distributor (validate, normalise, split by sample labels) and ingester (one series per
-/// sample type with __profile_type__ &amp; co.) do together:
+/// pprof + series labels → one series per (sample-label group × sample type), as upstream's distributor (validate,
+/// normalise, split by sample labels) and ingester (one series per sample type with __profile_type__ &amp; co.) do
+/// together:
 /// <list type="bullet">
 /// <item>limits: profile size, sample count, labels per sample (refused, naming limit and value);
 /// stack depth and symbol length (truncated);</item>
@@ -32,11 +41,10 @@ public readonly record struct NormalizeContext(long NowNanos, long FallbackTimeN
 /// <item>Go profiles: generic shapes in function names become <c>[...]</c> (<see cref="GoTypeParameterFix"/>);</item>
 /// <item>per sample type: zero values dropped, identical stacks merged (sums saturate, never wrap).</item>
 /// </list>
-/// Work is bounded before anything is copied: the series a profile splits into are counted against the push's
-/// series cap, and the symbol entries they would hold against <see cref="MinExpansionBudget"/> /
-/// <see cref="ExpansionFactor"/>. Within that budget the series share the input's tables; beyond it each label
-/// group's series carry only the symbols their samples use (<see cref="GroupSymbols"/>), or the profile is refused.
-/// The returned messages share Location (and, when sharing, all symbol) instances with the input: treat them as read-only.
+/// Works in place on a <see cref="PprofProfile"/> and returns a <see cref="NormalizedProfile"/> whose series share the
+/// profile's symbols: nothing is copied per series. Work is still bounded before anything is built: the series a
+/// profile splits into are counted against the push's series cap, and the symbol entries they would hold as pprof of
+/// their own against <see cref="MinExpansionBudget"/> / <see cref="ExpansionFactor"/> (refused beyond it).
 /// </summary>
 public static class ProfileNormalizer
 {
@@ -48,7 +56,26 @@ public static class ProfileNormalizer
     /// <summary>… or this many times the profile's own symbol entries, when that is more.</summary>
     public const long ExpansionFactor = 16;
 
-    public static List<ProfileSeries> Normalize(Profile profile, IEnumerable<Label> seriesLabels, TenantLimits limits, NormalizeContext context)
+    /// <summary>
+    /// Normalises <paramref name="profile"/> (changing it in place). The result owns the profile; when normalisation
+    /// refuses it (<see cref="ProfileValidationException"/>) the caller still does.
+    /// </summary>
+    public static NormalizedProfile Normalize(PprofProfile profile, IEnumerable<Label> seriesLabels, TenantLimits limits, NormalizeContext context)
+    {
+        var result = new NormalizedProfile(profile) { MaxStackDepth = Math.Max(0, limits.MaxProfileStacktraceDepth) };
+        try
+        {
+            Build(profile, result, seriesLabels, limits, context);
+            return result;
+        }
+        catch
+        {
+            result.DisposeExceptSource();
+            throw;
+        }
+    }
+
+    private static void Build(PprofProfile profile, NormalizedProfile result, IEnumerable<Label> seriesLabels, TenantLimits limits, NormalizeContext context)
     {
         var baseLabels = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var label in seriesLabels)
@@ -62,7 +89,7 @@ public static class ProfileNormalizer
         {
             baseLabels[LabelNames.ServiceName] = "unspecified";
         }
-        var strings = profile.StringTable;
+        var strings = profile.Strings;
         ProfileValidator.Validate(profile, baseLabels, limits, context);
         if (GoTypeParameterFix.AppliesTo(baseLabels.GetValueOrDefault(LabelNames.Spy), profile))
         {
@@ -76,77 +103,46 @@ public static class ProfileNormalizer
             timeNanos = context.FallbackTimeNanos > 0 ? context.FallbackTimeNanos : context.NowNanos;
         }
         ProfileValidator.CheckIngestionWindow(timeNanos, baseLabels, limits, context.NowNanos);
-
-        if (limits.MaxProfileSymbolValueLength > 0)
-        {
-            for (var i = 0; i < strings.Count; i++)
-            {
-                if (strings[i].Length > limits.MaxProfileSymbolValueLength)
-                {
-                    // Upstream keeps the end of the symbol: the most specific part of a qualified name.
-                    strings[i] = strings[i][^limits.MaxProfileSymbolValueLength..];
-                }
-            }
-        }
+        TruncateSymbols(strings, limits.MaxProfileSymbolValueLength);
         NumberPositionalMappings(profile);
 
-        var groups = SampleGroups.Split(profile);
-        var plan = ExpansionPlan.Make(profile, groups, limits.MaxProfileStacktraceDepth, context, baseLabels);
-        var result = new List<ProfileSeries>(plan.Series);
-        var periodType = profile.PeriodType is { } pt ? (ProfileValidator.Str(strings, pt.Type), ProfileValidator.Str(strings, pt.Unit)) : ("", "");
-        var metricName = baseLabels.GetValueOrDefault(LabelNames.MetricName, "");
-        foreach (var group in groups)
+        var groups = SampleGroups.Split(profile, out var spanKey, out var traceKey);
+        result.SpanIdKey = spanKey;
+        result.TraceIdKey = traceKey;
+        using var plan = ExpansionPlan.Make(profile, groups, limits.MaxProfileStacktraceDepth, context, baseLabels);
+        result.SharedSymbols = plan.Collector is null;
+        ResolveSymbols(profile, result);
+        var sampleRuns = ArrayPool<int>.Shared.Rent(Math.Max(1, profile.Samples.Count));
+        try
         {
-            var labels = new List<Label>(baseLabels.Count + group.Labels.Length + 6);
-            foreach (var (name, value) in baseLabels)
-            {
-                labels.Add(new Label(name, value));
-            }
-            foreach (var (name, value) in group.Labels)
-            {
-                if (!baseLabels.ContainsKey(name) && value.Length > 0)
-                {
-                    labels.Add(new Label(name, value));
-                }
-            }
-            labels.Sort(static (a, b) => string.CompareOrdinal(a.Name, b.Name));
-            SeriesLabelValidator.Validate(labels, limits);
+            FindRuns(profile, result, groups, sampleRuns);
+            BuildSeries(profile, result, groups, sampleRuns, baseLabels, limits, context, timeNanos);
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(sampleRuns);
+        }
+    }
 
-            var symbols = plan.Collector?.Collect(group.Samples, limits.MaxProfileStacktraceDepth);
-            for (var t = 0; t < profile.SampleType.Count; t++)
+    private static void TruncateSymbols(PprofStrings strings, int max)
+    {
+        if (max <= 0)
+        {
+            return;
+        }
+        for (var i = 0; i < strings.Count; i++)
+        {
+            // UTF-16 length ≤ UTF-8 length: most strings are decided without decoding.
+            if (strings.TryGetUtf8(i, out var utf8) && utf8.Length <= max)
             {
-                var output = symbols is null
-                    ? Project(profile, group.Samples, t, limits.MaxProfileStacktraceDepth, timeNanos, null, null)
-                    : Project(profile, group.Samples, t, limits.MaxProfileStacktraceDepth, timeNanos, symbols, plan.Collector);
-                if (output is null)
-                {
-                    continue;
-                }
-                var type = new ProfileTypeId(metricName, ProfileValidator.Str(strings, profile.SampleType[t].Type), ProfileValidator.Str(strings, profile.SampleType[t].Unit), periodType.Item1, periodType.Item2);
-                var typed = new List<Label>(labels.Count + 6);
-                typed.AddRange(labels);
-                foreach (var l in type.SeriesLabels())
-                {
-                    if (l.Value.Length > 0)
-                    {
-                        typed.Add(l);
-                    }
-                }
-                var set = LabelSet.From(typed);
-                var series = new ProfileSeries
-                {
-                    Profile = output,
-                    Id = Guid.NewGuid().ToString(),
-                    Fingerprint = set.Fingerprint,
-                };
-                foreach (var l in set.Labels)
-                {
-                    series.Labels.Add(new LabelPair { Name = l.Name, Value = l.Value });
-                }
-                result.Add(series);
+                continue;
+            }
+            if (strings.Utf16Length(i) > max)
+            {
+                // Upstream keeps the end of the symbol: the most specific part of a qualified name.
+                strings.Set(i, strings[i][^max..]);
             }
         }
-        return result;
     }
 
     internal static bool IsSampleLevelLabel(string name) => name is LabelNames.SpanId or TraceIdLabel;
@@ -155,14 +151,14 @@ public static class ProfileNormalizer
     /// Some clients send mapping id 0 everywhere and mean "index + 1" (the ingester reads them so); numbering
     /// them explicitly keeps that meaning when series carry only some of the mappings.
     /// </summary>
-    private static void NumberPositionalMappings(Profile profile)
+    private static void NumberPositionalMappings(PprofProfile profile)
     {
-        var mappings = profile.Mapping;
-        for (var i = 0; i < mappings.Count; i++)
+        var mappings = profile.Mappings.Span;
+        foreach (ref readonly var mapping in mappings)
         {
-            if (mappings[i].Id == 0)
+            if (mapping.Id == 0)
             {
-                for (var j = 0; j < mappings.Count; j++)
+                for (var j = 0; j < mappings.Length; j++)
                 {
                     mappings[j].Id = (ulong)j + 1;
                 }
@@ -171,131 +167,271 @@ public static class ProfileNormalizer
         }
     }
 
-    /// <summary>
-    /// The samples of one group for one sample type, or null when none has a non-zero value. Without
-    /// <paramref name="symbols"/> the output shares the input's tables; with them, the group's own.
-    /// </summary>
-    private static Profile? Project(Profile source, List<Sample> samples, int typeIndex, int maxDepth, long timeNanos, GroupSymbols? symbols, GroupSymbols.Collector? collector)
+    /// <summary>Every location's mapping row and every line's function row (validation has checked the function ids).</summary>
+    private static void ResolveSymbols(PprofProfile profile, NormalizedProfile result)
     {
-        var merged = new Dictionary<Sample, Sample>(SampleStackComparer.Instance);
-        var output = new Profile();
-        for (var sampleIndex = 0; sampleIndex < samples.Count; sampleIndex++)
+        var mappings = SymbolIndex.Of(profile.Mappings.Span, static (in PprofMapping m) => m.Id);
+        var functions = SymbolIndex.Of(profile.Functions.Span, static (in PprofFunction f) => f.Id);
+        try
         {
-            var sample = samples[sampleIndex];
-            var value = sample.Value[typeIndex];
-            if (value == 0)
+            var locations = profile.Locations.Span;
+            result.LocationMapping.Reserve(locations.Length);
+            foreach (ref readonly var location in locations)
             {
-                continue;
+                result.LocationMapping.Add(location.MappingId == 0 ? -1 : mappings.Find(location.MappingId));
             }
-            var projected = new Sample();
-            var ids = sample.LocationId;
-            var skip = maxDepth > 0 && ids.Count > maxDepth ? ids.Count - maxDepth : 0;
-            projected.LocationId.Capacity = ids.Count - skip;
-            for (var i = skip; i < ids.Count; i++)
+            var lines = profile.Lines.Span;
+            result.LineFunction.Reserve(lines.Length);
+            foreach (ref readonly var line in lines)
             {
-                // LocationId[0] is the leaf: dropping the first entries keeps the root-most frames.
-                projected.LocationId.Add(ids[i]);
-            }
-            for (var labelIndex = 0; labelIndex < sample.Label.Count; labelIndex++)
-            {
-                var label = sample.Label[labelIndex];
-                if (label.Str > 0 && IsSampleLevelLabel(source.StringTable[(int)label.Key]))
-                {
-                    projected.Label.Add(collector is null ? label : new Contracts.Google.V1.Label { Key = collector.String(label.Key), Str = collector.String(label.Str) });
-                }
-            }
-            if (merged.TryGetValue(projected, out var existing))
-            {
-                existing.Value[0] = Saturating.Add(existing.Value[0], value);
-                continue;
-            }
-            projected.Value.Add(value);
-            merged.Add(projected, projected);
-            output.Sample.Add(projected);
-        }
-        if (output.Sample.Count == 0)
-        {
-            return null;
-        }
-        if (symbols is null || collector is null)
-        {
-            output.SampleType.Add(new ValueType(source.SampleType[typeIndex]));
-            output.Mapping.AddRange(source.Mapping);
-            output.Location.AddRange(source.Location);
-            output.Function.AddRange(source.Function);
-            output.StringTable.AddRange(source.StringTable);
-            output.DropFrames = source.DropFrames;
-            output.KeepFrames = source.KeepFrames;
-            output.Comment.AddRange(source.Comment);
-            if (source.PeriodType is not null)
-            {
-                output.PeriodType = new ValueType(source.PeriodType);
+                result.LineFunction.Add(functions.Find(line.FunctionId));
             }
         }
-        else
+        finally
         {
-            output.SampleType.Add(collector.Map(source.SampleType[typeIndex]));
-            output.Mapping.AddRange(symbols.Mappings);
-            output.Location.AddRange(symbols.Locations);
-            output.Function.AddRange(symbols.Functions);
-            output.DropFrames = collector.String(source.DropFrames);
-            output.KeepFrames = collector.String(source.KeepFrames);
-            foreach (var comment in source.Comment)
-            {
-                output.Comment.Add(collector.String(comment));
-            }
-            if (source.PeriodType is not null)
-            {
-                output.PeriodType = collector.Map(source.PeriodType);
-            }
-            // Last: the calls above may still add strings the group had not used yet.
-            output.StringTable.AddRange(symbols.Strings);
+            mappings.Dispose();
+            functions.Dispose();
         }
-        output.TimeNanos = timeNanos;
-        output.DurationNanos = source.DurationNanos;
-        output.Period = source.Period;
-        return output;
     }
 
-    private sealed class SampleStackComparer : IEqualityComparer<Sample>
+    /// <summary>Each sample's run (-1 for none: all its values are zero); also records each sample's group.</summary>
+    private static void FindRuns(PprofProfile profile, NormalizedProfile result, List<SampleGroup> groups, int[] sampleRuns)
     {
-        public static readonly SampleStackComparer Instance = new();
-
-        public bool Equals(Sample? x, Sample? y)
+        var samples = profile.Samples.Span;
+        result.SampleGroup.Reserve(samples.Length);
+        for (var i = 0; i < samples.Length; i++)
         {
-            if (x is null || y is null || x.LocationId.Count != y.LocationId.Count || x.Label.Count != y.Label.Count)
+            result.SampleGroup.Add(0);
+        }
+        var groupOf = result.SampleGroup.Span;
+        for (var g = 0; g < groups.Count; g++)
+        {
+            foreach (var s in groups[g].Samples)
             {
-                return false;
+                groupOf[s] = g;
             }
-            for (var i = 0; i < x.LocationId.Count; i++)
-            {
-                if (x.LocationId[i] != y.LocationId[i])
-                {
-                    return false;
-                }
-            }
-            for (var i = 0; i < x.Label.Count; i++)
-            {
-                if (x.Label[i].Key != y.Label[i].Key || x.Label[i].Str != y.Label[i].Str)
-                {
-                    return false;
-                }
-            }
-            return true;
         }
 
-        public int GetHashCode(Sample obj)
+        var locations = SymbolIndex.Of(profile.Locations.Span, static (in PprofLocation l) => l.Id);
+        var keyKinds = new SampleLevelKeys(profile.Strings);
+        using var runs = new StackRuns(result, samples.Length);
+        var maxDepth = result.MaxStackDepth;
+        var path = ArrayPool<int>.Shared.Rent(256);
+        var labels = ArrayPool<PprofLabel>.Shared.Rent(16);
+        try
         {
-            var hash = new HashCode();
-            for (var idIndex = 0; idIndex < obj.LocationId.Count; idIndex++)
+            for (var s = 0; s < samples.Length; s++)
             {
-                hash.Add(obj.LocationId[idIndex]);
+                ref readonly var sample = ref samples[s];
+                if (!AnyNonZero(profile.ValuesOf(sample)))
+                {
+                    sampleRuns[s] = -1;
+                    continue;
+                }
+                var ids = profile.LocationIdsOf(sample);
+                // LocationId[0] is the leaf: dropping the first entries keeps the root-most frames.
+                var skip = maxDepth > 0 && ids.Length > maxDepth ? ids.Length - maxDepth : 0;
+                var depth = ids.Length - skip;
+                if (path.Length < depth)
+                {
+                    ArrayPool<int>.Shared.Return(path);
+                    path = ArrayPool<int>.Shared.Rent(depth);
+                }
+                for (var i = 0; i < depth; i++)
+                {
+                    path[i] = locations.Find(ids[skip + i]);
+                }
+                var count = 0;
+                foreach (ref readonly var label in profile.LabelsOf(sample))
+                {
+                    if (label.Str > 0 && keyKinds.IsSampleLevel(label.Key))
+                    {
+                        if (count == labels.Length)
+                        {
+                            var bigger = ArrayPool<PprofLabel>.Shared.Rent(count * 2);
+                            labels.AsSpan(0, count).CopyTo(bigger);
+                            ArrayPool<PprofLabel>.Shared.Return(labels);
+                            labels = bigger;
+                        }
+                        labels[count++] = label;
+                    }
+                }
+                sampleRuns[s] = runs.Find(path.AsSpan(0, depth), labels.AsSpan(0, count));
             }
-            for (var labelIndex = 0; labelIndex < obj.Label.Count; labelIndex++)
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(path);
+            ArrayPool<PprofLabel>.Shared.Return(labels);
+            locations.Dispose();
+            keyKinds.Dispose();
+        }
+    }
+
+    private static bool AnyNonZero(ReadOnlySpan<long> values)
+    {
+        foreach (var v in values)
+        {
+            if (v != 0)
             {
-                hash.Add(obj.Label[labelIndex].Str);
+                return true;
             }
-            return hash.ToHashCode();
+        }
+        return false;
+    }
+
+    private static void BuildSeries(PprofProfile profile, NormalizedProfile result, List<SampleGroup> groups, int[] sampleRuns,
+        Dictionary<string, string> baseLabels, TenantLimits limits, NormalizeContext context, long timeNanos)
+    {
+        var strings = profile.Strings;
+        var periodType = profile.PeriodType is { } pt ? (ProfileValidator.Str(strings, pt.Type), ProfileValidator.Str(strings, pt.Unit)) : ("", "");
+        var metricName = baseLabels.GetValueOrDefault(LabelNames.MetricName, "");
+        var seed = context.IdSeed != UInt128.Zero ? context.IdSeed : RandomSeed();
+        var samples = profile.Samples.Span;
+        // Where run r sits in the series being built (valid while slotStamp[r] == stamp).
+        var runCount = result.Runs.Count;
+        var slot = ArrayPool<int>.Shared.Rent(Math.Max(1, runCount));
+        var slotStamp = ArrayPool<int>.Shared.Rent(Math.Max(1, runCount));
+        slotStamp.AsSpan(0, runCount).Clear();
+        var stamp = 0;
+        try
+        {
+            for (var g = 0; g < groups.Count; g++)
+            {
+                var group = groups[g];
+                var labels = new List<Label>(baseLabels.Count + group.Labels.Length + 6);
+                foreach (var (name, value) in baseLabels)
+                {
+                    labels.Add(new Label(name, value));
+                }
+                foreach (var (name, value) in group.Labels)
+                {
+                    if (!baseLabels.ContainsKey(name) && value.Length > 0)
+                    {
+                        labels.Add(new Label(name, value));
+                    }
+                }
+                labels.Sort(static (a, b) => string.CompareOrdinal(a.Name, b.Name));
+                SeriesLabelValidator.Validate(labels, limits);
+
+                for (var t = 0; t < profile.SampleTypes.Count; t++)
+                {
+                    stamp++;
+                    NormalizedSeries? series = null;
+                    foreach (var s in group.Samples)
+                    {
+                        var value = profile.ValuesOf(samples[s])[t];
+                        if (value == 0)
+                        {
+                            continue;
+                        }
+                        if (series is null)
+                        {
+                            var type = new ProfileTypeId(metricName, ProfileValidator.Str(strings, profile.SampleTypes[t].Type),
+                                ProfileValidator.Str(strings, profile.SampleTypes[t].Unit), periodType.Item1, periodType.Item2);
+                            var typed = new List<Label>(labels.Count + 6);
+                            typed.AddRange(labels);
+                            foreach (var l in type.SeriesLabels())
+                            {
+                                if (l.Value.Length > 0)
+                                {
+                                    typed.Add(l);
+                                }
+                            }
+                            series = new NormalizedSeries(LabelSet.From(typed), SeriesId(seed, context.SeriesSoFar + result.Series.Count), timeNanos, g, t);
+                            result.Series.Add(series);
+                        }
+                        var run = sampleRuns[s];
+                        if (slotStamp[run] == stamp)
+                        {
+                            ref var sum = ref series.SampleValues[slot[run]];
+                            sum = Saturating.Add(sum, value);
+                            continue;
+                        }
+                        slotStamp[run] = stamp;
+                        slot[run] = series.SampleRuns.Count;
+                        series.SampleRuns.Add(run);
+                        series.SampleValues.Add(value);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(slot);
+            ArrayPool<int>.Shared.Return(slotStamp);
+        }
+    }
+
+    /// <summary>A UUID (version 4 layout) from the push's seed and the series' index in the push.</summary>
+    public static string SeriesId(UInt128 seed, int index)
+    {
+        Span<byte> input = stackalloc byte[20];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt128LittleEndian(input, seed);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(input[16..], index);
+        Span<byte> bytes = stackalloc byte[16];
+        XxHash128.Hash(input, bytes);
+        bytes[7] = (byte)((bytes[7] & 0x0F) | 0x40);
+        bytes[8] = (byte)((bytes[8] & 0x3F) | 0x80);
+        return new Guid(bytes).ToString();
+    }
+
+    public static UInt128 RandomSeed()
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        RandomNumberGenerator.Fill(bytes);
+        return System.Buffers.Binary.BinaryPrimitives.ReadUInt128LittleEndian(bytes);
+    }
+
+    /// <summary>
+    /// The generated-message form: normalises a copy of <paramref name="profile"/> and writes each series out as a pprof
+    /// of its own (tests, tools, and ingesters of earlier versions).
+    /// </summary>
+    public static List<ProfileSeries> Normalize(Profile profile, IEnumerable<Label> seriesLabels, TenantLimits limits, NormalizeContext context)
+    {
+        var compact = PprofReader.FromMessage(profile);
+        NormalizedProfile normalized;
+        try
+        {
+            normalized = Normalize(compact, seriesLabels, limits, context);
+        }
+        catch
+        {
+            compact.Dispose();
+            throw;
+        }
+        using (normalized)
+        {
+            return ProfileMaterializer.ToSeries(normalized);
+        }
+    }
+
+    /// <summary>Which string indices name a sample-level label (span_id, trace_id), decided once per index.</summary>
+    private struct SampleLevelKeys(PprofStrings strings) : IDisposable
+    {
+        private sbyte[]? _kinds;
+
+        public bool IsSampleLevel(long key)
+        {
+            if (_kinds is null)
+            {
+                _kinds = ArrayPool<sbyte>.Shared.Rent(Math.Max(1, strings.Count));
+                _kinds.AsSpan(0, strings.Count).Clear();
+            }
+            ref var kind = ref _kinds[key];
+            if (kind == 0)
+            {
+                kind = strings.EqualsText((int)key, LabelNames.SpanId) || strings.EqualsText((int)key, TraceIdLabel) ? (sbyte)1 : (sbyte)-1;
+            }
+            return kind > 0;
+        }
+
+        public void Dispose()
+        {
+            if (_kinds is not null)
+            {
+                ArrayPool<sbyte>.Shared.Return(_kinds);
+            }
         }
     }
 }

@@ -1,5 +1,4 @@
-using Google.Protobuf.Collections;
-using Pyroscope.Contracts.Google.V1;
+using Pyroscope.Model.Ingest;
 using Pyroscope.Model;
 using Label = Pyroscope.Model.Label;
 
@@ -12,96 +11,117 @@ namespace Pyroscope.Formats.Normalization;
 /// </summary>
 internal static class ProfileValidator
 {
-    public static string Str(RepeatedField<string> strings, long index) =>
+    public static string Str(PprofStrings strings, long index) =>
         index >= 0 && index < strings.Count ? strings[(int)index] : throw Malformed($"string index {index} out of range (string table has {strings.Count} entries)");
+
+    private static void CheckStr(PprofStrings strings, long index)
+    {
+        if (index < 0 || index >= strings.Count)
+        {
+            throw Malformed($"string index {index} out of range (string table has {strings.Count} entries)");
+        }
+    }
 
     public static ProfileValidationException Malformed(string what) => new(DiscardReasons.MalformedProfile, "malformed profile: " + what);
 
-    public static void Validate(Profile profile, Dictionary<string, string> labels, TenantLimits limits, NormalizeContext context)
+    public static void Validate(PprofProfile profile, Dictionary<string, string> labels, TenantLimits limits, NormalizeContext context)
     {
         if (limits.MaxProfileSizeBytes > 0 && context.DecompressedSize > limits.MaxProfileSizeBytes)
         {
             throw new ProfileValidationException(DiscardReasons.ProfileSizeLimit,
                 $"the profile with labels '{Format(labels)}' exceeds the size limit (max_profile_size_bytes, actual: {context.DecompressedSize}, limit: {limits.MaxProfileSizeBytes})");
         }
-        if (limits.MaxProfileStacktraceSamples > 0 && profile.Sample.Count > limits.MaxProfileStacktraceSamples)
+        if (limits.MaxProfileStacktraceSamples > 0 && profile.Samples.Count > limits.MaxProfileStacktraceSamples)
         {
             throw new ProfileValidationException(DiscardReasons.SamplesLimit,
-                $"the profile with labels '{Format(labels)}' exceeds the samples count limit (max_profile_stacktrace_samples, actual: {profile.Sample.Count}, limit: {limits.MaxProfileStacktraceSamples})");
+                $"the profile with labels '{Format(labels)}' exceeds the samples count limit (max_profile_stacktrace_samples, actual: {profile.Samples.Count}, limit: {limits.MaxProfileStacktraceSamples})");
         }
-        if (profile.StringTable.Count == 0 || profile.StringTable[0].Length != 0)
+        var strings = profile.Strings;
+        if (strings.Count == 0 || !strings.IsEmpty(0))
         {
             throw Malformed("string table must start with the empty string");
         }
-        if (profile.SampleType.Count == 0)
+        if (profile.SampleTypes.Count == 0)
         {
             throw Malformed("no sample types");
         }
-        foreach (var sampleType in profile.SampleType)
+        foreach (var sampleType in profile.SampleTypes.Span)
         {
-            if (Str(profile.StringTable, sampleType.Type).Contains('-'))
+            if (Str(strings, sampleType.Type).Contains('-'))
             {
-                throw Malformed($"sample type \"{profile.StringTable[(int)sampleType.Type]}\" contains '-'");
+                throw Malformed($"sample type \"{strings[(int)sampleType.Type]}\" contains '-'");
             }
-            _ = Str(profile.StringTable, sampleType.Unit);
+            CheckStr(strings, sampleType.Unit);
         }
-        var functionIds = new HashSet<ulong>();
-        for (var functionIndex = 0; functionIndex < profile.Function.Count; functionIndex++)
+        var functions = SymbolIndex.Of(profile.Functions.Span, static (in PprofFunction f) => f.Id);
+        try
         {
-            var function = profile.Function[functionIndex];
-            if (function.Id == 0)
+            foreach (ref readonly var function in profile.Functions.Span)
             {
-                throw Malformed("function id is 0");
-            }
-            _ = Str(profile.StringTable, function.Name);
-            functionIds.Add(function.Id);
-        }
-        var locationIds = new HashSet<ulong>();
-        for (var locationIndex = 0; locationIndex < profile.Location.Count; locationIndex++)
-        {
-            var location = profile.Location[locationIndex];
-            if (location.Id == 0)
-            {
-                throw Malformed("location id is 0");
-            }
-            locationIds.Add(location.Id);
-            // The ingester resolves every line's function; an unknown one must be refused here, before any
-            // series of the push is stored, not half-way through the ingester's append.
-            for (var lineIndex = 0; lineIndex < location.Line.Count; lineIndex++)
-            {
-                var functionId = location.Line[lineIndex].FunctionId;
-                if (!functionIds.Contains(functionId))
+                if (function.Id == 0)
                 {
-                    throw Malformed($"location {location.Id} references unknown function id {functionId}");
+                    throw Malformed("function id is 0");
                 }
+                CheckStr(strings, function.Name);
+            }
+            var locations = SymbolIndex.Of(profile.Locations.Span, static (in PprofLocation l) => l.Id);
+            try
+            {
+                foreach (ref readonly var location in profile.Locations.Span)
+                {
+                    if (location.Id == 0)
+                    {
+                        throw Malformed("location id is 0");
+                    }
+                    // The ingester resolves every line's function; an unknown one must be refused here, before any
+                    // series of the push is stored, not half-way through the ingester's append.
+                    foreach (ref readonly var line in profile.LinesOf(location))
+                    {
+                        if (functions.Find(line.FunctionId) < 0)
+                        {
+                            throw Malformed($"location {location.Id} references unknown function id {line.FunctionId}");
+                        }
+                    }
+                }
+                ValidateSamples(profile, labels, limits, locations);
+            }
+            finally
+            {
+                locations.Dispose();
             }
         }
-        var valueCount = profile.SampleType.Count;
-        for (var sampleIndex = 0; sampleIndex < profile.Sample.Count; sampleIndex++)
+        finally
         {
-            var sample = profile.Sample[sampleIndex];
-            if (limits.MaxProfileStacktraceSampleLabels > 0 && sample.Label.Count > limits.MaxProfileStacktraceSampleLabels)
+            functions.Dispose();
+        }
+    }
+
+    private static void ValidateSamples(PprofProfile profile, Dictionary<string, string> labels, TenantLimits limits, SymbolIndex locations)
+    {
+        var strings = profile.Strings;
+        var valueCount = profile.SampleTypes.Count;
+        foreach (ref readonly var sample in profile.Samples.Span)
+        {
+            if (limits.MaxProfileStacktraceSampleLabels > 0 && sample.LabelCount > limits.MaxProfileStacktraceSampleLabels)
             {
                 throw new ProfileValidationException(DiscardReasons.SampleLabelsLimit,
-                    $"the profile with labels '{Format(labels)}' exceeds the sample labels limit (max_profile_stacktrace_sample_labels, actual: {sample.Label.Count}, limit: {limits.MaxProfileStacktraceSampleLabels})");
+                    $"the profile with labels '{Format(labels)}' exceeds the sample labels limit (max_profile_stacktrace_sample_labels, actual: {sample.LabelCount}, limit: {limits.MaxProfileStacktraceSampleLabels})");
             }
-            if (sample.Value.Count != valueCount)
+            if (sample.ValueCount != valueCount)
             {
-                throw Malformed($"a sample has {sample.Value.Count} values but the profile declares {valueCount} sample types");
+                throw Malformed($"a sample has {sample.ValueCount} values but the profile declares {valueCount} sample types");
             }
-            for (var idIndex = 0; idIndex < sample.LocationId.Count; idIndex++)
+            foreach (var id in profile.LocationIdsOf(sample))
             {
-                var id = sample.LocationId[idIndex];
-                if (!locationIds.Contains(id))
+                if (locations.Find(id) < 0)
                 {
                     throw Malformed($"a sample references unknown location id {id}");
                 }
             }
-            for (var labelIndex = 0; labelIndex < sample.Label.Count; labelIndex++)
+            foreach (ref readonly var label in profile.LabelsOf(sample))
             {
-                var label = sample.Label[labelIndex];
-                _ = Str(profile.StringTable, label.Key);
-                _ = Str(profile.StringTable, label.Str);
+                CheckStr(strings, label.Key);
+                CheckStr(strings, label.Str);
             }
         }
     }

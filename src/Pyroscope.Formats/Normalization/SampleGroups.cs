@@ -1,15 +1,15 @@
+using Pyroscope.Model.Ingest;
 using System.Buffers;
-using Pyroscope.Contracts.Google.V1;
 using Pyroscope.Model;
 
 namespace Pyroscope.Formats.Normalization;
 
-/// <summary>The samples that share one set of pprof string labels (one series per sample type).</summary>
+/// <summary>The samples (row indices) that share one set of pprof string labels (one series per sample type).</summary>
 internal sealed class SampleGroup(KeyValuePair<string, string>[] labels)
 {
     public KeyValuePair<string, string>[] Labels { get; } = labels;
 
-    public List<Sample> Samples { get; } = [];
+    public List<int> Samples { get; } = [];
 }
 
 /// <summary>
@@ -21,26 +21,30 @@ internal static class SampleGroups
 {
     public const string TraceIdLabel = "trace_id";
 
-    public static List<SampleGroup> Split(Profile profile)
+    /// <summary>The groups, and the string indices samples use for span ids (after the rename) and trace ids (-1 when none).</summary>
+    public static List<SampleGroup> Split(PprofProfile profile, out long spanKey, out long traceKey)
     {
-        var samples = profile.Sample;
-        var anyLabels = false;
-        for (var i = 0; i < samples.Count && !anyLabels; i++)
-        {
-            anyLabels = samples[i].Label.Count > 0;
-        }
-        if (!anyLabels)
+        var samples = profile.Samples.Span;
+        spanKey = -1;
+        traceKey = -1;
+        if (profile.SampleLabels.Count == 0)
         {
             var only = new SampleGroup([]);
-            only.Samples.AddRange(samples);
+            only.Samples.Capacity = samples.Length;
+            for (var i = 0; i < samples.Length; i++)
+            {
+                only.Samples.Add(i);
+            }
             return [only];
         }
 
-        var strings = profile.StringTable;
+        var strings = profile.Strings;
         var canonical = new CanonicalStrings(strings);
         RenameProfileIdToSpanId(profile, canonical);
-        var spanKey = canonical.Find(LabelNames.SpanId);
-        var traceKey = canonical.Find(TraceIdLabel);
+        var spanCanonical = canonical.Find(LabelNames.SpanId);
+        var traceCanonical = canonical.Find(TraceIdLabel);
+        spanKey = spanCanonical;
+        traceKey = traceCanonical;
 
         var groups = new List<SampleGroup>();
         var byKey = new Dictionary<long[], SampleGroup>(PairKeyComparer.Instance);
@@ -48,24 +52,23 @@ internal static class SampleGroups
         var scratch = ArrayPool<long>.Shared.Rent(16);
         try
         {
-            for (var sampleIndex = 0; sampleIndex < samples.Count; sampleIndex++)
+            for (var sampleIndex = 0; sampleIndex < samples.Length; sampleIndex++)
             {
-                var sample = samples[sampleIndex];
-                if (scratch.Length < sample.Label.Count)
+                var labels = profile.LabelsOf(samples[sampleIndex]);
+                if (scratch.Length < labels.Length)
                 {
                     ArrayPool<long>.Shared.Return(scratch);
-                    scratch = ArrayPool<long>.Shared.Rent(sample.Label.Count);
+                    scratch = ArrayPool<long>.Shared.Rent(labels.Length);
                 }
                 var count = 0;
-                for (var labelIndex = 0; labelIndex < sample.Label.Count; labelIndex++)
+                foreach (ref readonly var label in labels)
                 {
-                    var label = sample.Label[labelIndex];
                     if (label.Str <= 0)
                     {
                         continue; // numeric labels are not series labels
                     }
                     var key = canonical.Of(label.Key);
-                    if (key == spanKey || key == traceKey)
+                    if (key == spanCanonical || key == traceCanonical)
                     {
                         continue; // span/trace ids stay on the sample
                     }
@@ -87,7 +90,7 @@ internal static class SampleGroups
                     lookup[pairs] = group;
                     groups.Add(group);
                 }
-                group.Samples.Add(sample);
+                group.Samples.Add(sampleIndex);
             }
         }
         finally
@@ -97,7 +100,7 @@ internal static class SampleGroups
         return groups;
     }
 
-    private static KeyValuePair<string, string>[] Labels(ReadOnlySpan<long> pairs, IReadOnlyList<string> strings)
+    private static KeyValuePair<string, string>[] Labels(ReadOnlySpan<long> pairs, PprofStrings strings)
     {
         var labels = new KeyValuePair<string, string>[pairs.Length];
         for (var i = 0; i < pairs.Length; i++)
@@ -107,7 +110,7 @@ internal static class SampleGroups
         return labels;
     }
 
-    private static void RenameProfileIdToSpanId(Profile profile, CanonicalStrings canonical)
+    private static void RenameProfileIdToSpanId(PprofProfile profile, CanonicalStrings canonical)
     {
         var profileIdKey = canonical.Find(LabelNames.ProfileId);
         if (profileIdKey < 0)
@@ -119,20 +122,17 @@ internal static class SampleGroups
         {
             spanKey = canonical.Add(LabelNames.SpanId);
         }
-        foreach (var sample in profile.Sample)
+        foreach (ref var label in profile.SampleLabels.Span)
         {
-            foreach (var label in sample.Label)
+            if (canonical.Of(label.Key) == profileIdKey)
             {
-                if (canonical.Of(label.Key) == profileIdKey)
-                {
-                    label.Key = spanKey;
-                }
+                label.Key = spanKey;
             }
         }
     }
 
     /// <summary>The first string-table index of each label string's value, resolved lazily (validation has checked the indices).</summary>
-    private sealed class CanonicalStrings(Google.Protobuf.Collections.RepeatedField<string> strings)
+    private sealed class CanonicalStrings(PprofStrings strings)
     {
         private readonly Dictionary<string, int> _firstIndex = new(StringComparer.Ordinal);
         private int[] _canonical = [];
@@ -150,7 +150,8 @@ internal static class SampleGroups
             var c = _canonical[i];
             if (c < 0)
             {
-                c = _firstIndex.TryAdd(strings[i], i) ? i : _firstIndex[strings[i]];
+                var text = strings[i];
+                c = _firstIndex.TryAdd(text, i) ? i : _firstIndex[text];
                 _canonical[i] = c;
             }
             return c;
@@ -165,7 +166,7 @@ internal static class SampleGroups
             }
             for (var i = 0; i < strings.Count; i++)
             {
-                if (strings[i] == value)
+                if (strings.EqualsText(i, value))
                 {
                     return Of(i);
                 }

@@ -1,72 +1,89 @@
-using Pyroscope.Contracts.Google.V1;
 using Pyroscope.Formats.Ingest;
+using Pyroscope.Model.Ingest;
 
 namespace Pyroscope.Formats.Pprof;
 
 /// <summary>Repairs upstream applies to pprof from particular agents before storing it.</summary>
 public static class SpyFixes
 {
-    public static void Apply(Profile profile, string spyName, IReadOnlyDictionary<string, SampleTypeConfig>? config)
+    /// <summary>The repairs a request with this spy name (and multipart sample_type_config) gets.</summary>
+    public static PprofFixups For(string spyName, IReadOnlyDictionary<string, SampleTypeConfig>? config)
     {
+        var fixups = PprofFixups.None;
         if (spyName == "dotnetspy" || (spyName == "unknown" && config is not null && config.ContainsKey("inuse-space")))
+        {
+            fixups |= PprofFixups.Dotnet;
+        }
+        if (spyName is "pyspy" or "rbspy" or "scripting")
+        {
+            fixups |= PprofFixups.ScriptingNames;
+        }
+        return fixups;
+    }
+
+    public static void Apply(PprofProfile profile, PprofFixups fixups)
+    {
+        if ((fixups & PprofFixups.Dotnet) != 0)
         {
             FixDotnetFunctionIds(profile);
             FixSampleTypeNames(profile);
         }
-        if (spyName is "pyspy" or "rbspy" or "scripting")
+        if ((fixups & PprofFixups.ScriptingNames) != 0)
         {
             RewriteScriptingFunctionNames(profile);
         }
     }
 
     /// <summary>Older .NET profilers send every function id as 0, one function per location in order.</summary>
-    private static void FixDotnetFunctionIds(Profile profile)
+    private static void FixDotnetFunctionIds(PprofProfile profile)
     {
-        foreach (var function in profile.Function)
+        var functions = profile.Functions.Span;
+        foreach (ref readonly var function in functions)
         {
             if (function.Id != 0)
             {
                 return;
             }
         }
-        if (profile.Function.Count != profile.Location.Count)
+        var locations = profile.Locations.Span;
+        if (functions.Length != locations.Length)
         {
             return;
         }
-        for (var i = 0; i < profile.Location.Count; i++)
+        for (var i = 0; i < locations.Length; i++)
         {
-            profile.Function[i].Id = profile.Location[i].Id;
+            functions[i].Id = locations[i].Id;
         }
     }
 
     /// <summary>.NET sample types use dashes ("alloc-size"), which are invalid in profile type ids.</summary>
-    private static void FixSampleTypeNames(Profile profile)
+    private static void FixSampleTypeNames(PprofProfile profile)
     {
-        foreach (var sampleType in profile.SampleType)
+        foreach (ref readonly var sampleType in profile.SampleTypes.Span)
         {
-            var name = ProfileStrings.Get(profile, sampleType.Type);
+            var name = profile.Strings.GetOrEmpty(sampleType.Type);
             if (name.Contains('-'))
             {
-                profile.StringTable[(int)sampleType.Type] = name.Replace('-', '_');
+                profile.Strings.Set((int)sampleType.Type, name.Replace('-', '_'));
             }
         }
     }
 
     /// <summary>Python/Ruby frames become "file:-1 - function", as upstream renders scripting languages.</summary>
-    private static void RewriteScriptingFunctionNames(Profile profile)
+    private static void RewriteScriptingFunctionNames(PprofProfile profile)
     {
+        var strings = profile.Strings;
         var indexByName = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var function in profile.Function)
+        foreach (ref var function in profile.Functions.Span)
         {
-            if (!ProfileStrings.IsValid(profile, function.Name))
+            if (!strings.IsValid(function.Name))
             {
                 continue; // refused by validation, naming the index
             }
-            var name = $"{ProfileStrings.Get(profile, function.Filename)}:-1 - {profile.StringTable[(int)function.Name]}";
+            var name = $"{strings.GetOrEmpty(function.Filename)}:-1 - {strings[(int)function.Name]}";
             if (!indexByName.TryGetValue(name, out var index))
             {
-                index = profile.StringTable.Count;
-                profile.StringTable.Add(name);
+                index = strings.Add(name);
                 indexByName[name] = index;
             }
             function.Name = index;

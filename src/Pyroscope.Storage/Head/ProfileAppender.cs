@@ -1,126 +1,64 @@
-using System.Buffers;
 using System.Globalization;
-using Pyroscope.Contracts.Google.V1;
+using System.Text;
+using Pyroscope.Model.Ingest;
 using Pyroscope.Storage.Symbols;
 
 namespace Pyroscope.Storage.Head;
 
 /// <summary>
-/// Translates one single-sample-type pprof profile into a tenant's tables: symbols are interned,
-/// stacks become stack-tree leaf ids, and samples with the same stack are summed. Scratch buffers are
-/// reused across calls, so the per-sample path allocates nothing. Not thread-safe: the caller holds the head's write lock.
+/// Translates normalised series into a tenant's tables: symbols are interned, stacks become stack-tree leaf ids, and
+/// samples with the same stack are summed. A push's series share their profile's symbols, so each string, function,
+/// mapping, location and stack is interned once per push, when a sample first uses it (UTF-8 straight into the string
+/// table; only new strings allocate). Scratch buffers are reused across calls, so the per-sample path allocates nothing.
+/// Not thread-safe: the caller holds the head's write lock.
 /// </summary>
 internal sealed class ProfileAppender
 {
-    private readonly IdMap _strings = new();
-    private readonly IdMap _functions = new();
-    private readonly IdMap _mappings = new();
-    private readonly IdMap _locations = new();
-    private int[] _stackScratch = new int[1024];
+    private const int Unknown = -2;
+
+    private NormalizedProfile? _profile;
+    private SymbolTable? _symbols;
+    private int[] _strings = [];
+    private int[] _functions = [];
+    private int[] _mappings = [];
+    private int[] _locations = [];
+    private int[] _runNodes = [];
+    private ulong[] _runSpans = [];
+    private UInt128[] _runTraces = [];
+    private char[] _chars = new char[256];
     private int[] _pathScratch = new int[256];
+    private int[] _stackScratch = new int[1024];
     private long[] _valueScratch = new long[1024];
     private ulong[] _spanScratch = new ulong[1024];
     private UInt128[] _traceScratch = new UInt128[1024];
 
-    /// <summary>Appends the samples and returns (first sample row, sample rows, total value).</summary>
-    public (int Start, int Count, long Total) Append(SymbolTable symbols, SampleColumns samples, Profile profile)
+    /// <summary>Appends the samples of one series and returns (first sample row, sample rows, total value).</summary>
+    public (int Start, int Count, long Total) Append(SymbolTable symbols, SampleColumns samples, NormalizedProfile profile, NormalizedSeries series)
     {
-        var stringTable = profile.StringTable;
-        _strings.Reset(stringTable.Count, (ulong)stringTable.Count);
-        var (maxMapping, positionalMappings) = ScanIds(profile.Mapping, static m => m.Id);
-        var (maxFunction, positionalFunctions) = ScanIds(profile.Function, static f => f.Id);
-        var (maxLocation, positionalLocations) = ScanIds(profile.Location, static l => l.Id);
-        _mappings.Reset(profile.Mapping.Count, maxMapping);
-        _functions.Reset(profile.Function.Count, maxFunction);
-        _locations.Reset(profile.Location.Count, maxLocation);
-        for (var i = 0; i < profile.Mapping.Count; i++)
-        {
-            var m = profile.Mapping[i];
-            var id = symbols.InternMapping(m.MemoryStart, m.MemoryLimit, m.FileOffset, String(symbols, stringTable, m.Filename), String(symbols, stringTable, m.BuildId));
-            _mappings.Set(positionalMappings ? (ulong)i + 1 : m.Id, id);
-        }
-        for (var i = 0; i < profile.Function.Count; i++)
-        {
-            var f = profile.Function[i];
-            var id = symbols.InternFunction(String(symbols, stringTable, f.Name), String(symbols, stringTable, f.SystemName), String(symbols, stringTable, f.Filename), f.StartLine);
-            _functions.Set(positionalFunctions ? (ulong)i + 1 : f.Id, id);
-        }
-        for (var i = 0; i < profile.Location.Count; i++)
-        {
-            var loc = profile.Location[i];
-            var locId = positionalLocations ? (ulong)i + 1 : loc.Id;
-            var lineStart = symbols.StageLineStart;
-            var lines = loc.Line;
-            for (var li = 0; li < lines.Count; li++)
-            {
-                var line = lines[li];
-                var fn = _functions.Get(line.FunctionId);
-                if (fn < 0)
-                {
-                    throw new InvalidDataException($"pprof location {locId} refers to unknown function id {line.FunctionId}.");
-                }
-                symbols.AddStagedLine(fn, line.Line_);
-            }
-            var mapping = loc.MappingId == 0 ? -1 : _mappings.Get(loc.MappingId);
-            var id = symbols.InternLocation(mapping, loc.Address, lineStart);
-            _locations.Set(locId, id);
-        }
-
-        var spanKey = FindString(stringTable, "span_id");
-        var traceKey = FindString(stringTable, Pyroscope.Model.TraceContextIds.TraceIdLabel);
+        Bind(symbols, profile);
+        EnsureScratch(series.SampleCount);
+        var runs = series.SampleRuns.Span;
+        var values = series.SampleValues.Span;
         var n = 0;
         var anySpan = false;
-        EnsureScratch(profile.Sample.Count);
-        var profileSamples = profile.Sample;
-        for (var si = 0; si < profileSamples.Count; si++)
+        for (var i = 0; i < runs.Length; i++)
         {
-            var sample = profileSamples[si];
-            if (sample.Value.Count == 0 || sample.Value[0] == 0 || sample.LocationId.Count == 0)
+            var value = values[i];
+            if (value == 0)
             {
                 continue;
             }
-            var locationIds = sample.LocationId;
-            var depth = locationIds.Count;
-            if (_pathScratch.Length < depth)
+            var run = runs[i];
+            var node = NodeOf(run);
+            if (node < 0)
             {
-                _pathScratch = new int[Math.Max(depth, _pathScratch.Length * 2)];
+                continue; // a sample without locations
             }
-            for (var i = 0; i < depth; i++)
-            {
-                var loc = _locations.Get(locationIds[depth - 1 - i]);
-                if (loc < 0)
-                {
-                    throw new InvalidDataException($"pprof sample refers to unknown location id {locationIds[depth - 1 - i]}.");
-                }
-                _pathScratch[i] = loc;
-            }
-            var node = symbols.InternStack(_pathScratch.AsSpan(0, depth));
-            ulong span = 0;
-            UInt128 trace = 0;
-            if (spanKey > 0 || traceKey > 0)
-            {
-                var sampleLabels = sample.Label;
-                for (var l = 0; l < sampleLabels.Count; l++)
-                {
-                    var label = sampleLabels[l];
-                    if (label.Str <= 0 || label.Str >= stringTable.Count)
-                    {
-                        continue;
-                    }
-                    if (spanKey > 0 && label.Key == spanKey)
-                    {
-                        ulong.TryParse(stringTable[(int)label.Str], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out span);
-                        anySpan |= span != 0;
-                    }
-                    else if (traceKey > 0 && label.Key == traceKey)
-                    {
-                        Pyroscope.Model.TraceContextIds.TryParseTraceId(stringTable[(int)label.Str], out trace);
-                        anySpan |= trace != 0;
-                    }
-                }
-            }
+            var span = _runSpans[run];
+            var trace = _runTraces[run];
+            anySpan |= span != 0 || trace != 0;
             _stackScratch[n] = node;
-            _valueScratch[n] = sample.Value[0];
+            _valueScratch[n] = value;
             _spanScratch[n] = span;
             _traceScratch[n] = trace;
             n++;
@@ -130,11 +68,11 @@ internal sealed class ProfileAppender
         long total = 0;
         if (anySpan)
         {
-            // Span (and trace) profiles keep one row per sample so span and trace filtering stays exact.
+            // Span profiles keep one row per sample so span filtering stays exact.
             for (var i = 0; i < n; i++)
             {
                 samples.Add(_stackScratch[i], _valueScratch[i], _spanScratch[i], _traceScratch[i]);
-                total = Pyroscope.Model.Saturating.Add(total, _valueScratch[i]);
+                total = Model.Saturating.Add(total, _valueScratch[i]);
             }
         }
         else
@@ -147,16 +85,204 @@ internal sealed class ProfileAppender
                 long value = 0;
                 while (i < n && _stackScratch[i] == stack)
                 {
-                    value = Pyroscope.Model.Saturating.Add(value, _valueScratch[i++]);
+                    value = Model.Saturating.Add(value, _valueScratch[i++]);
                 }
                 if (value != 0)
                 {
                     samples.Add(stack, value, 0);
-                    total = Pyroscope.Model.Saturating.Add(total, value);
+                    total = Model.Saturating.Add(total, value);
                 }
             }
         }
         return (start, samples.Count - start, total);
+    }
+
+    /// <summary>Forgets the last push's profile (its memory goes back to the pool when the push completes).</summary>
+    public void Release()
+    {
+        _profile = null;
+        _symbols = null;
+    }
+
+    private void Bind(SymbolTable symbols, NormalizedProfile profile)
+    {
+        if (ReferenceEquals(profile, _profile) && ReferenceEquals(symbols, _symbols))
+        {
+            return;
+        }
+        _profile = profile;
+        _symbols = symbols;
+        var source = profile.Source;
+        Reset(ref _strings, source.Strings.Count, Unknown);
+        Reset(ref _functions, source.Functions.Count, Unknown);
+        Reset(ref _mappings, source.Mappings.Count, Unknown);
+        Reset(ref _locations, source.Locations.Count, Unknown);
+        Reset(ref _runNodes, profile.Runs.Count, Unknown);
+        if (_runSpans.Length < profile.Runs.Count)
+        {
+            _runSpans = new ulong[Math.Max(profile.Runs.Count, _runSpans.Length * 2)];
+            _runTraces = new UInt128[_runSpans.Length];
+        }
+    }
+
+    private static void Reset(ref int[] map, int count, int value)
+    {
+        if (map.Length < count)
+        {
+            map = new int[Math.Max(count, map.Length * 2)];
+        }
+        map.AsSpan(0, count).Fill(value);
+    }
+
+    /// <summary>The stack node of a run (interning its stack the first time), or -1 for an empty stack.</summary>
+    private int NodeOf(int run)
+    {
+        var node = _runNodes[run];
+        if (node != Unknown)
+        {
+            return node;
+        }
+        var profile = _profile!;
+        var locations = profile.LocationsOf(profile.Runs[run]);
+        if (locations.Length == 0)
+        {
+            _runNodes[run] = -1;
+            _runSpans[run] = 0;
+            _runTraces[run] = 0;
+            return -1;
+        }
+        if (_pathScratch.Length < locations.Length)
+        {
+            _pathScratch = new int[Math.Max(locations.Length, _pathScratch.Length * 2)];
+        }
+        var depth = locations.Length;
+        for (var i = 0; i < depth; i++)
+        {
+            // Runs list locations leaf first; the stack tree wants them root first.
+            _pathScratch[i] = LocationOf(locations[depth - 1 - i]);
+        }
+        node = _symbols!.InternStack(_pathScratch.AsSpan(0, depth));
+        _runNodes[run] = node;
+        (_runSpans[run], _runTraces[run]) = ParseSpanAndTrace(run);
+        return node;
+    }
+
+    /// <summary>The run's span and trace ids (sample labels span_id, trace_id; 0 where absent or not hex).</summary>
+    private (ulong Span, UInt128 Trace) ParseSpanAndTrace(int run)
+    {
+        var profile = _profile!;
+        var spanKey = profile.SpanIdKey;
+        var traceKey = profile.TraceIdKey;
+        if (spanKey <= 0 && traceKey <= 0)
+        {
+            return (0, 0);
+        }
+        var strings = profile.Source.Strings;
+        ulong span = 0;
+        UInt128 trace = 0;
+        foreach (ref readonly var label in profile.LabelsOf(profile.Runs[run]))
+        {
+            if (label.Str <= 0 || label.Str >= strings.Count || (label.Key != spanKey && label.Key != traceKey))
+            {
+                continue;
+            }
+            var text = strings.TryGetUtf8((int)label.Str, out var utf8) ? Encoding.UTF8.GetString(utf8) : strings[(int)label.Str];
+            if (label.Key == spanKey)
+            {
+                ulong.TryParse(text, NumberStyles.HexNumber, CultureInfo.InvariantCulture, out span);
+            }
+            else
+            {
+                Model.TraceContextIds.TryParseTraceId(text, out trace);
+            }
+        }
+        return (span, trace);
+    }
+
+    private int LocationOf(int row)
+    {
+        var id = _locations[row];
+        if (id != Unknown)
+        {
+            return id;
+        }
+        var profile = _profile!;
+        var symbols = _symbols!;
+        ref readonly var location = ref profile.Source.Locations[row];
+        var mappingRow = profile.LocationMapping[row];
+        var mapping = mappingRow < 0 ? -1 : MappingOf(mappingRow);
+        // Functions first: interning one must not land between the location's staged lines.
+        var lines = profile.Source.LinesOf(location);
+        var lineFunctions = profile.LineFunction.Span.Slice(location.LineStart, location.LineCount);
+        for (var i = 0; i < lineFunctions.Length; i++)
+        {
+            FunctionOf(lineFunctions[i]);
+        }
+        var lineStart = symbols.StageLineStart;
+        for (var i = 0; i < lines.Length; i++)
+        {
+            symbols.AddStagedLine(_functions[lineFunctions[i]], lines[i].Line);
+        }
+        id = symbols.InternLocation(mapping, location.Address, lineStart);
+        _locations[row] = id;
+        return id;
+    }
+
+    private int FunctionOf(int row)
+    {
+        var id = _functions[row];
+        if (id != Unknown)
+        {
+            return id;
+        }
+        ref readonly var f = ref _profile!.Source.Functions[row];
+        id = _symbols!.InternFunction(StringOf(f.Name), StringOf(f.SystemName), StringOf(f.Filename), f.StartLine);
+        _functions[row] = id;
+        return id;
+    }
+
+    private int MappingOf(int row)
+    {
+        var id = _mappings[row];
+        if (id != Unknown)
+        {
+            return id;
+        }
+        ref readonly var m = ref _profile!.Source.Mappings[row];
+        id = _symbols!.InternMapping(m.MemoryStart, m.MemoryLimit, m.FileOffset, StringOf(m.Filename), StringOf(m.BuildId));
+        _mappings[row] = id;
+        return id;
+    }
+
+    /// <summary>The head's id of a string of the profile; an index outside the table reads as "".</summary>
+    private int StringOf(long index)
+    {
+        var strings = _profile!.Source.Strings;
+        if (index <= 0 || index >= strings.Count)
+        {
+            return 0;
+        }
+        var id = _strings[index];
+        if (id != Unknown)
+        {
+            return id;
+        }
+        if (strings.TryGetUtf8((int)index, out var utf8))
+        {
+            var max = Encoding.UTF8.GetMaxCharCount(utf8.Length);
+            if (_chars.Length < max)
+            {
+                _chars = new char[Math.Max(max, _chars.Length * 2)];
+            }
+            var length = Encoding.UTF8.GetChars(utf8, _chars);
+            id = _symbols!.InternString(_chars.AsSpan(0, length));
+        }
+        else
+        {
+            id = _symbols!.InternString(strings[(int)index]);
+        }
+        _strings[index] = id;
+        return id;
     }
 
     private void EnsureScratch(int count)
@@ -168,103 +294,6 @@ internal sealed class ProfileAppender
             _valueScratch = new long[size];
             _spanScratch = new ulong[size];
             _traceScratch = new UInt128[size];
-        }
-    }
-
-    private int String(SymbolTable symbols, Google.Protobuf.Collections.RepeatedField<string> table, long index)
-    {
-        if (index <= 0 || index >= table.Count)
-        {
-            return 0;
-        }
-        var cached = _strings.Get((ulong)index);
-        if (cached >= 0)
-        {
-            return cached;
-        }
-        var id = symbols.InternString(table[(int)index]);
-        _strings.Set((ulong)index, id);
-        return id;
-    }
-
-    private static long FindString(Google.Protobuf.Collections.RepeatedField<string> table, string value)
-    {
-        for (var i = 1; i < table.Count; i++)
-        {
-            if (table[i] == value)
-            {
-                return i;
-            }
-        }
-        return 0;
-    }
-
-    /// <summary>
-    /// The largest id (at least the count) and whether any id is 0: some clients (the .NET profiler) send id 0
-    /// everywhere, and then ids are positional (index + 1).
-    /// </summary>
-    private static (ulong MaxId, bool HasZeroId) ScanIds<T>(Google.Protobuf.Collections.RepeatedField<T> items, Func<T, ulong> id)
-    {
-        var max = (ulong)items.Count;
-        var hasZero = false;
-        for (var i = 0; i < items.Count; i++)
-        {
-            var value = id(items[i]);
-            max = Math.Max(max, value);
-            hasZero |= value == 0;
-        }
-        return (max, hasZero);
-    }
-
-    /// <summary>pprof id → dense id; a flat array when ids are dense (the usual case), a dictionary otherwise.</summary>
-    private sealed class IdMap
-    {
-        private int[] _dense = [];
-        private int _denseLength;
-        private Dictionary<ulong, int>? _sparse;
-
-        public void Reset(int count, ulong maxId)
-        {
-            if (maxId <= (ulong)count * 4 + 1024)
-            {
-                _sparse = null;
-                _denseLength = (int)maxId + 1;
-                if (_dense.Length < _denseLength)
-                {
-                    if (_dense.Length > 0)
-                    {
-                        ArrayPool<int>.Shared.Return(_dense);
-                    }
-                    _dense = ArrayPool<int>.Shared.Rent(_denseLength);
-                }
-                _dense.AsSpan(0, _denseLength).Fill(-1);
-            }
-            else
-            {
-                _denseLength = 0;
-                _sparse = new Dictionary<ulong, int>(count);
-            }
-        }
-
-        public void Set(ulong id, int value)
-        {
-            if (_sparse is not null)
-            {
-                _sparse[id] = value;
-            }
-            else if (id < (ulong)_denseLength)
-            {
-                _dense[id] = value;
-            }
-        }
-
-        public int Get(ulong id)
-        {
-            if (_sparse is not null)
-            {
-                return _sparse.TryGetValue(id, out var v) ? v : -1;
-            }
-            return id < (ulong)_denseLength ? _dense[id] : -1;
         }
     }
 }

@@ -1,5 +1,6 @@
 using Pyroscope.Contracts.Ingester.V1;
 using Pyroscope.Model;
+using Pyroscope.Model.Ingest;
 using Pyroscope.Storage.Blocks;
 
 namespace Pyroscope.Storage.Head;
@@ -30,6 +31,8 @@ public sealed class TenantHead
 
     public int ProfileCount => Tables.Profiles.Count;
 
+    public int SeriesCount => Tables.Index.Count;
+
     /// <summary>Bytes of memory in use, approximately; used to cut the head by size.</summary>
     public long EstimatedBytes { get; private set; }
 
@@ -39,36 +42,60 @@ public sealed class TenantHead
     /// <summary>As <see cref="Append(ProfileSeries, long)"/>, with the series' labels already validated by the caller.</summary>
     public bool Append(ProfileSeries series, LabelSet labels, long fallbackTimestampMs)
     {
-        var timestampMs = series.Profile.TimeNanos > 0 ? series.Profile.TimeNanos / 1_000_000 : fallbackTimestampMs;
-        var profileId = series.Id ?? string.Empty;
+        using var normalized = MessageSeries.ToNormalized(series, labels);
+        return Append([(normalized, normalized.Series[0])], fallbackTimestampMs) == 1;
+    }
+
+    /// <summary>
+    /// Appends normalised series (typically all of one push, under one lock, so their shared symbols are interned once);
+    /// returns how many were new: a profile with an id already here (a replica or a retry) is not appended again.
+    /// </summary>
+    public int Append(IReadOnlyList<(NormalizedProfile Profile, NormalizedSeries Series)> series, long fallbackTimestampMs)
+    {
+        var appended = 0;
         _lock.EnterWriteLock();
         try
         {
-            if (profileId.Length > 0 && !_profileIds.Add(profileId))
+            foreach (var (profile, one) in series)
             {
-                return false;
+                if (AppendLocked(profile, one, fallbackTimestampMs))
+                {
+                    appended++;
+                }
             }
-            var tables = Tables;
-            var (start, count, total) = _appender.Append(tables.Symbols, tables.Samples, series.Profile);
-            var seriesId = tables.Index.GetOrAdd(labels);
-            var row = tables.Profiles.Add(seriesId, timestampMs, profileId, total, start, count);
-            tables.Index.AddProfile(seriesId, row, timestampMs);
-            tables.MinTimeMs = Math.Min(tables.MinTimeMs, timestampMs);
-            tables.MaxTimeMs = Math.Max(tables.MaxTimeMs, timestampMs);
-            if ((row & 63) == 0)
-            {
-                EstimatedBytes = tables.EstimatedBytes();
-            }
-            else
-            {
-                EstimatedBytes += count * 12L + 96;
-            }
-            return true;
         }
         finally
         {
+            _appender.Release();
             _lock.ExitWriteLock();
         }
+        return appended;
+    }
+
+    private bool AppendLocked(NormalizedProfile profile, NormalizedSeries series, long fallbackTimestampMs)
+    {
+        var timestampMs = series.TimeNanos > 0 ? series.TimeNanos / 1_000_000 : fallbackTimestampMs;
+        var profileId = series.ProfileId;
+        if (profileId.Length > 0 && !_profileIds.Add(profileId))
+        {
+            return false;
+        }
+        var tables = Tables;
+        var (start, count, total) = _appender.Append(tables.Symbols, tables.Samples, profile, series);
+        var seriesId = tables.Index.GetOrAdd(series.Labels);
+        var row = tables.Profiles.Add(seriesId, timestampMs, profileId, total, start, count);
+        tables.Index.AddProfile(seriesId, row, timestampMs);
+        tables.MinTimeMs = Math.Min(tables.MinTimeMs, timestampMs);
+        tables.MaxTimeMs = Math.Max(tables.MaxTimeMs, timestampMs);
+        if ((row & 63) == 0)
+        {
+            EstimatedBytes = tables.EstimatedBytes();
+        }
+        else
+        {
+            EstimatedBytes += count * 12L + 96;
+        }
+        return true;
     }
 
     internal T Read<T>(Func<TenantTables, T> read)

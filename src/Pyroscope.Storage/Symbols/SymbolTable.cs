@@ -91,6 +91,20 @@ internal sealed class SymbolTable
 
     public int NodeCount => NodeParent.Count;
 
+    /// <summary>Interns text given as characters; allocates a string only when the text is new.</summary>
+    public int InternString(ReadOnlySpan<char> value)
+    {
+        var lookup = _stringIds!.GetAlternateLookup<ReadOnlySpan<char>>();
+        if (lookup.TryGetValue(value, out var id))
+        {
+            return id;
+        }
+        var text = value.ToString();
+        id = Strings.Add(text);
+        _stringIds.Add(text, id);
+        return id;
+    }
+
     public int InternString(string value)
     {
         ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_stringIds!, value, out var exists);

@@ -1,24 +1,25 @@
-using System.Buffers.Binary;
+using System.Diagnostics;
 using System.Globalization;
-using System.IO.Hashing;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 
 namespace Pyroscope.Storage.Wal;
 
 /// <summary>
-/// Append-only log of pushes, in numbered segment files. Appends are group-committed: one writer
-/// task drains everything queued, writes it, syncs once and completes all waiting appends together.
-/// Record: u32 length, u32 CRC-32 of the payload, payload. A segment is rotated when the head is
-/// cut, so every segment belongs to exactly one head generation and can be deleted once that
-/// generation's blocks are durable.
+/// Append-only log of pushes in numbered segments (<see cref="WalSegmentFiles"/>). Appends are group-committed: one
+/// writer task drains everything queued, writes it in one call, syncs once and completes all waiting appends together.
+/// A segment is rotated when the head is cut, so every segment belongs to exactly one head generation and can be
+/// deleted once that generation's blocks are durable.
+/// A write or sync that fails (a full disk above all) fails every append of its batch with a
+/// <see cref="WalWriteException"/>, cuts the file back to where the batch began, and closes it: the next batch goes to
+/// a fresh continuation file, so nothing acknowledged later can sit behind whatever the failure left.
 /// </summary>
 public sealed class WriteAheadLog : IAsyncDisposable
 {
-    private const string Extension = ".wal";
     private const string CheckpointFile = "checkpoint";
-    private const int HeaderSize = 8;
-    private const int MaxRecordBytes = 512 * 1024 * 1024;
+
+    /// <summary>A batch is written once it holds this much, so one huge queue does not become one huge buffer.</summary>
+    private const int MaxBatchBytes = 8 * 1024 * 1024;
 
     private readonly string _directory;
     private readonly bool _fsync;
@@ -27,7 +28,16 @@ public sealed class WriteAheadLog : IAsyncDisposable
     private readonly Task _writer;
     private readonly object _enqueueLock = new();
     private long _enqueueSegment;
-    private FileStream _file;
+    private long _segment;
+    private int _part;
+    private FileStream? _file;
+    private bool _failedSinceOpen;
+    private byte[] _buffer = [];
+    private long _bytesOnDisk;
+    private long _bytesWritten;
+    private long _failedAppends;
+    private long _outOfSpaceFailures;
+    private WalFailure? _failure;
 
     private WriteAheadLog(string directory, bool fsync, ILogger logger, long firstSegment)
     {
@@ -35,7 +45,10 @@ public sealed class WriteAheadLog : IAsyncDisposable
         _fsync = fsync;
         _logger = logger;
         _enqueueSegment = firstSegment;
-        _file = OpenSegment(firstSegment);
+        _segment = firstSegment;
+        // Opened here so that a directory that cannot be written fails the start, not the first push.
+        _file = OpenFile(firstSegment, 0);
+        _bytesOnDisk = MeasureBytesOnDisk();
         _writer = Task.Run(WriteLoopAsync);
     }
 
@@ -44,68 +57,68 @@ public sealed class WriteAheadLog : IAsyncDisposable
     {
         Directory.CreateDirectory(directory);
         var checkpoint = ReadCheckpoint(directory);
-        var segments = ListSegments(directory);
         var replay = new List<long>();
-        foreach (var segment in segments)
+        long last = 0;
+        foreach (var (segment, _, path) in WalSegmentFiles.List(directory))
         {
+            last = Math.Max(last, segment);
             if (segment <= checkpoint)
             {
                 // Already in a durable block; a crash happened before the file was removed.
-                File.Delete(SegmentPath(directory, segment));
+                File.Delete(path);
             }
-            else
+            else if (replay.Count == 0 || replay[^1] != segment)
             {
                 replay.Add(segment);
             }
         }
-        var next = Math.Max(checkpoint, segments.Count == 0 ? 0 : segments[^1]) + 1;
         segmentsToReplay = replay;
-        return new WriteAheadLog(directory, fsync, logger, next) { LastCheckpoint = checkpoint };
+        return new WriteAheadLog(directory, fsync, logger, Math.Max(checkpoint, last) + 1) { LastCheckpoint = checkpoint };
     }
 
-    /// <summary>Reads the records of one segment. A torn or corrupt tail ends the segment with a warning.</summary>
+    /// <summary>Reads the records of one segment, its continuation files included. A torn or corrupt tail ends a file with a warning.</summary>
     public static IEnumerable<byte[]> ReadSegment(string directory, long segment, ILogger logger)
     {
-        var path = SegmentPath(directory, segment);
-        byte[] data;
-        try
+        foreach (var (number, _, path) in WalSegmentFiles.List(directory))
         {
-            data = File.ReadAllBytes(path);
-        }
-        catch (FileNotFoundException)
-        {
-            yield break;
-        }
-        var offset = 0;
-        while (offset < data.Length)
-        {
-            if (data.Length - offset < HeaderSize)
+            if (number != segment)
             {
-                logger.LogWarning("WAL segment {Segment}: torn record header at offset {Offset}; dropping {Bytes} trailing bytes.", path, offset, data.Length - offset);
-                yield break;
+                continue;
             }
-            var length = BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(offset));
-            var crc = BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(offset + 4));
-            if (length > MaxRecordBytes || length > data.Length - offset - HeaderSize)
+            foreach (var record in WalSegmentFiles.ReadFile(path, logger))
             {
-                logger.LogWarning("WAL segment {Segment}: torn record at offset {Offset} (length {Length}); dropping {Bytes} trailing bytes.", path, offset, length, data.Length - offset);
-                yield break;
+                yield return record;
             }
-            var payload = data.AsSpan(offset + HeaderSize, (int)length);
-            if (Crc32.HashToUInt32(payload) != crc)
-            {
-                logger.LogWarning("WAL segment {Segment}: checksum mismatch at offset {Offset}; dropping {Bytes} trailing bytes.", path, offset, data.Length - offset);
-                yield break;
-            }
-            yield return payload.ToArray();
-            offset += HeaderSize + (int)length;
         }
     }
 
     /// <summary>Segments up to this number are in durable blocks.</summary>
     public long LastCheckpoint { get; private set; }
 
-    /// <summary>Queues a record; the task completes once it is written (and synced, with fsync on).</summary>
+    public string DirectoryPath => _directory;
+
+    /// <summary>Called with the duration of every fsync (only when fsync is on).</summary>
+    public Action<TimeSpan>? SyncObserved { get; set; }
+
+    /// <summary>Bytes of the segment files not yet released by a checkpoint.</summary>
+    public long BytesOnDisk => Interlocked.Read(ref _bytesOnDisk);
+
+    /// <summary>Bytes written (and synced) since start, record headers included.</summary>
+    public long BytesWritten => Interlocked.Read(ref _bytesWritten);
+
+    /// <summary>Appends that failed because the log could not be written, since start.</summary>
+    public long FailedAppends => Interlocked.Read(ref _failedAppends);
+
+    /// <summary>Batches that failed because the disk (or quota) was full, since start.</summary>
+    public long OutOfSpaceFailures => Interlocked.Read(ref _outOfSpaceFailures);
+
+    /// <summary>Set while the last write failed; cleared by the next write that succeeds.</summary>
+    public WalFailure? Failure => Volatile.Read(ref _failure);
+
+    /// <summary>
+    /// Queues a record; the task completes once it is written (and synced, with fsync on), or fails with a
+    /// <see cref="WalWriteException"/>. The caller keeps <paramref name="payload"/> unchanged until then.
+    /// </summary>
     public Task AppendAsync(ReadOnlyMemory<byte> payload)
     {
         var item = new Item(payload, null);
@@ -144,64 +157,180 @@ public sealed class WriteAheadLog : IAsyncDisposable
         }
         File.Move(temp, Path.Combine(_directory, CheckpointFile), overwrite: true);
         LastCheckpoint = segment;
-        foreach (var existing in ListSegments(_directory))
+        foreach (var (number, _, path) in WalSegmentFiles.List(_directory))
         {
-            if (existing <= segment)
+            if (number <= segment)
             {
-                File.Delete(SegmentPath(_directory, existing));
+                File.Delete(path);
             }
         }
+        Interlocked.Exchange(ref _bytesOnDisk, MeasureBytesOnDisk());
     }
 
     public static byte[] Frame(ReadOnlySpan<byte> payload)
     {
-        var record = new byte[HeaderSize + payload.Length];
-        BinaryPrimitives.WriteUInt32LittleEndian(record, (uint)payload.Length);
-        BinaryPrimitives.WriteUInt32LittleEndian(record.AsSpan(4), Crc32.HashToUInt32(payload));
-        payload.CopyTo(record.AsSpan(HeaderSize));
+        var record = new byte[WalSegmentFiles.HeaderSize + payload.Length];
+        WalSegmentFiles.WriteHeader(record, payload);
+        payload.CopyTo(record.AsSpan(WalSegmentFiles.HeaderSize));
         return record;
     }
 
     private async Task WriteLoopAsync()
     {
-        var pending = new List<Item>();
-        var header = new byte[HeaderSize];
+        var batch = new List<Item>();
+        var batchBytes = 0L;
         while (await _queue.Reader.WaitToReadAsync())
         {
-            try
+            while (_queue.Reader.TryRead(out var item))
             {
-                while (_queue.Reader.TryRead(out var item))
+                if (item.RotateTo is { } next)
                 {
-                    if (item.RotateTo is { } next)
-                    {
-                        Sync();
-                        Complete(pending, null);
-                        _file.Dispose();
-                        _file = OpenSegment(next);
-                        continue;
-                    }
-                    BinaryPrimitives.WriteUInt32LittleEndian(header, (uint)item.Payload.Length);
-                    BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(4), Crc32.HashToUInt32(item.Payload.Span));
-                    _file.Write(header);
-                    _file.Write(item.Payload.Span);
-                    pending.Add(item);
+                    Commit(batch, batchBytes);
+                    batchBytes = 0;
+                    CloseFile();
+                    _segment = next;
+                    _part = 0;
+                    _failedSinceOpen = false;
+                    continue;
                 }
-                Sync();
-                Complete(pending, null);
+                batch.Add(item);
+                batchBytes += WalSegmentFiles.HeaderSize + item.Payload.Length;
+                if (batchBytes >= MaxBatchBytes)
+                {
+                    Commit(batch, batchBytes);
+                    batchBytes = 0;
+                }
             }
-            catch (Exception e)
-            {
-                _logger.LogError(e, "WAL write failed in {Directory}.", _directory);
-                Complete(pending, e);
-            }
+            Commit(batch, batchBytes);
+            batchBytes = 0;
         }
-        Sync();
-        _file.Dispose();
+        CloseFile();
     }
 
-    private void Sync()
+    /// <summary>Writes and syncs a batch and completes its appends, all of them succeeding or all failing.</summary>
+    private void Commit(List<Item> batch, long bytes)
     {
-        _file.Flush(flushToDisk: _fsync);
+        if (batch.Count == 0)
+        {
+            return;
+        }
+        try
+        {
+            if (bytes > int.MaxValue)
+            {
+                throw new IOException($"a batch of {bytes} bytes is larger than one write can take");
+            }
+            var length = (int)bytes;
+            if (_buffer.Length < length || _buffer.Length > 4 * Math.Max(length, MaxBatchBytes))
+            {
+                _buffer = new byte[Math.Max(length, Math.Min(2 * length, MaxBatchBytes))];
+            }
+            var offset = 0;
+            foreach (var item in batch)
+            {
+                var payload = item.Payload.Span;
+                WalSegmentFiles.WriteHeader(_buffer.AsSpan(offset), payload);
+                payload.CopyTo(_buffer.AsSpan(offset + WalSegmentFiles.HeaderSize));
+                offset += WalSegmentFiles.HeaderSize + payload.Length;
+            }
+            Write(_buffer.AsSpan(0, length));
+            Interlocked.Add(ref _bytesOnDisk, length);
+            Interlocked.Add(ref _bytesWritten, length);
+            if (Volatile.Read(ref _failure) is not null)
+            {
+                _logger.LogInformation("The write-ahead log at {Directory} is writable again.", _directory);
+                Volatile.Write(ref _failure, null);
+            }
+            Complete(batch, null);
+        }
+        catch (Exception e)
+        {
+            var error = WalWriteException.From(_directory, e);
+            Interlocked.Add(ref _failedAppends, batch.Count);
+            if (error.OutOfSpace)
+            {
+                Interlocked.Increment(ref _outOfSpaceFailures);
+            }
+            if (Volatile.Read(ref _failure) is null)
+            {
+                // Once per outage, not once per batch: every refused push gets the message in its 503.
+                _logger.LogError(e, "The write-ahead log at {Directory} cannot be written; pushes are refused until it can.", _directory);
+            }
+            Volatile.Write(ref _failure, new WalFailure(error.Message, error.OutOfSpace, DateTimeOffset.UtcNow));
+            Complete(batch, error);
+        }
+    }
+
+    private void Write(ReadOnlySpan<byte> bytes)
+    {
+        if (_file is null)
+        {
+            // After a failure the segment continues in a new file, never behind the failed write.
+            if (_failedSinceOpen)
+            {
+                _part++;
+            }
+            _file = OpenFile(_segment, _part);
+            _failedSinceOpen = false;
+        }
+        var start = _file.Position;
+        try
+        {
+            _file.Write(bytes);
+            if (_fsync)
+            {
+                var watch = Stopwatch.StartNew();
+                _file.Flush(flushToDisk: true);
+                SyncObserved?.Invoke(watch.Elapsed);
+            }
+        }
+        catch
+        {
+            Abandon(start);
+            throw;
+        }
+    }
+
+    /// <summary>Cuts a failed write off the file (freeing the space it took) and closes it; the next write opens a continuation.</summary>
+    private void Abandon(long goodLength)
+    {
+        var file = _file!;
+        _file = null;
+        _failedSinceOpen = true;
+        try
+        {
+            file.SetLength(goodLength);
+        }
+        catch (IOException e)
+        {
+            // Replay then drops the torn tail of this file; the records after it are in the next one.
+            _logger.LogWarning(e, "Could not cut the failed write off WAL file {Path}.", file.Name);
+        }
+        try
+        {
+            file.Dispose();
+        }
+        catch (IOException)
+        {
+        }
+        Interlocked.Exchange(ref _bytesOnDisk, MeasureBytesOnDisk());
+    }
+
+    private void CloseFile()
+    {
+        if (_file is null)
+        {
+            return;
+        }
+        try
+        {
+            _file.Dispose();
+        }
+        catch (IOException e)
+        {
+            _logger.LogWarning(e, "Closing WAL file {Path} failed.", _file.Name);
+        }
+        _file = null;
     }
 
     private static void Complete(List<Item> items, Exception? error)
@@ -214,30 +343,30 @@ public sealed class WriteAheadLog : IAsyncDisposable
             }
             else
             {
-                item.Done.TrySetException(new IOException("The write-ahead log could not persist the push.", error));
+                item.Done.TrySetException(error);
             }
         }
         items.Clear();
     }
 
-    private FileStream OpenSegment(long segment) =>
-        new(SegmentPath(_directory, segment), FileMode.Append, FileAccess.Write, FileShare.Read, 64 * 1024);
+    // Unbuffered: a batch is one write call, and a failed one leaves nothing queued in a buffer to retry later.
+    private FileStream OpenFile(long segment, int part) =>
+        new(WalSegmentFiles.PathOf(_directory, segment, part), FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 0);
 
-    private static string SegmentPath(string directory, long segment) =>
-        Path.Combine(directory, segment.ToString("D10", CultureInfo.InvariantCulture) + Extension);
-
-    private static List<long> ListSegments(string directory)
+    private long MeasureBytesOnDisk()
     {
-        var result = new List<long>();
-        foreach (var path in Directory.EnumerateFiles(directory, "*" + Extension))
+        long total = 0;
+        foreach (var (_, _, path) in WalSegmentFiles.List(_directory))
         {
-            if (long.TryParse(Path.GetFileNameWithoutExtension(path), NumberStyles.None, CultureInfo.InvariantCulture, out var n))
+            try
             {
-                result.Add(n);
+                total += new FileInfo(path).Length;
+            }
+            catch (IOException)
+            {
             }
         }
-        result.Sort();
-        return result;
+        return total;
     }
 
     private static long ReadCheckpoint(string directory)
@@ -264,3 +393,6 @@ public sealed class WriteAheadLog : IAsyncDisposable
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }
+
+/// <summary>Why the WAL refuses writes, since when; <see cref="OutOfSpace"/> when the disk or a quota is full.</summary>
+public sealed record WalFailure(string Message, bool OutOfSpace, DateTimeOffset Since);

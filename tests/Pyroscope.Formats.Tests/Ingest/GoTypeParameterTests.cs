@@ -137,13 +137,13 @@ public sealed class GoTypeParameterTests
     public void Without_a_known_spy_go_source_files_identify_a_go_profile()
     {
         var (profile, generic) = WithTypeParameters();
-        Assert.True(GoTypeParameterFix.AppliesTo("unknown", profile));
-        Assert.True(GoTypeParameterFix.AppliesTo(null, profile));
-        Assert.False(GoTypeParameterFix.AppliesTo("rbspy", profile));
+        Assert.True(GoTypeParameterFix.AppliesTo("unknown", Pyroscope.Formats.Pprof.PprofReader.FromMessage(profile)));
+        Assert.True(GoTypeParameterFix.AppliesTo(null, Pyroscope.Formats.Pprof.PprofReader.FromMessage(profile)));
+        Assert.False(GoTypeParameterFix.AppliesTo("rbspy", Pyroscope.Formats.Pprof.PprofReader.FromMessage(profile)));
         var series = Normalize(profile, "unknown");
         Assert.Contains(series[0].Profile.Function, f => series[0].Profile.StringTable[(int)f.Name] == generic);
 
         var java = DecodeIndependently(Read("upstream/pprof__profile_java"));
-        Assert.False(GoTypeParameterFix.AppliesTo("unknown", java));
+        Assert.False(GoTypeParameterFix.AppliesTo("unknown", Pyroscope.Formats.Pprof.PprofReader.FromMessage(java)));
     }
 }
