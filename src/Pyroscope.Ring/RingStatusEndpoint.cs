@@ -142,7 +142,7 @@ public static class RingStatusEndpoint
             html.Append(shard.Healthy ? "<tr>" : "<tr class=\"unhealthy\">")
                 .Append("<td>").Append(E(shard.Id)).Append("</td>")
                 .Append("<td>").Append(E(shard.Zone)).Append("</td>")
-                .Append("<td>").Append(E(shard.State)).Append(shard.Healthy ? "" : " (unhealthy)").Append("</td>")
+                .Append("<td>").Append(E(shard.State)).Append(shard.Healthy || shard.State == "LEFT" ? "" : " (unhealthy)").Append("</td>")
                 .Append("<td>").Append(E(shard.Address)).Append("</td>")
                 .Append("<td>").Append(E(shard.GrpcAddress)).Append("</td>")
                 .Append("<td>").Append(Time(shard.RegisteredTimestamp)).Append("</td>")
