@@ -30,7 +30,7 @@ public sealed class RingIngesterClient(IRing ring, IngesterChannelPool channels,
         var snapshot = ring.Current;
         channels.EvictDeparted(snapshot);
         var replicationFactor = ring.ReplicationFactor;
-        var minSuccess = Replication.WriteQuorum(replicationFactor, snapshot.Instances.Count);
+        var minSuccess = Replication.WriteQuorum(replicationFactor);
         var now = ring.NowMs;
 
         // Route: per series its replicas; per instance the series it receives.

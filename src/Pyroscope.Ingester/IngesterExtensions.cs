@@ -47,6 +47,8 @@ public static class IngesterExtensions
         services.TryAddKeyedSingleton<IIngesterClient, LocalIngesterClient>(InProcessSeams.Ingester);
         services.AddGrpc();
         services.AddHostedService<IngesterLifecycle>();
+        // A graceful stop uploads everything before the ring lifecycler (when there is one) marks the ingester LEFT.
+        services.TryAddSingleton<IRingLeaveHandOver, IngesterHandOver>();
         return services;
     }
 
