@@ -134,12 +134,4 @@ public sealed class ExternalProcess : IAsyncDisposable
             _output.AppendLine(line);
         }
     }
-
-    private static class Posix
-    {
-        public const int SigTerm = 15;
-
-        [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
-        public static extern int Kill(int pid, int signal);
-    }
 }
