@@ -162,20 +162,20 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
         {
             survivors.Add(instance);
         }
-        var errorsLeft = members.Calls.MaxErrors - failures.Count;
+        // The totals came from as many members as the read needs (the others may have been left out once enough
+        // answered); every owner must answer now, and a failed one may be replaced only while enough remain.
+        var required = members.Calls.MinSuccess;
         while (true)
         {
             var owners = ReplicaOwners(totals, elsewhere);
-            var attempt = new ReplicationSet(survivors, Math.Max(0, survivors.Count - errorsLeft));
-            var failedBefore = failures.Count;
+            var attempt = new ReplicationSet(survivors, Math.Min(required, survivors.Count));
             var answers = await FanOutAsync(tenantId, members, attempt, failures, (instance, client, options) =>
-                call(client, owners is null ? request : WithExclusions(request, owners, instance.Id), options), cancellationToken);
+                call(client, owners is null ? request : WithExclusions(request, owners, instance.Id), options), cancellationToken, untilQuorum: false);
             if (answers.Count == survivors.Count)
             {
                 apply(answers);
                 return;
             }
-            errorsLeft -= failures.Count - failedBefore;
             survivors = new List<InstanceDesc>(answers.Count);
             foreach (var (instance, _) in answers)
             {
@@ -374,8 +374,9 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
     }
 
     /// <summary>
-    /// Calls the ingesters of <paramref name="calls"/> at once and returns the answers of those that succeeded; the
-    /// failures are added to <paramref name="failures"/>. Up to <see cref="ReplicationSet.MaxErrors"/> failures are
+    /// Calls the ingesters of <paramref name="calls"/> at once and returns the answers of those that succeeded, as soon
+    /// as <see cref="ReplicationSet.MinSuccess"/> did (the other calls are cancelled) unless <paramref name="untilQuorum"/>
+    /// is false (then every call is awaited); the failures are added to <paramref name="failures"/>. Up to <see cref="ReplicationSet.MaxErrors"/> failures are
     /// left out of the answers; one more cancels the other calls and fails the read with
     /// <see cref="IngestersUnavailableException"/>, as does a ring with too few healthy ingesters to start with. The
     /// caller's cancellation cancels all calls.
@@ -386,7 +387,8 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
         ReplicationSet calls,
         List<IngesterReadException> failures,
         Func<InstanceDesc, IngesterService.IngesterServiceClient, CallOptions, Task<T>> call,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        bool untilQuorum = true)
     {
         ArgumentException.ThrowIfNullOrEmpty(tenantId);
         if (!members.Sufficient)
@@ -400,12 +402,13 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
         }
         using var failFast = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var budget = new FailureBudget(calls.MaxErrors, failFast);
+        var quorum = new QuorumReached(untilQuorum ? calls.MinSuccess : int.MaxValue, failFast);
         var headers = new Metadata { { OrgIdHeader.GrpcKey, tenantId } };
-        var deadline = DateTime.UtcNow + RemoteTimeout;
+        var deadline = DateTime.UtcNow + CallTimeout;
         var tasks = new Task<(InstanceDesc, T?, bool)>[instances.Count];
         for (var i = 0; i < tasks.Length; i++)
         {
-            tasks[i] = CallOneAsync(instances[i], call, new CallOptions(headers, deadline, failFast.Token), budget, cancellationToken);
+            tasks[i] = CallOneAsync(instances[i], call, new CallOptions(headers, deadline, failFast.Token), budget, quorum, cancellationToken);
         }
         (InstanceDesc Instance, T? Answer, bool Ok)[] outcomes;
         try
@@ -441,16 +444,51 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
         Func<InstanceDesc, IngesterService.IngesterServiceClient, CallOptions, Task<T>> call,
         CallOptions options,
         FailureBudget budget,
+        QuorumReached quorum,
         CancellationToken cancellationToken)
     {
         try
         {
-            return (instance, await call(instance, channels.GetClient(instance.GrpcAddr), options).ConfigureAwait(false), true);
+            var answer = await call(instance, channels.GetClient(instance.GrpcAddr), options).ConfigureAwait(false);
+            quorum.Succeeded();
+            return (instance, answer, true);
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested)
         {
-            budget.Record(new IngesterReadException(instance.Id, instance.GrpcAddr, e));
+            if (!quorum.IsReached)
+            {
+                // After the quorum the remaining calls are cancelled on purpose: not failures.
+                budget.Record(new IngesterReadException(instance.Id, instance.GrpcAddr, e));
+            }
             return (instance, default, false);
+        }
+    }
+
+    /// <summary>
+    /// Deadline of one call: a member that does not answer within a heartbeat timeout is treated as the ring would treat
+    /// it (a frozen process still looks healthy until then), so a read never waits on it for longer than that.
+    /// </summary>
+    private TimeSpan CallTimeout => ring.HeartbeatTimeout < RemoteTimeout ? ring.HeartbeatTimeout : RemoteTimeout;
+
+    /// <summary>
+    /// Counts the successful calls of one fan-out and cancels the others once enough answered, as dskit's DoUntilQuorum:
+    /// every acknowledged profile is on enough of the answering members, and one slow or frozen member must not hold up
+    /// every read.
+    /// </summary>
+    private sealed class QuorumReached(int minSuccess, CancellationTokenSource others)
+    {
+        private int _succeeded;
+        private volatile bool _reached;
+
+        public bool IsReached => _reached;
+
+        public void Succeeded()
+        {
+            if (Interlocked.Increment(ref _succeeded) >= minSuccess && !_reached)
+            {
+                _reached = true;
+                others.Cancel();
+            }
         }
     }
 

@@ -45,6 +45,33 @@ public sealed class RemoteIngestersReaderTests
     }
 
     [Fact]
+    public async Task AFrozenReplicaDoesNotHoldUpTheReadOnceEnoughAnswered()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var channels = new IngesterChannelPool();
+        // A frozen process (SIGSTOP): the kernel accepts its connections, nothing ever answers.
+        using var frozen = new TcpListener(IPAddress.Loopback, 0);
+        frozen.Start();
+        var a = await TestIngesterServer.StartAsync("a");
+        var b = await TestIngesterServer.StartAsync("b");
+        try
+        {
+            InstanceDesc Member(string id, string address) => new() { Id = id, GrpcAddr = address, State = InstanceState.Active };
+            var ring = new FixedRing([Member("a", a.GrpcAddress), Member("b", b.GrpcAddress), Member("frozen", $"127.0.0.1:{((IPEndPoint)frozen.LocalEndpoint).Port}")], replicationFactor: 3);
+            // Without the quorum rule this read would wait out the one-minute call deadline on the frozen member
+            // (and the test's own timeout would fail it): two of three replicas hold every acknowledged profile.
+            var reader = new RemoteIngestersReader(ring, channels);
+            var series = await reader.SeriesAsync("tenant", AnyCpu.Matchers, AnyCpu.Range, ct).AsTask().WaitAsync(TimeSpan.FromSeconds(20), ct);
+            Assert.Equal(["a", "b"], series.Select(s => s.ToString()).Select(s => s.Contains("\"a\"", StringComparison.Ordinal) ? "a" : "b").Order());
+        }
+        finally
+        {
+            await a.StopAsync();
+            await b.StopAsync();
+        }
+    }
+
+    [Fact]
     public async Task CancellationIsHonoured()
     {
         using var channels = new IngesterChannelPool();
