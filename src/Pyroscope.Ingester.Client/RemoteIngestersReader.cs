@@ -145,7 +145,9 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
         var request = ReadProtocol.ToProto(query);
         request.StoreView = storeView;
         members ??= ReadSet();
-        if (members.Healthy.Count <= 1)
+        // One ingester alone still has to leave out what the store counts when other replicas' blocks are there (say
+        // after the others left): its own copies would count twice.
+        if (members.Healthy.Count <= 1 && (countedElsewhere is null || members.ReplicationFactor <= 1))
         {
             apply(await FanOutAsync(tenantId, members, members.Calls, [], (_, client, options) => call(client, request, options), cancellationToken));
             return;

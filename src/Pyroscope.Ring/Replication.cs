@@ -48,15 +48,36 @@ public static class Replication
             }
             else
             {
-                var silentMs = now - member.HeartbeatTimestampMs;
-                var reason = member.IsHeartbeatFresh(now, ring.HeartbeatTimeout)
-                    ? $"is {member.State.ToString().ToUpperInvariant()}"
-                    : $"has not heartbeated for {Math.Max(0, silentMs) / 1000}s (heartbeat timeout {ring.HeartbeatTimeout.TotalSeconds:0.###}s)";
-                (unreadable ??= []).Add(new UnreadableMember(member, reason));
+                (unreadable ??= []).Add(new UnreadableMember(member, WhyUnhealthy(member, now, ring.HeartbeatTimeout)));
             }
         }
         return new RingReadSet(snapshot.Version, healthy, left ?? [], unreadable ?? [], snapshot.Instances.Count, ring.ReplicationFactor);
     }
+
+    /// <summary>
+    /// Each member that cannot take part in <paramref name="operation"/> and why ("ingester-1 (host:port) has not
+    /// heartbeated for 9s (heartbeat timeout 4s)", "... is LEAVING"), joined with "; "; empty when every member can.
+    /// </summary>
+    public static string DescribeUnhealthy(IRing ring, RingOperation operation)
+    {
+        var snapshot = ring.Current;
+        var now = ring.NowMs;
+        var reasons = new List<string>();
+        for (var i = 0; i < snapshot.Instances.Count; i++)
+        {
+            var member = snapshot.Instances[i];
+            if (!snapshot.IsHealthy(i, operation, now, ring.HeartbeatTimeout))
+            {
+                reasons.Add($"{member.Id} ({member.GrpcAddr}) {WhyUnhealthy(member, now, ring.HeartbeatTimeout)}");
+            }
+        }
+        return string.Join("; ", reasons);
+    }
+
+    private static string WhyUnhealthy(InstanceDesc member, long nowMs, TimeSpan heartbeatTimeout) =>
+        member.IsHeartbeatFresh(nowMs, heartbeatTimeout)
+            ? $"is {member.State.ToString().ToUpperInvariant()}"
+            : $"has not heartbeated for {Math.Max(0, nowMs - member.HeartbeatTimestampMs) / 1000}s (heartbeat timeout {heartbeatTimeout.TotalSeconds:0.###}s)";
 
     /// <summary>
     /// Members with a fresh heartbeat in any state but LEFT, as dskit's HealthyInstancesCount counts them: what a

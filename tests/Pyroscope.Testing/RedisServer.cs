@@ -113,18 +113,10 @@ public sealed class RedisServer : IAsyncDisposable
     /// Freezes the server (SIGSTOP): connections stay open but nothing answers, as in a network partition; the ring's
     /// data survives for <see cref="Resume"/>.
     /// </summary>
-    public void Pause() => Signal(Posix.SigStop);
+    public void Pause() => Posix.Freeze(_process.Id);
 
     /// <summary>Lets a paused server answer again (SIGCONT).</summary>
-    public void Resume() => Signal(Posix.SigCont);
-
-    private void Signal(int signal)
-    {
-        if (Posix.Kill(_process.Id, signal) != 0)
-        {
-            throw new InvalidOperationException($"signal {signal} to redis-server {_process.Id} failed (errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()})");
-        }
-    }
+    public void Resume() => Posix.Send(_process.Id, Posix.SigCont);
 
     public async ValueTask DisposeAsync() => await StopProcessAsync(_process);
 }
