@@ -45,7 +45,11 @@ public static class PyroscopeModules
 
     private static void InitServer(ModuleContext context)
     {
-        context.Services.AddGrpc(options => options.EnableDetailedErrors = false);
+        context.Services.AddGrpc(options =>
+        {
+            options.EnableDetailedErrors = false;
+            options.Interceptors.Add<CallerCancelledInterceptor>();
+        });
         SelfProfiling.Register(context);
         context.UseMiddleware(app =>
         {

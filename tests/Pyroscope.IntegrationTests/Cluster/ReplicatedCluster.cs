@@ -13,14 +13,14 @@ namespace Pyroscope.IntegrationTests.Cluster;
 /// <summary>
 /// Microservices over loopback: a real redis-server holding the ring, three ingesters (replication factor 3, so any two
 /// hold every acknowledged profile), a distributor and a querier sharing a filesystem object store. Heartbeats are
-/// fast (250 ms, unhealthy after 4 s) so that failures become visible in seconds. Ingesters keep their id, ports and
+/// fast (250 ms, unhealthy after 3 s) so that failures become visible in seconds. Ingesters keep their id, ports and
 /// data directory across restarts, as a pod would. One go-cpu fixture profile is pushed as service "chaos".
 /// </summary>
 public sealed class ReplicatedCluster : IAsyncDisposable
 {
     public const string ProfileType = "process_cpu:cpu:nanoseconds:cpu:nanoseconds";
     public const string Service = "chaos";
-    public static readonly TimeSpan HeartbeatTimeout = TimeSpan.FromSeconds(4);
+    public static readonly TimeSpan HeartbeatTimeout = TimeSpan.FromSeconds(3);
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(90);
 
     private readonly string _root;
