@@ -113,6 +113,14 @@ public static class PyroscopeModules
         {
             context.Services.AddSingleton(sp => sp.GetRequiredKeyedService<IProfileReader>(InProcessSeams.Ingester));
         }
+        else if (RingOptions.FromConfiguration(context.Configuration).Store == RingStore.InMemory)
+        {
+            // A ring in this process's memory, and no ingester here to join it: no ingester can ever be read, the
+            // store is everything (a querier over blocks another process wrote). Reading the empty ring instead
+            // would fail every query for lack of ingesters.
+            context.Services.AddBlockStoreReader(context.Configuration);
+            context.Services.AddSingleton<IProfileReader>(sp => sp.GetRequiredService<Pyroscope.Storage.Reading.BlockStoreReader>());
+        }
         else
         {
             context.Services.AddStoreAndIngestersReader(context.Configuration);

@@ -16,7 +16,10 @@ namespace Pyroscope.Ingester.Client;
 /// losing data; ingesters that left after uploading everything (LEFT) count as answered, their data being in the
 /// store the caller reads. With fewer healthy ingesters than that the read fails before calling anyone, and one
 /// failure more fails it too, both with <see cref="IngestersUnavailableException"/> naming every ingester that is
-/// missing: a silently partial answer would look complete. With replication factor &gt; 1 each profile lives on several ingesters:
+/// missing: a silently partial answer would look complete. As dskit's DoUntilQuorum, a read stops waiting once enough
+/// ingesters answered (the slower ones are cancelled), and waits on one for at most a heartbeat timeout, so a frozen
+/// ingester neither holds up reads nor, with too few others, delays the 503 for long.
+/// With replication factor &gt; 1 each profile lives on several ingesters:
 /// series, names, values and types are sets (naturally de-duplicated), profile totals are de-duplicated by
 /// profile id, and merged stacks take each replicated profile from one ingester (the others exclude it).
 /// </summary>
