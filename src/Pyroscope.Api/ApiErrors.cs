@@ -28,8 +28,9 @@ public static class ApiErrors
     }
 
     /// <summary>
-    /// Runs <paramref name="handler"/> and turns an <see cref="ApiException"/> into its error response,
-    /// an aborted request into 499 and anything else into a 500 "internal" without leaking internals.
+    /// Runs <paramref name="handler"/> and turns an <see cref="ApiException"/> into its error response, an
+    /// <see cref="Model.UnavailableException"/> into 503 <c>unavailable</c> with its message, an aborted request into
+    /// 499 and anything else into a 500 "internal" without leaking internals.
     /// </summary>
     public static async Task HandleAsync(HttpContext context, Func<HttpContext, Task> handler)
     {
@@ -48,6 +49,11 @@ public static class ApiErrors
         catch (Model.RegexBudgetExceededException e)
         {
             await WriteAsync(context, ConnectCode.InvalidArgument, e.Message).ConfigureAwait(false);
+        }
+        catch (Model.UnavailableException e)
+        {
+            // The message names what is missing (ingesters, the object store); a partial answer would look complete.
+            await WriteAsync(context, ConnectCode.Unavailable, e.Message).ConfigureAwait(false);
         }
         catch (BadHttpRequestException e)
         {

@@ -46,7 +46,11 @@ public static class PyroscopeModules
 
     private static void InitServer(ModuleContext context)
     {
-        context.Services.AddGrpc(options => options.EnableDetailedErrors = false);
+        context.Services.AddGrpc(options =>
+        {
+            options.EnableDetailedErrors = false;
+            options.Interceptors.Add<CallerCancelledInterceptor>();
+        });
         SelfProfiling.Register(context);
         context.UseMiddleware(app =>
         {
@@ -114,6 +118,14 @@ public static class PyroscopeModules
         if (context.ActiveModules.Contains(ModuleNames.Ingester))
         {
             context.Services.AddSingleton(sp => sp.GetRequiredKeyedService<IProfileReader>(InProcessSeams.Ingester));
+        }
+        else if (RingOptions.FromConfiguration(context.Configuration).Store == RingStore.InMemory)
+        {
+            // A ring in this process's memory, and no ingester here to join it: no ingester can ever be read, the
+            // store is everything (a querier over blocks another process wrote). Reading the empty ring instead
+            // would fail every query for lack of ingesters.
+            context.Services.AddBlockStoreReader(context.Configuration);
+            context.Services.AddSingleton<IProfileReader>(sp => sp.GetRequiredService<Pyroscope.Storage.Reading.BlockStoreReader>());
         }
         else
         {

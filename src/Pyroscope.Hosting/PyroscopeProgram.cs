@@ -115,6 +115,9 @@ public static class PyroscopeProgram
         builder.Configuration.AddConfiguration(settings.Configuration);
         builder.Logging.SetMinimumLevel(ParseLogLevel(settings.LogLevel));
         builder.Logging.AddFilter("Microsoft.AspNetCore", Microsoft.Extensions.Logging.LogLevel.Warning);
+        // gRPC logs every call that ended with an error status, or whose caller went away, at info: routine in a ring
+        // (queriers cancel the slower replicas' reads); failures that matter are logged by the callers, naming the ingester.
+        builder.Logging.AddFilter("Grpc.AspNetCore.Server", Microsoft.Extensions.Logging.LogLevel.Warning);
         builder.Logging.AddSimpleConsole(options =>
         {
             options.SingleLine = true;

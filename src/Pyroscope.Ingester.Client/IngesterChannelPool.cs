@@ -8,7 +8,9 @@ namespace Pyroscope.Ingester.Client;
 /// <summary>
 /// One gRPC channel per ingester address, created on first use and shared by all calls (a channel multiplexes
 /// calls over its HTTP/2 connections); used by distributors (Push) and queriers (reads). Addresses are the ring's
-/// host:port gRPC addresses (plain h2c). Channels of instances that left the ring are closed (<see cref="EvictDeparted"/>).
+/// host:port gRPC addresses (plain h2c). Channels of instances that left the ring are closed, and so are the channels
+/// of instances that registered anew (<see cref="EvictDeparted"/>): a channel to a process that died waits out a growing
+/// reconnect backoff (up to minutes) before it tries again, so its replacement would miss writes and reads meanwhile.
 /// </summary>
 public sealed class IngesterChannelPool : IDisposable
 {
@@ -16,12 +18,18 @@ public sealed class IngesterChannelPool : IDisposable
     private const int MaxMessageBytes = 100 * 1024 * 1024;
 
     private readonly ConcurrentDictionary<string, Lazy<GrpcChannel>> _channels = new(StringComparer.Ordinal);
+    private readonly Lock _evicting = new();
+    private Dictionary<string, long> _registeredAt = new(StringComparer.Ordinal);
     private long _checkedAtVersion = -1;
 
     public IngesterService.IngesterServiceClient GetClient(string grpcAddress) =>
         new(_channels.GetOrAdd(grpcAddress, static address => new Lazy<GrpcChannel>(() => Create(address))).Value);
 
-    /// <summary>Closes the channels to addresses no longer in <paramref name="ring"/>; checks once per ring version.</summary>
+    /// <summary>
+    /// Closes the channels to addresses no longer in <paramref name="ring"/> (or only as LEFT tombstones) and to
+    /// members whose registration time changed since the last check (a restarted process: the next call connects
+    /// at once instead of waiting out the old channel's backoff). Checks once per ring version.
+    /// </summary>
     public void EvictDeparted(RingSnapshot ring)
     {
         var checkedAt = Interlocked.Read(ref _checkedAtVersion);
@@ -29,17 +37,25 @@ public sealed class IngesterChannelPool : IDisposable
         {
             return;
         }
-        var present = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var instance in ring.Instances)
+        lock (_evicting)
         {
-            present.Add(instance.GrpcAddr);
-        }
-        foreach (var address in _channels.Keys)
-        {
-            if (!present.Contains(address))
+            var present = new Dictionary<string, long>(ring.Instances.Count, StringComparer.Ordinal);
+            foreach (var instance in ring.Instances)
             {
-                Evict(address);
+                if (instance.State != InstanceState.Left)
+                {
+                    present[instance.GrpcAddr] = instance.RegisteredTimestampMs;
+                }
             }
+            foreach (var address in _channels.Keys)
+            {
+                if (!present.TryGetValue(address, out var registeredAt)
+                    || (_registeredAt.TryGetValue(address, out var before) && before != registeredAt))
+                {
+                    Evict(address);
+                }
+            }
+            _registeredAt = present;
         }
     }
 

@@ -11,10 +11,15 @@ namespace Pyroscope.Ingester.Client;
 /// <see cref="StoreView"/>: the store blocks the caller reads itself, so each ingester answers with everything
 /// the view does not cover (see <see cref="StoreAndIngestersReader"/>); without one (the plain
 /// <see cref="IProfileReader"/> methods) ingesters answer with their not-yet-uploaded data only.
-/// Failures are tolerated as dskit's read replication set does: every acknowledged write reached a quorum
-/// (rf/2+1) of its rf replicas, so up to rf/2 ingesters (fewer when some are already unhealthy) may fail a read
-/// without losing data. One failure more fails the whole read with <see cref="IngesterReadException"/>: a
-/// silently partial answer would look like missing data. With replication factor &gt; 1 each profile lives on several ingesters:
+/// Failures are tolerated as dskit's read replication set does (<see cref="RingReadSet"/>): every acknowledged write
+/// reached a quorum (rf/2+1) of its rf replicas, so up to rf/2 ingesters may be unhealthy or fail a read without
+/// losing data; ingesters that left after uploading everything (LEFT) count as answered, their data being in the
+/// store the caller reads. With fewer healthy ingesters than that the read fails before calling anyone, and one
+/// failure more fails it too, both with <see cref="IngestersUnavailableException"/> naming every ingester that is
+/// missing: a silently partial answer would look complete. As dskit's DoUntilQuorum, a read stops waiting once enough
+/// ingesters answered (the slower ones are cancelled), and waits on one for at most a heartbeat timeout, so a frozen
+/// ingester neither holds up reads nor, with too few others, delays the 503 for long.
+/// With replication factor &gt; 1 each profile lives on several ingesters:
 /// series, names, values and types are sets (naturally de-duplicated), profile totals are de-duplicated by
 /// profile id, and merged stacks take each replicated profile from one ingester (the others exclude it).
 /// </summary>
@@ -24,12 +29,12 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
     public TimeSpan RemoteTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
     public ValueTask<IReadOnlyList<ProfileTypeId>> ProfileTypesAsync(string tenantId, TimeRange range, CancellationToken cancellationToken) =>
-        ProfileTypesAsync(tenantId, range, storeView: null, cancellationToken);
+        ProfileTypesAsync(tenantId, range, storeView: null, members: null, cancellationToken);
 
-    public async ValueTask<IReadOnlyList<ProfileTypeId>> ProfileTypesAsync(string tenantId, TimeRange range, StoreView? storeView, CancellationToken cancellationToken)
+    public async ValueTask<IReadOnlyList<ProfileTypeId>> ProfileTypesAsync(string tenantId, TimeRange range, StoreView? storeView, RingReadSet? members, CancellationToken cancellationToken)
     {
         var request = new ProfileTypesRequest { Range = ReadProtocol.ToProto(range), StoreView = storeView };
-        var answers = await FanOutAsync(tenantId, (client, options) => client.ProfileTypesAsync(request, options).ResponseAsync, cancellationToken);
+        var answers = await FanOutAsync(tenantId, members, (client, options) => client.ProfileTypesAsync(request, options).ResponseAsync, cancellationToken);
         var ids = new HashSet<string>(StringComparer.Ordinal);
         foreach (var answer in answers)
         {
@@ -48,12 +53,12 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
     }
 
     public ValueTask<IReadOnlyList<string>> LabelNamesAsync(string tenantId, IReadOnlyList<LabelMatcher> matchers, TimeRange range, CancellationToken cancellationToken) =>
-        LabelNamesAsync(tenantId, matchers, range, storeView: null, cancellationToken);
+        LabelNamesAsync(tenantId, matchers, range, storeView: null, members: null, cancellationToken);
 
-    public async ValueTask<IReadOnlyList<string>> LabelNamesAsync(string tenantId, IReadOnlyList<LabelMatcher> matchers, TimeRange range, StoreView? storeView, CancellationToken cancellationToken)
+    public async ValueTask<IReadOnlyList<string>> LabelNamesAsync(string tenantId, IReadOnlyList<LabelMatcher> matchers, TimeRange range, StoreView? storeView, RingReadSet? members, CancellationToken cancellationToken)
     {
         var request = new LabelNamesRequest { Range = ReadProtocol.ToProto(range), Matchers = { ReadProtocol.ToProto(matchers) }, StoreView = storeView };
-        var answers = await FanOutAsync(tenantId, (client, options) => client.LabelNamesAsync(request, options).ResponseAsync, cancellationToken);
+        var answers = await FanOutAsync(tenantId, members, (client, options) => client.LabelNamesAsync(request, options).ResponseAsync, cancellationToken);
         var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (var answer in answers)
         {
@@ -63,13 +68,13 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
     }
 
     public ValueTask<IReadOnlyList<string>> LabelValuesAsync(string tenantId, string labelName, IReadOnlyList<LabelMatcher> matchers, TimeRange range, CancellationToken cancellationToken) =>
-        LabelValuesAsync(tenantId, labelName, matchers, range, storeView: null, cancellationToken);
+        LabelValuesAsync(tenantId, labelName, matchers, range, storeView: null, members: null, cancellationToken);
 
     public async ValueTask<IReadOnlyList<string>> LabelValuesAsync(
-        string tenantId, string labelName, IReadOnlyList<LabelMatcher> matchers, TimeRange range, StoreView? storeView, CancellationToken cancellationToken)
+        string tenantId, string labelName, IReadOnlyList<LabelMatcher> matchers, TimeRange range, StoreView? storeView, RingReadSet? members, CancellationToken cancellationToken)
     {
         var request = new LabelValuesRequest { Name = labelName, Range = ReadProtocol.ToProto(range), Matchers = { ReadProtocol.ToProto(matchers) }, StoreView = storeView };
-        var answers = await FanOutAsync(tenantId, (client, options) => client.LabelValuesAsync(request, options).ResponseAsync, cancellationToken);
+        var answers = await FanOutAsync(tenantId, members, (client, options) => client.LabelValuesAsync(request, options).ResponseAsync, cancellationToken);
         var values = new HashSet<string>(StringComparer.Ordinal);
         foreach (var answer in answers)
         {
@@ -79,12 +84,12 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
     }
 
     public ValueTask<IReadOnlyList<LabelSet>> SeriesAsync(string tenantId, IReadOnlyList<LabelMatcher> matchers, TimeRange range, CancellationToken cancellationToken) =>
-        SeriesAsync(tenantId, matchers, range, storeView: null, cancellationToken);
+        SeriesAsync(tenantId, matchers, range, storeView: null, members: null, cancellationToken);
 
-    public async ValueTask<IReadOnlyList<LabelSet>> SeriesAsync(string tenantId, IReadOnlyList<LabelMatcher> matchers, TimeRange range, StoreView? storeView, CancellationToken cancellationToken)
+    public async ValueTask<IReadOnlyList<LabelSet>> SeriesAsync(string tenantId, IReadOnlyList<LabelMatcher> matchers, TimeRange range, StoreView? storeView, RingReadSet? members, CancellationToken cancellationToken)
     {
         var request = new SeriesRequest { Range = ReadProtocol.ToProto(range), Matchers = { ReadProtocol.ToProto(matchers) }, StoreView = storeView };
-        var answers = await FanOutAsync(tenantId, (client, options) => client.SeriesAsync(request, options).ResponseAsync, cancellationToken);
+        var answers = await FanOutAsync(tenantId, members, (client, options) => client.SeriesAsync(request, options).ResponseAsync, cancellationToken);
         var series = new HashSet<LabelSet>();
         foreach (var answer in answers)
         {
@@ -99,7 +104,7 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
     }
 
     public ValueTask MergeStacksAsync(string tenantId, SelectQuery query, IStackSink sink, CancellationToken cancellationToken) =>
-        MergeStacksAsync(tenantId, query, storeView: null, countedElsewhere: null, sink, cancellationToken);
+        MergeStacksAsync(tenantId, query, storeView: null, members: null, countedElsewhere: null, sink, cancellationToken);
 
     /// <summary>
     /// Merges the ingesters' stacks into <paramref name="sink"/>. With several ingesters, replicas of a profile are
@@ -107,21 +112,21 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
     /// caller merges too) also holds, e.g. another replica's already uploaded block, is merged from none.
     /// </summary>
     public ValueTask MergeStacksAsync(
-        string tenantId, SelectQuery query, StoreView? storeView, IProfileReader? countedElsewhere, IStackSink sink, CancellationToken cancellationToken) =>
-        MergeOncePerProfileAsync(tenantId, query, storeView, countedElsewhere,
+        string tenantId, SelectQuery query, StoreView? storeView, RingReadSet? members, IProfileReader? countedElsewhere, IStackSink sink, CancellationToken cancellationToken) =>
+        MergeOncePerProfileAsync(tenantId, query, storeView, members, countedElsewhere,
             static (client, request, options) => client.MergeStacksAsync(request, options).ResponseAsync,
             answers => ReplayAll(answers, sink), cancellationToken);
 
     public ValueTask MergeProfileAsync(string tenantId, SelectQuery query, PprofMerger merger, CancellationToken cancellationToken) =>
-        MergeProfileAsync(tenantId, query, storeView: null, countedElsewhere: null, merger, cancellationToken);
+        MergeProfileAsync(tenantId, query, storeView: null, members: null, countedElsewhere: null, merger, cancellationToken);
 
     /// <summary>
     /// Merges the ingesters' symbolised samples into <paramref name="merger"/>, under the replica rules of
-    /// <see cref="MergeStacksAsync(string, SelectQuery, StoreView?, IProfileReader?, IStackSink, CancellationToken)"/>.
+    /// <see cref="MergeStacksAsync(string, SelectQuery, StoreView?, RingReadSet?, IProfileReader?, IStackSink, CancellationToken)"/>.
     /// </summary>
     public ValueTask MergeProfileAsync(
-        string tenantId, SelectQuery query, StoreView? storeView, IProfileReader? countedElsewhere, PprofMerger merger, CancellationToken cancellationToken) =>
-        MergeOncePerProfileAsync(tenantId, query, storeView, countedElsewhere,
+        string tenantId, SelectQuery query, StoreView? storeView, RingReadSet? members, IProfileReader? countedElsewhere, PprofMerger merger, CancellationToken cancellationToken) =>
+        MergeOncePerProfileAsync(tenantId, query, storeView, members, countedElsewhere,
             static (client, request, options) => client.MergeProfileAsync(request, options).ResponseAsync,
             answers =>
             {
@@ -136,41 +141,46 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
     /// all answers to <paramref name="apply"/> together (sinks and mergers are not thread-safe).
     /// </summary>
     private async ValueTask MergeOncePerProfileAsync<TAnswer>(
-        string tenantId, SelectQuery query, StoreView? storeView, IProfileReader? countedElsewhere,
+        string tenantId, SelectQuery query, StoreView? storeView, RingReadSet? members, IProfileReader? countedElsewhere,
         Func<IngesterService.IngesterServiceClient, SelectRequest, CallOptions, Task<TAnswer>> call,
         Action<List<(InstanceDesc Instance, TAnswer Answer)>> apply, CancellationToken cancellationToken)
     {
         var request = ReadProtocol.ToProto(query);
         request.StoreView = storeView;
-        var readSet = CurrentReadSet();
-        if (readSet.Instances.Count <= 1)
+        members ??= ReadSet();
+        // One ingester alone still has to leave out what the store counts when other replicas' blocks are there (say
+        // after the others left): its own copies would count twice.
+        if (members.Healthy.Count <= 1 && (countedElsewhere is null || members.ReplicationFactor <= 1))
         {
-            apply(await FanOutAsync(tenantId, readSet, (_, client, options) => call(client, request, options), cancellationToken));
+            apply(await FanOutAsync(tenantId, members, members.Calls, [], (_, client, options) => call(client, request, options), cancellationToken));
             return;
         }
         // Replicas: each replicated profile is merged from the one ingester that owns it, so an owner failing
         // during the merge would drop its profiles. Then the owners are chosen again among the ingesters still
         // answering, as long as the failure budget lasts.
-        var totals = await FanOutAsync(tenantId, readSet, (_, client, options) => client.ProfileTotalsAsync(request, options).ResponseAsync, cancellationToken);
+        var failures = new List<IngesterReadException>();
+        var totals = await FanOutAsync(tenantId, members, members.Calls, failures,
+            (_, client, options) => client.ProfileTotalsAsync(request, options).ResponseAsync, cancellationToken);
         var elsewhere = countedElsewhere is null ? null : await ProfileIdsAlsoInAsync(countedElsewhere, tenantId, query, totals, cancellationToken);
         var survivors = new List<InstanceDesc>(totals.Count);
         foreach (var (instance, _) in totals)
         {
             survivors.Add(instance);
         }
-        var errorsLeft = readSet.MaxErrors - (readSet.Instances.Count - survivors.Count);
+        // The totals came from as many members as the read needs (the others may have been left out once enough
+        // answered); every owner must answer now, and a failed one may be replaced only while enough remain.
+        var required = members.Calls.MinSuccess;
         while (true)
         {
             var owners = ReplicaOwners(totals, elsewhere);
-            var attempt = new ReplicationSet(survivors, survivors.Count - errorsLeft);
-            var answers = await FanOutAsync(tenantId, attempt, (instance, client, options) =>
-                call(client, owners is null ? request : WithExclusions(request, owners, instance.Id), options), cancellationToken);
+            var attempt = new ReplicationSet(survivors, Math.Min(required, survivors.Count));
+            var answers = await FanOutAsync(tenantId, members, attempt, failures, (instance, client, options) =>
+                call(client, owners is null ? request : WithExclusions(request, owners, instance.Id), options), cancellationToken, untilQuorum: false);
             if (answers.Count == survivors.Count)
             {
                 apply(answers);
                 return;
             }
-            errorsLeft -= survivors.Count - answers.Count;
             survivors = new List<InstanceDesc>(answers.Count);
             foreach (var (instance, _) in answers)
             {
@@ -285,13 +295,13 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
     }
 
     public ValueTask<IReadOnlyList<ProfileTotal>> ProfileTotalsAsync(string tenantId, SelectQuery query, CancellationToken cancellationToken) =>
-        ProfileTotalsAsync(tenantId, query, storeView: null, cancellationToken);
+        ProfileTotalsAsync(tenantId, query, storeView: null, members: null, cancellationToken);
 
-    public async ValueTask<IReadOnlyList<ProfileTotal>> ProfileTotalsAsync(string tenantId, SelectQuery query, StoreView? storeView, CancellationToken cancellationToken)
+    public async ValueTask<IReadOnlyList<ProfileTotal>> ProfileTotalsAsync(string tenantId, SelectQuery query, StoreView? storeView, RingReadSet? members, CancellationToken cancellationToken)
     {
         var request = ReadProtocol.ToProto(query);
         request.StoreView = storeView;
-        var answers = await FanOutAsync(tenantId, (client, options) => client.ProfileTotalsAsync(request, options).ResponseAsync, cancellationToken);
+        var answers = await FanOutAsync(tenantId, members, (client, options) => client.ProfileTotalsAsync(request, options).ResponseAsync, cancellationToken);
         return MergeTotals(answers);
     }
 
@@ -318,12 +328,12 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
     }
 
     public ValueTask<ProfileStats> StatsAsync(string tenantId, CancellationToken cancellationToken) =>
-        StatsAsync(tenantId, storeView: null, cancellationToken);
+        StatsAsync(tenantId, storeView: null, members: null, cancellationToken);
 
-    public async ValueTask<ProfileStats> StatsAsync(string tenantId, StoreView? storeView, CancellationToken cancellationToken)
+    public async ValueTask<ProfileStats> StatsAsync(string tenantId, StoreView? storeView, RingReadSet? members, CancellationToken cancellationToken)
     {
         var request = new StatsRequest { StoreView = storeView };
-        var answers = await FanOutAsync(tenantId, (client, options) => client.StatsAsync(request, options).ResponseAsync, cancellationToken);
+        var answers = await FanOutAsync(tenantId, members, (client, options) => client.StatsAsync(request, options).ResponseAsync, cancellationToken);
         return Combine(answers);
     }
 
@@ -341,20 +351,27 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
         return oldest == long.MaxValue ? new ProfileStats(false, 0, 0) : new ProfileStats(true, oldest, newest);
     }
 
-    /// <summary>Every healthy ingester, and how many of them may fail without losing acknowledged data.</summary>
-    private ReplicationSet CurrentReadSet()
+    /// <summary>
+    /// The ring as one read sees it: every healthy ingester, the ones that left after uploading their data, the ones
+    /// that cannot be read, and how many calls may fail (<see cref="RingReadSet"/>). Channels of ingesters that left
+    /// or were restarted are closed first. A caller that also reads the store takes it once per query and passes it
+    /// to every call of that query, so that the ingesters it counts as LEFT are those its store listing covers.
+    /// </summary>
+    public RingReadSet ReadSet()
     {
         channels.EvictDeparted(ring.Current);
         return Replication.ForRead(ring);
     }
 
-    /// <summary>Calls every healthy ingester at once and returns their answers (see <see cref="FanOutAsync{T}(string, ReplicationSet, Func{InstanceDesc, IngesterService.IngesterServiceClient, CallOptions, Task{T}}, CancellationToken)"/>).</summary>
+    /// <summary>Calls every healthy ingester of <paramref name="members"/> (the ring now when null) at once and returns their answers.</summary>
     private async Task<List<T>> FanOutAsync<T>(
         string tenantId,
+        RingReadSet? members,
         Func<IngesterService.IngesterServiceClient, CallOptions, Task<T>> call,
         CancellationToken cancellationToken)
     {
-        var answers = await FanOutAsync(tenantId, CurrentReadSet(), (_, client, options) => call(client, options), cancellationToken).ConfigureAwait(false);
+        members ??= ReadSet();
+        var answers = await FanOutAsync(tenantId, members, members.Calls, [], (_, client, options) => call(client, options), cancellationToken).ConfigureAwait(false);
         var values = new List<T>(answers.Count);
         foreach (var (_, answer) in answers)
         {
@@ -364,30 +381,41 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
     }
 
     /// <summary>
-    /// Calls the ingesters of <paramref name="readSet"/> at once and returns the answers of those that succeeded.
-    /// Up to <see cref="ReplicationSet.MaxErrors"/> failures are left out of the answers; one more cancels the other
-    /// calls and fails the read, naming the first ingester that failed. The caller's cancellation cancels all calls.
+    /// Calls the ingesters of <paramref name="calls"/> at once and returns the answers of those that succeeded, as soon
+    /// as <see cref="ReplicationSet.MinSuccess"/> did (the other calls are cancelled) unless <paramref name="untilQuorum"/>
+    /// is false (then every call is awaited); the failures are added to <paramref name="failures"/>. Up to <see cref="ReplicationSet.MaxErrors"/> failures are
+    /// left out of the answers; one more cancels the other calls and fails the read with
+    /// <see cref="IngestersUnavailableException"/>, as does a ring with too few healthy ingesters to start with. The
+    /// caller's cancellation cancels all calls.
     /// </summary>
     private async Task<List<(InstanceDesc Instance, T Answer)>> FanOutAsync<T>(
         string tenantId,
-        ReplicationSet readSet,
+        RingReadSet members,
+        ReplicationSet calls,
+        List<IngesterReadException> failures,
         Func<InstanceDesc, IngesterService.IngesterServiceClient, CallOptions, Task<T>> call,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        bool untilQuorum = true)
     {
         ArgumentException.ThrowIfNullOrEmpty(tenantId);
-        var instances = readSet.Instances;
+        if (!members.Sufficient)
+        {
+            throw new IngestersUnavailableException(members, failures);
+        }
+        var instances = calls.Instances;
         if (instances.Count == 0)
         {
             return [];
         }
         using var failFast = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var budget = new FailureBudget(readSet.MaxErrors, failFast);
+        var budget = new FailureBudget(calls.MaxErrors, failFast);
+        var quorum = new QuorumReached(untilQuorum ? calls.MinSuccess : int.MaxValue, failFast);
         var headers = new Metadata { { OrgIdHeader.GrpcKey, tenantId } };
-        var deadline = DateTime.UtcNow + RemoteTimeout;
+        var deadline = DateTime.UtcNow + CallTimeout;
         var tasks = new Task<(InstanceDesc, T?, bool)>[instances.Count];
         for (var i = 0; i < tasks.Length; i++)
         {
-            tasks[i] = CallOneAsync(instances[i], call, new CallOptions(headers, deadline, failFast.Token), budget, cancellationToken);
+            tasks[i] = CallOneAsync(instances[i], call, new CallOptions(headers, deadline, failFast.Token), budget, quorum, cancellationToken);
         }
         (InstanceDesc Instance, T? Answer, bool Ok)[] outcomes;
         try
@@ -399,7 +427,14 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
             // gRPC reports the caller's cancellation as a Cancelled status; callers expect the standard exception.
             throw new OperationCanceledException("the read from the ingesters was cancelled", e, cancellationToken);
         }
-        budget.ThrowIfExceeded();
+        foreach (var failure in budget.Failures)
+        {
+            failures.Add((IngesterReadException)failure);
+        }
+        if (budget.Exceeded)
+        {
+            throw new IngestersUnavailableException(members, failures);
+        }
         var answers = new List<(InstanceDesc, T)>(outcomes.Length);
         foreach (var (instance, answer, ok) in outcomes)
         {
@@ -416,16 +451,51 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
         Func<InstanceDesc, IngesterService.IngesterServiceClient, CallOptions, Task<T>> call,
         CallOptions options,
         FailureBudget budget,
+        QuorumReached quorum,
         CancellationToken cancellationToken)
     {
         try
         {
-            return (instance, await call(instance, channels.GetClient(instance.GrpcAddr), options).ConfigureAwait(false), true);
+            var answer = await call(instance, channels.GetClient(instance.GrpcAddr), options).ConfigureAwait(false);
+            quorum.Succeeded();
+            return (instance, answer, true);
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested)
         {
-            budget.Record(new IngesterReadException(instance.Id, instance.GrpcAddr, e));
+            if (!quorum.IsReached)
+            {
+                // After the quorum the remaining calls are cancelled on purpose: not failures.
+                budget.Record(new IngesterReadException(instance.Id, instance.GrpcAddr, e));
+            }
             return (instance, default, false);
+        }
+    }
+
+    /// <summary>
+    /// Deadline of one call: a member that does not answer within a heartbeat timeout is treated as the ring would treat
+    /// it (a frozen process still looks healthy until then), so a read never waits on it for longer than that.
+    /// </summary>
+    private TimeSpan CallTimeout => ring.HeartbeatTimeout < RemoteTimeout ? ring.HeartbeatTimeout : RemoteTimeout;
+
+    /// <summary>
+    /// Counts the successful calls of one fan-out and cancels the others once enough answered, as dskit's DoUntilQuorum:
+    /// every acknowledged profile is on enough of the answering members, and one slow or frozen member must not hold up
+    /// every read.
+    /// </summary>
+    private sealed class QuorumReached(int minSuccess, CancellationTokenSource others)
+    {
+        private int _succeeded;
+        private volatile bool _reached;
+
+        public bool IsReached => _reached;
+
+        public void Succeeded()
+        {
+            if (Interlocked.Increment(ref _succeeded) >= minSuccess && !_reached)
+            {
+                _reached = true;
+                others.Cancel();
+            }
         }
     }
 
@@ -437,11 +507,30 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
     }
 }
 
-/// <summary>A read from one ingester failed, so the whole read fails (a partial answer would hide data).</summary>
+/// <summary>A read from one ingester failed (the read as a whole fails only beyond the failure budget).</summary>
 public sealed class IngesterReadException(string instanceId, string address, Exception inner)
-    : Exception($"reading from ingester {instanceId} ({address}) failed: {(inner is RpcException rpc ? $"{rpc.StatusCode} {rpc.Status.Detail}" : inner.Message)}", inner)
+    : Exception($"{instanceId} ({address}) failed: {(inner is RpcException rpc ? $"{rpc.StatusCode} {rpc.Status.Detail}" : inner.Message)}", inner)
 {
     public string InstanceId { get; } = instanceId;
 
     public string Address { get; } = address;
+}
+
+/// <summary>
+/// Too few ingesters answered (or could be asked) for a read to include every acknowledged profile: the message
+/// names each missing ingester and why (unhealthy in the ring, or its call failed). Answered with 503 unavailable.
+/// </summary>
+public sealed class IngestersUnavailableException(RingReadSet members, IReadOnlyList<IngesterReadException> failures)
+    : UnavailableException(
+        "cannot read the ingesters: " + members.Shortfall(failures.Select(static f => f.Message).ToList()),
+        failures.Count > 0 ? failures[0] : null)
+{
+    public RingReadSet Members { get; } = members;
+
+    /// <summary>The calls that failed, in order.</summary>
+    public IReadOnlyList<IngesterReadException> Failures { get; } = failures;
+
+    /// <summary>Every ingester the read could not see: unhealthy members, then failed calls.</summary>
+    public IReadOnlyList<string> MissingInstanceIds { get; } =
+        [.. members.Unreadable.Select(static u => u.Member.Id), .. failures.Select(static f => f.InstanceId)];
 }

@@ -92,7 +92,7 @@ public sealed class RingIngesterClient(IRing ring, IngesterChannelPool channels,
         var snapshot = ring.Current;
         channels.EvictDeparted(snapshot);
         var replicationFactor = ring.ReplicationFactor;
-        var minSuccess = Replication.WriteQuorum(replicationFactor, snapshot.Instances.Count);
+        var minSuccess = Replication.WriteQuorum(replicationFactor);
         var now = ring.NowMs;
         var trackers = new SeriesTracker[seriesCount];
         var perInstance = new List<int>?[snapshot.Instances.Count];
@@ -105,9 +105,10 @@ public sealed class RingIngesterClient(IRing ring, IngesterChannelPool channels,
                 var found = snapshot.GetReplicas(token, replicationFactor, RingOperation.Write, now, ring.HeartbeatTimeout, replicas.AsSpan(0, replicationFactor));
                 if (found < minSuccess)
                 {
+                    var unhealthy = Replication.DescribeUnhealthy(ring, RingOperation.Write);
                     throw new RingUnavailableException(
                         $"cannot push series {describe(s)}: at least {minSuccess} live replicas required, could only find {found} " +
-                        $"(ring has {snapshot.Instances.Count} members, replication factor {replicationFactor})");
+                        $"(ring has {snapshot.Instances.Count} members, replication factor {replicationFactor})" + (unhealthy.Length > 0 ? ": " + unhealthy : ""));
                 }
                 trackers[s] = new SeriesTracker { Remaining = minSuccess, MaxFailures = found - minSuccess };
                 for (var r = 0; r < found; r++)

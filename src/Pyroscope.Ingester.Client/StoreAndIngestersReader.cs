@@ -1,6 +1,7 @@
 using Pyroscope.Contracts.Ingester.V1;
 using Pyroscope.Model;
 using Pyroscope.Model.Query;
+using Pyroscope.Ring;
 using Pyroscope.Storage.Reading;
 
 namespace Pyroscope.Ingester.Client;
@@ -13,16 +14,58 @@ namespace Pyroscope.Ingester.Client;
 /// covered, uploaded or not, so a block is in exactly one answer: in the store's when the snapshot has it,
 /// otherwise in its ingester's, which keeps uploaded blocks locally (2 min) longer than a listing is cached.
 /// The ingesters are asked after the listing; the store snapshot and the ingesters are then read concurrently.
-/// See docs/storage-format.md, Reading.
+/// Before the listing, the query takes the ring once (<see cref="RemoteIngestersReader.ReadSet"/>): with too few
+/// healthy ingesters it fails (503), and ingesters that left after uploading everything (LEFT) count as read through
+/// the store, so the first query to see an ingester LEFT drops the cached listings: no query counts on a departed
+/// ingester's blocks with a listing made before they were uploaded. See docs/storage-format.md, Reading.
 /// </summary>
 public sealed class StoreAndIngestersReader(BlockStoreReader store, RemoteIngestersReader ingesters) : IProfileReader
 {
+    private readonly Lock _leftLock = new();
+    private readonly HashSet<(string Id, long LeftAtMs)> _knownLeft = [];
+
+    /// <summary>
+    /// The ring for one query; when it shows an ingester LEFT that no earlier query saw, the store listings are
+    /// dropped (under the lock, so no query holding this ring can take a snapshot before that).
+    /// </summary>
+    private RingReadSet Members()
+    {
+        var members = ingesters.ReadSet();
+        if (members.Left.Count == 0)
+        {
+            return members;
+        }
+        lock (_leftLock)
+        {
+            var departed = false;
+            foreach (var left in members.Left)
+            {
+                departed |= _knownLeft.Add((left.Id, left.HeartbeatTimestampMs));
+            }
+            if (departed)
+            {
+                store.InvalidateAll();
+            }
+            if (_knownLeft.Count > 2 * members.Left.Count + 16)
+            {
+                // Tombstones are forgotten eventually; a stale entry only costs one extra listing if it comes back.
+                _knownLeft.Clear();
+                foreach (var left in members.Left)
+                {
+                    _knownLeft.Add((left.Id, left.HeartbeatTimestampMs));
+                }
+            }
+        }
+        return members;
+    }
+
     public async ValueTask<IReadOnlyList<ProfileTypeId>> ProfileTypesAsync(string tenantId, TimeRange range, CancellationToken cancellationToken)
     {
+        var members = Members();
         var snapshot = await store.SnapshotAsync(tenantId, cancellationToken);
         var (fromStore, fromIngesters) = await BothAsync(
             snapshot.ProfileTypesAsync(tenantId, range, cancellationToken),
-            ingesters.ProfileTypesAsync(tenantId, range, ViewOf(snapshot, range), cancellationToken));
+            ingesters.ProfileTypesAsync(tenantId, range, ViewOf(snapshot, range), members, cancellationToken));
         var byId = new Dictionary<string, ProfileTypeId>(StringComparer.Ordinal);
         foreach (var type in fromStore)
         {
@@ -39,28 +82,31 @@ public sealed class StoreAndIngestersReader(BlockStoreReader store, RemoteIngest
 
     public async ValueTask<IReadOnlyList<string>> LabelNamesAsync(string tenantId, IReadOnlyList<LabelMatcher> matchers, TimeRange range, CancellationToken cancellationToken)
     {
+        var members = Members();
         var snapshot = await store.SnapshotAsync(tenantId, cancellationToken);
         var (a, b) = await BothAsync(
             snapshot.LabelNamesAsync(tenantId, matchers, range, cancellationToken),
-            ingesters.LabelNamesAsync(tenantId, matchers, range, ViewOf(snapshot, range), cancellationToken));
+            ingesters.LabelNamesAsync(tenantId, matchers, range, ViewOf(snapshot, range), members, cancellationToken));
         return Union(a, b);
     }
 
     public async ValueTask<IReadOnlyList<string>> LabelValuesAsync(string tenantId, string labelName, IReadOnlyList<LabelMatcher> matchers, TimeRange range, CancellationToken cancellationToken)
     {
+        var members = Members();
         var snapshot = await store.SnapshotAsync(tenantId, cancellationToken);
         var (a, b) = await BothAsync(
             snapshot.LabelValuesAsync(tenantId, labelName, matchers, range, cancellationToken),
-            ingesters.LabelValuesAsync(tenantId, labelName, matchers, range, ViewOf(snapshot, range), cancellationToken));
+            ingesters.LabelValuesAsync(tenantId, labelName, matchers, range, ViewOf(snapshot, range), members, cancellationToken));
         return Union(a, b);
     }
 
     public async ValueTask<IReadOnlyList<LabelSet>> SeriesAsync(string tenantId, IReadOnlyList<LabelMatcher> matchers, TimeRange range, CancellationToken cancellationToken)
     {
+        var members = Members();
         var snapshot = await store.SnapshotAsync(tenantId, cancellationToken);
         var (a, b) = await BothAsync(
             snapshot.SeriesAsync(tenantId, matchers, range, cancellationToken),
-            ingesters.SeriesAsync(tenantId, matchers, range, ViewOf(snapshot, range), cancellationToken));
+            ingesters.SeriesAsync(tenantId, matchers, range, ViewOf(snapshot, range), members, cancellationToken));
         var set = new HashSet<LabelSet>(a);
         set.UnionWith(b);
         var result = new List<LabelSet>(set);
@@ -70,28 +116,31 @@ public sealed class StoreAndIngestersReader(BlockStoreReader store, RemoteIngest
 
     public async ValueTask MergeStacksAsync(string tenantId, SelectQuery query, IStackSink sink, CancellationToken cancellationToken)
     {
+        var members = Members();
         var snapshot = await store.SnapshotAsync(tenantId, cancellationToken);
         // Sinks are not thread-safe, so the two sources write one after the other.
         // Another replica's block may already be in the snapshot while this ingester's copy is not: the
         // ingesters leave out profiles the snapshot holds (checked only when several ingesters could replicate).
-        await ingesters.MergeStacksAsync(tenantId, query, ViewOf(snapshot, query.Range), countedElsewhere: snapshot, sink, cancellationToken);
+        await ingesters.MergeStacksAsync(tenantId, query, ViewOf(snapshot, query.Range), members, countedElsewhere: snapshot, sink, cancellationToken);
         await snapshot.MergeStacksAsync(tenantId, query, sink, cancellationToken);
     }
 
     public async ValueTask MergeProfileAsync(string tenantId, SelectQuery query, PprofMerger merger, CancellationToken cancellationToken)
     {
         // Same view and replica rules as MergeStacksAsync; the merger is not thread-safe either.
+        var members = Members();
         var snapshot = await store.SnapshotAsync(tenantId, cancellationToken);
-        await ingesters.MergeProfileAsync(tenantId, query, ViewOf(snapshot, query.Range), countedElsewhere: snapshot, merger, cancellationToken);
+        await ingesters.MergeProfileAsync(tenantId, query, ViewOf(snapshot, query.Range), members, countedElsewhere: snapshot, merger, cancellationToken);
         await snapshot.MergeProfileAsync(tenantId, query, merger, cancellationToken);
     }
 
     public async ValueTask<IReadOnlyList<ProfileTotal>> ProfileTotalsAsync(string tenantId, SelectQuery query, CancellationToken cancellationToken)
     {
+        var members = Members();
         var snapshot = await store.SnapshotAsync(tenantId, cancellationToken);
         var (a, b) = await BothAsync(
             snapshot.ProfileTotalsAsync(tenantId, query, cancellationToken),
-            ingesters.ProfileTotalsAsync(tenantId, query, ViewOf(snapshot, query.Range), cancellationToken));
+            ingesters.ProfileTotalsAsync(tenantId, query, ViewOf(snapshot, query.Range), members, cancellationToken));
         return MergeTotals(a, b);
     }
 
@@ -132,10 +181,11 @@ public sealed class StoreAndIngestersReader(BlockStoreReader store, RemoteIngest
 
     public async ValueTask<ProfileStats> StatsAsync(string tenantId, CancellationToken cancellationToken)
     {
+        var members = Members();
         var snapshot = await store.SnapshotAsync(tenantId, cancellationToken);
         var (a, b) = await BothAsync(
             snapshot.StatsAsync(tenantId, cancellationToken),
-            ingesters.StatsAsync(tenantId, new StoreView { CoveredBlockIds = { snapshot.CoveredBlockIds } }, cancellationToken));
+            ingesters.StatsAsync(tenantId, new StoreView { CoveredBlockIds = { snapshot.CoveredBlockIds } }, members, cancellationToken));
         if (!a.DataIngested)
         {
             return b;

@@ -279,19 +279,22 @@ public sealed class IngesterEngine : IAsyncDisposable
         }
     }
 
-    /// <summary>Graceful shutdown: cut everything into local blocks and try one upload. Nothing to do if never started.</summary>
-    public async Task ShutdownAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Graceful shutdown: cut everything into local blocks and try one upload. Returns whether everything is now in
+    /// object storage (false when never started: the WAL was not even read).
+    /// </summary>
+    public async Task<bool> ShutdownAsync(CancellationToken cancellationToken)
     {
         if (Volatile.Read(ref _started) is not { } started)
         {
-            return;
+            return false;
         }
         await _maintenance.WaitAsync(cancellationToken);
         try
         {
             started.Heads.Cut();
             await started.Blocks.FlushAsync(started.Heads, cancellationToken);
-            await started.Blocks.UploadAsync(cancellationToken);
+            return await started.Blocks.UploadAsync(cancellationToken);
         }
         finally
         {

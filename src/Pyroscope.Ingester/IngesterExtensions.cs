@@ -51,6 +51,8 @@ public static class IngesterExtensions
         services.AddHostedService<IngesterLifecycle>();
         services.AddHealthChecks().Add(new HealthCheckRegistration(WalHealthCheck.Name,
             static sp => new WalHealthCheck(sp.GetRequiredService<IngesterEngine>()), failureStatus: null, tags: ["ready"]));
+        // A graceful stop uploads everything before the ring lifecycler (when there is one) marks the ingester LEFT.
+        services.TryAddSingleton<IRingLeaveHandOver, IngesterHandOver>();
         return services;
     }
 

@@ -5,6 +5,8 @@ namespace Pyroscope.Ingester;
 /// is Starting until that completes; pushes and reads meanwhile get <see cref="IngesterStartingException"/>).
 /// Running: the cut/flush/upload/cleanup loop every <see cref="IngesterOptions.FlushCheckInterval"/>. Stopping:
 /// cuts and flushes everything and tries one upload; what fails stays in the WAL and local blocks for the next start.
+/// In a ring the lifecycler stops first and has done this already (<see cref="IngesterHandOver"/>): then there is
+/// nothing left to cut or upload.
 /// </summary>
 internal sealed class IngesterLifecycle(IngesterEngine engine, TimeProvider time, ILogger<IngesterLifecycle> logger) : BackgroundService
 {

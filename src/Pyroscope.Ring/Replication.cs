@@ -6,34 +6,82 @@ namespace Pyroscope.Ring;
 /// </summary>
 public static class Replication
 {
-    /// <summary>Acknowledgements a write needs: a quorum (rf/2+1) of the replication factor, counting at most as many replicas as there are members.</summary>
-    public static int WriteQuorum(int replicationFactor, int memberCount) =>
-        Math.Max(1, Math.Min(replicationFactor, memberCount)) / 2 + 1;
-
     /// <summary>
-    /// Failures a read of every healthy member tolerates without losing an acknowledged write (dskit's read
-    /// replication set): every write reached a quorum of its rf replicas, so of max(members, rf) members all but
-    /// rf/2 must answer, and members that are already unhealthy have used up part of that budget.
+    /// Acknowledgements a write needs: a quorum (rf/2+1) of the replication factor, as dskit's replication strategy,
+    /// whatever the ring's size. With fewer healthy replicas the write fails: accepting it on fewer ingesters would let a
+    /// later read, which counts on rf/2+1 copies, miss it once the ring has grown back.
     /// </summary>
-    public static int ReadMaxErrors(int memberCount, int healthyCount, int replicationFactor)
-    {
-        var members = Math.Max(memberCount, healthyCount);
-        var required = Math.Max(members, replicationFactor) - replicationFactor / 2;
-        return Math.Max(0, healthyCount - required);
-    }
+    public static int WriteQuorum(int replicationFactor) => Math.Max(1, replicationFactor) / 2 + 1;
 
-    /// <summary>The members a read goes to (every healthy one: ACTIVE or LEAVING) and how many of them may fail.</summary>
-    public static ReplicationSet ForRead(IRing ring)
+    /// <summary>
+    /// Members whose data a read must see to include every acknowledged write (dskit's read replication set): every
+    /// write reached rf/2+1 of its rf replicas, so of max(members, rf) members all but rf/2 must answer. Members that
+    /// left after uploading everything count as answered: the read takes their data from the store.
+    /// </summary>
+    public static int ReadRequired(int memberCount, int replicationFactor)
     {
-        var memberCount = ring.Current.Instances.Count;
-        var healthy = ring.GetAllHealthy(RingOperation.Read);
-        var maxErrors = ReadMaxErrors(memberCount, healthy.Count, ring.ReplicationFactor);
-        return new ReplicationSet(healthy, healthy.Count - maxErrors);
+        var rf = Math.Max(1, replicationFactor);
+        return Math.Max(memberCount, rf) - rf / 2;
     }
 
     /// <summary>
-    /// Members with a fresh heartbeat in any state, as dskit's HealthyInstancesCount counts them: what a global
-    /// per-tenant limit is divided by.
+    /// The members a read goes to (every healthy one: ACTIVE or LEAVING with a fresh heartbeat), the members whose data
+    /// is in the store (LEFT), the members that cannot be read, and how many calls may fail; see <see cref="RingReadSet"/>.
+    /// </summary>
+    public static RingReadSet ForRead(IRing ring)
+    {
+        var snapshot = ring.Current;
+        var now = ring.NowMs;
+        var healthy = new List<InstanceDesc>(snapshot.Instances.Count);
+        List<InstanceDesc>? left = null;
+        List<UnreadableMember>? unreadable = null;
+        for (var i = 0; i < snapshot.Instances.Count; i++)
+        {
+            var member = snapshot.Instances[i];
+            if (member.State == InstanceState.Left)
+            {
+                (left ??= []).Add(member);
+            }
+            else if (snapshot.IsHealthy(i, RingOperation.Read, now, ring.HeartbeatTimeout))
+            {
+                healthy.Add(member);
+            }
+            else
+            {
+                (unreadable ??= []).Add(new UnreadableMember(member, WhyUnhealthy(member, now, ring.HeartbeatTimeout)));
+            }
+        }
+        return new RingReadSet(snapshot.Version, healthy, left ?? [], unreadable ?? [], snapshot.Instances.Count, ring.ReplicationFactor);
+    }
+
+    /// <summary>
+    /// Each member that cannot take part in <paramref name="operation"/> and why ("ingester-1 (host:port) has not
+    /// heartbeated for 9s (heartbeat timeout 4s)", "... is LEAVING"), joined with "; "; empty when every member can.
+    /// </summary>
+    public static string DescribeUnhealthy(IRing ring, RingOperation operation)
+    {
+        var snapshot = ring.Current;
+        var now = ring.NowMs;
+        var reasons = new List<string>();
+        for (var i = 0; i < snapshot.Instances.Count; i++)
+        {
+            var member = snapshot.Instances[i];
+            if (!snapshot.IsHealthy(i, operation, now, ring.HeartbeatTimeout))
+            {
+                reasons.Add($"{member.Id} ({member.GrpcAddr}) {WhyUnhealthy(member, now, ring.HeartbeatTimeout)}");
+            }
+        }
+        return string.Join("; ", reasons);
+    }
+
+    private static string WhyUnhealthy(InstanceDesc member, long nowMs, TimeSpan heartbeatTimeout) =>
+        member.IsHeartbeatFresh(nowMs, heartbeatTimeout)
+            ? $"is {member.State.ToString().ToUpperInvariant()}"
+            : $"has not heartbeated for {Math.Max(0, nowMs - member.HeartbeatTimestampMs) / 1000}s (heartbeat timeout {heartbeatTimeout.TotalSeconds:0.###}s)";
+
+    /// <summary>
+    /// Members with a fresh heartbeat in any state but LEFT, as dskit's HealthyInstancesCount counts them: what a
+    /// global per-tenant limit is divided by.
     /// </summary>
     public static int HealthyInstanceCount(IRing ring)
     {
@@ -42,7 +90,8 @@ public static class Replication
         var healthy = 0;
         for (var i = 0; i < snapshot.Instances.Count; i++)
         {
-            if (snapshot.Instances[i].IsHeartbeatFresh(now, ring.HeartbeatTimeout))
+            var member = snapshot.Instances[i];
+            if (member.State != InstanceState.Left && member.IsHeartbeatFresh(now, ring.HeartbeatTimeout))
             {
                 healthy++;
             }

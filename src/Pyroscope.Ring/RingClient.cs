@@ -47,7 +47,7 @@ public sealed class RingClient(IRingKvStore kv, RingOptions options, TimeProvide
         var snapshot = Current;
         Span<int> replicas = replicationFactor <= 32 ? stackalloc int[replicationFactor] : new int[replicationFactor];
         var found = snapshot.GetReplicas(token, replicationFactor, operation, NowMs, options.HeartbeatTimeout, replicas);
-        var minSuccess = Replication.WriteQuorum(replicationFactor, snapshot.Instances.Count);
+        var minSuccess = Replication.WriteQuorum(replicationFactor);
         if (found < minSuccess)
         {
             throw new RingUnavailableException(

@@ -3,13 +3,19 @@ using System.Text.Json.Serialization;
 
 namespace Pyroscope.Ring;
 
-/// <summary>Lifecycle state of a ring member, as upstream's ring (PENDING is not used: tokens are generated at join).</summary>
+/// <summary>
+/// Lifecycle state of a ring member, as upstream's ring (PENDING is not used: tokens are generated at join).
+/// LEFT, as in dskit's memberlist, is a tombstone: the member stopped gracefully after handing everything it held to
+/// the object store, so readers take its data from there instead of counting it as missing. A tombstone owns no
+/// token ranges; it keeps its tokens for a restart under the same id and is forgotten like any silent member.
+/// </summary>
 [JsonConverter(typeof(JsonStringEnumConverter<InstanceState>))]
 public enum InstanceState
 {
     [JsonStringEnumMemberName("JOINING")] Joining,
     [JsonStringEnumMemberName("ACTIVE")] Active,
     [JsonStringEnumMemberName("LEAVING")] Leaving,
+    [JsonStringEnumMemberName("LEFT")] Left,
 }
 
 /// <summary>One ring member. Tokens are sorted ascending; timestamps are unix milliseconds.</summary>
@@ -31,6 +37,7 @@ public sealed class InstanceDesc
 
     public long HeartbeatTimestampMs { get; set; }
 
+    /// <summary>When the process now holding this id registered (a restart registers anew: clients reconnect to it).</summary>
     public long RegisteredTimestampMs { get; set; }
 
     public bool IsHeartbeatFresh(long nowMs, TimeSpan heartbeatTimeout) =>

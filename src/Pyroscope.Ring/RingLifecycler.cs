@@ -5,17 +5,22 @@ using Pyroscope.Ring.Kv;
 namespace Pyroscope.Ring;
 
 /// <summary>
-/// Keeps one instance (an ingester) in the ring: joins with tokens (JOINING, then ACTIVE), heartbeats every
-/// heartbeat period, and on a graceful stop goes LEAVING and removes itself. KV failures are logged and
-/// retried on the next tick; an instance found missing (forgotten by an operator) re-registers itself.
-/// <see cref="DisposeAsync"/> without <see cref="StopAsync"/> stops heartbeating but leaves the entry, as a crash would.
+/// Keeps one instance (an ingester) in the ring: joins with tokens (JOINING, then ACTIVE) once the process serves
+/// (<c>serving</c>: the host has started, so its gRPC port answers when distributors first see it ACTIVE), heartbeats
+/// every heartbeat period, and on a graceful stop goes LEAVING, hands its data over (<see cref="IRingLeaveHandOver"/>)
+/// and leaves a LEFT tombstone, or, when the hand-over failed, stays LEAVING and expires like a crashed member, so
+/// readers keep counting its data as missing. KV failures are logged and retried on the next tick; an instance found
+/// missing (forgotten by an operator) re-registers itself. <see cref="DisposeAsync"/> without <see cref="StopAsync"/>
+/// stops heartbeating but leaves the entry, as a crash would.
 /// </summary>
 public sealed class RingLifecycler(
     IRingKvStore kv,
     RingOptions options,
     RingInstanceInfo instance,
     TimeProvider timeProvider,
-    ILogger<RingLifecycler> logger) : IHostedService, IAsyncDisposable, IDisposable
+    ILogger<RingLifecycler> logger,
+    IRingLeaveHandOver? handOver = null,
+    Task? serving = null) : IHostedService, IAsyncDisposable, IDisposable
 {
     private readonly CancellationTokenSource _stopping = new();
     private Task? _loop;
@@ -31,44 +36,86 @@ public sealed class RingLifecycler(
 
     public bool IsRegistered => _registered;
 
-    /// <summary>Registers (one attempt; the heartbeat loop keeps retrying on failure) and starts heartbeating.</summary>
+    /// <summary>
+    /// Registers (one attempt; the heartbeat loop keeps retrying on failure) and starts heartbeating. While the process
+    /// does not serve yet, returns at once and the loop registers as soon as it does.
+    /// </summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         if (_loop is not null)
         {
             throw new InvalidOperationException($"Lifecycler for {instance.Id} is already started.");
         }
-        try
+        if (serving is null || serving.IsCompleted)
         {
-            await RegisterAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-        {
-            logger.LogWarning(e, "Ring lifecycler {Instance}: joining the ring failed; retrying every {Period}", instance.Id, RetryPeriod);
+            try
+            {
+                await RegisterAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                logger.LogWarning(e, "Ring lifecycler {Instance}: joining the ring failed; retrying every {Period}", instance.Id, RetryPeriod);
+            }
         }
         _loop = Task.Run(() => HeartbeatLoopAsync(_stopping.Token), CancellationToken.None);
     }
 
-    /// <summary>Stops heartbeating, marks the instance LEAVING, then removes it from the ring.</summary>
+    /// <summary>
+    /// Goes LEAVING (distributors stop writing here; reads still come), hands the data over while still heartbeating,
+    /// then stops heartbeating and becomes a LEFT tombstone, or stays LEAVING when the hand-over failed.
+    /// </summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        await StopLoopAsync().ConfigureAwait(false);
         if (!_registered)
         {
+            await StopLoopAsync().ConfigureAwait(false);
             return;
         }
         try
         {
             await UpdateSelfAsync(desc => desc.State = InstanceState.Leaving, cancellationToken).ConfigureAwait(false);
             State = InstanceState.Leaving;
-            await kv.CasRingAsync(options.Key, ring => ring.Instances.Remove(instance.Id), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            logger.LogWarning(e, "Ring lifecycler {Instance}: marking itself LEAVING failed", instance.Id);
+        }
+        var handedOver = await HandOverAsync(cancellationToken).ConfigureAwait(false);
+        await StopLoopAsync().ConfigureAwait(false);
+        if (!handedOver)
+        {
+            logger.LogWarning("Ring lifecycler {Instance}: not everything it holds reached the object store, so it stays in the ring " +
+                "and turns unhealthy after {Timeout}: readers count its data as missing until it is restarted and uploads it", instance.Id, options.HeartbeatTimeout);
+            return;
+        }
+        try
+        {
+            await UpdateSelfAsync(desc => desc.State = InstanceState.Left, cancellationToken).ConfigureAwait(false);
+            State = InstanceState.Left;
             _registered = false;
-            logger.LogInformation("Ring lifecycler {Instance}: left the ring", instance.Id);
+            logger.LogInformation("Ring lifecycler {Instance}: left the ring (LEFT: readers take its data from the object store)", instance.Id);
         }
         catch (Exception e)
         {
-            // The entry stays behind and expires after heartbeat_timeout; nothing else to do on the way out.
+            // The entry stays LEAVING and expires after heartbeat_timeout: readers count it as missing, never as empty.
             logger.LogWarning(e, "Ring lifecycler {Instance}: leaving the ring failed; its entry will expire", instance.Id);
+        }
+    }
+
+    private async Task<bool> HandOverAsync(CancellationToken cancellationToken)
+    {
+        if (handOver is null)
+        {
+            return true;
+        }
+        try
+        {
+            return await handOver.HandOverAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "Ring lifecycler {Instance}: handing its data over before leaving failed", instance.Id);
+            return false;
         }
     }
 
@@ -103,6 +150,22 @@ public sealed class RingLifecycler(
 
     private async Task HeartbeatLoopAsync(CancellationToken stoppingToken)
     {
+        if (!_registered && serving is { IsCompleted: false })
+        {
+            try
+            {
+                await serving.WaitAsync(stoppingToken).ConfigureAwait(false);
+                await RegisterAsync(stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                logger.LogWarning(e, "Ring lifecycler {Instance}: joining the ring failed; retrying every {Period}", instance.Id, RetryPeriod);
+            }
+        }
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -147,7 +210,8 @@ public sealed class RingLifecycler(
                 }
                 _tokens = RingTokens.Generate(options.NumTokens, taken);
             }
-            ring.Instances[instance.Id] = Describe(InstanceState.Joining, now, existing?.RegisteredTimestampMs ?? now);
+            // A new registration time tells clients that a new process holds the id: they reconnect at once.
+            ring.Instances[instance.Id] = Describe(InstanceState.Joining, now, now);
             return true;
         }, cancellationToken).ConfigureAwait(false);
         State = InstanceState.Joining;

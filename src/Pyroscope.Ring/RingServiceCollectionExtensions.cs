@@ -34,7 +34,9 @@ public static class RingServiceCollectionExtensions
 
     /// <summary>
     /// Registers the ring (see <see cref="AddRing"/>) and a <see cref="RingLifecycler"/> hosted service that keeps
-    /// this instance in it. <paramref name="instanceInfo"/> defaults to the ring:instance_* settings.
+    /// this instance in it. <paramref name="instanceInfo"/> defaults to the ring:instance_* settings. The lifecycler
+    /// joins once the host has started (its ports answer), and hands over through the <see cref="IRingLeaveHandOver"/>
+    /// registered, if any, before it leaves.
     /// </summary>
     public static IServiceCollection AddRingLifecycler(
         this IServiceCollection services,
@@ -47,9 +49,23 @@ public static class RingServiceCollectionExtensions
             sp.GetRequiredService<RingOptions>(),
             instanceInfo?.Invoke(sp) ?? sp.GetRequiredService<RingOptions>().DefaultInstanceInfo(),
             sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<ILogger<RingLifecycler>>()));
+            sp.GetRequiredService<ILogger<RingLifecycler>>(),
+            sp.GetService<IRingLeaveHandOver>(),
+            HostStarted(sp.GetService<IHostApplicationLifetime>())));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, RingLifecyclerHostedService>());
         return services;
+    }
+
+    /// <summary>Completes when the host has started every hosted service, its server included.</summary>
+    private static Task? HostStarted(IHostApplicationLifetime? lifetime)
+    {
+        if (lifetime is null)
+        {
+            return null;
+        }
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lifetime.ApplicationStarted.Register(() => started.TrySetResult());
+        return started.Task;
     }
 
     // Thin forwarders so TryAddEnumerable can tell the registrations apart and the singletons stay resolvable by type.

@@ -42,7 +42,7 @@ public sealed class RingSnapshot
                 zones[zone] = zoneIndex = zones.Count;
             }
             _instanceZone[i] = zoneIndex;
-            tokenCount += _instances[i].Tokens.Length;
+            tokenCount += OwnedTokens(_instances[i]).Length;
         }
         ZoneCount = zones.Count;
 
@@ -51,7 +51,7 @@ public sealed class RingSnapshot
         var at = 0;
         for (var i = 0; i < _instances.Length; i++)
         {
-            foreach (var token in _instances[i].Tokens)
+            foreach (var token in OwnedTokens(_instances[i]))
             {
                 _tokens[at] = token;
                 _tokenOwner[at] = i;
@@ -60,6 +60,9 @@ public sealed class RingSnapshot
         }
         Array.Sort(_tokens, _tokenOwner);
     }
+
+    /// <summary>A tombstone (LEFT) keeps its tokens for its next start but owns no key range meanwhile.</summary>
+    private static uint[] OwnedTokens(InstanceDesc instance) => instance.State == InstanceState.Left ? [] : instance.Tokens;
 
     /// <summary>KV version the snapshot was built from.</summary>
     public long Version { get; }
@@ -191,7 +194,7 @@ public sealed class RingSnapshot
 /// <summary>
 /// The members an operation goes to and how many of them must succeed: for a write, the replicas of a key and a
 /// quorum of them (<see cref="Replication.WriteQuorum"/>); for a read, every healthy member and all but the
-/// failures a read tolerates (<see cref="Replication.ForRead"/>).
+/// failures a read tolerates (<see cref="RingReadSet.Calls"/>).
 /// </summary>
 public sealed class ReplicationSet(IReadOnlyList<InstanceDesc> instances, int minSuccess)
 {

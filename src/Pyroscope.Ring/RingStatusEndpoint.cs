@@ -10,8 +10,11 @@ using Pyroscope.Ring.Kv;
 
 namespace Pyroscope.Ring;
 
-/// <summary>JSON body of GET /ring with Accept: application/json.</summary>
-internal sealed record RingStatusJson(long Version, DateTimeOffset Now, List<RingStatusShard> Shards);
+/// <summary>
+/// JSON body of GET /ring with Accept: application/json. <c>Version</c> is the KV store's; <c>InUseVersion</c> is the
+/// version this process routes and reads by (behind while its ring client catches up, or while the KV store is down).
+/// </summary>
+internal sealed record RingStatusJson(long Version, long InUseVersion, DateTimeOffset Now, List<RingStatusShard> Shards);
 
 internal sealed record RingStatusShard(
     string Id,
@@ -74,7 +77,7 @@ public static class RingStatusEndpoint
                 ownership[i],
                 desc.Tokens));
         }
-        var status = new RingStatusJson(snapshot.Version, DateTimeOffset.FromUnixTimeMilliseconds(nowMs), shards);
+        var status = new RingStatusJson(snapshot.Version, ring.Current.Version, DateTimeOffset.FromUnixTimeMilliseconds(nowMs), shards);
 
         if (WantsJson(context.Request))
         {
@@ -142,7 +145,7 @@ public static class RingStatusEndpoint
             html.Append(shard.Healthy ? "<tr>" : "<tr class=\"unhealthy\">")
                 .Append("<td>").Append(E(shard.Id)).Append("</td>")
                 .Append("<td>").Append(E(shard.Zone)).Append("</td>")
-                .Append("<td>").Append(E(shard.State)).Append(shard.Healthy ? "" : " (unhealthy)").Append("</td>")
+                .Append("<td>").Append(E(shard.State)).Append(shard.Healthy || shard.State == "LEFT" ? "" : " (unhealthy)").Append("</td>")
                 .Append("<td>").Append(E(shard.Address)).Append("</td>")
                 .Append("<td>").Append(E(shard.GrpcAddress)).Append("</td>")
                 .Append("<td>").Append(Time(shard.RegisteredTimestamp)).Append("</td>")

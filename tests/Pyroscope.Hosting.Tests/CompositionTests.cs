@@ -14,13 +14,13 @@ namespace Pyroscope.Hosting.Tests;
 /// <summary>The module table's wiring of the real component libraries, and the lifecycle as HTTP clients see it.</summary>
 public class CompositionTests
 {
-    private static WebApplication Build(string target, IReadOnlyList<ComponentLibrary> components, ModuleRegistry? registry = null, int httpPort = 0)
+    private static WebApplication Build(string target, IReadOnlyList<ComponentLibrary> components, ModuleRegistry? registry = null, int httpPort = 0, params string[] flags)
     {
         var data = Directory.CreateTempSubdirectory("composition-").FullName;
         var commandLine = CommandLine.Parse([
             $"-target={target}", $"-server.http-listen-port={(httpPort == 0 ? FreePort.Next() : httpPort)}", $"-server.grpc-listen-port={FreePort.Next()}",
             "-server.http-listen-address=127.0.0.1", "-server.grpc-listen-address=127.0.0.1", "-self-profiling.disable-push=true",
-            $"-pyroscopedb.data-path={Path.Combine(data, "local")}", $"-storage.filesystem.dir={Path.Combine(data, "shared")}"]);
+            $"-pyroscopedb.data-path={Path.Combine(data, "local")}", $"-storage.filesystem.dir={Path.Combine(data, "shared")}", .. flags]);
         var settings = PyroscopeSettings.Load(commandLine, ModuleNames.All);
         registry ??= PyroscopeModules.CreateRegistry();
         return PyroscopeProgram.Build(settings, registry, registry.Expand(settings.Targets), components);
@@ -43,11 +43,22 @@ public class CompositionTests
     [Fact]
     public async Task Without_an_ingester_in_the_process_the_seams_go_over_the_network()
     {
-        await using var app = Build("distributor,querier", All.Program.Components);
+        // Nothing connects to this Redis while the services are only resolved.
+        await using var app = Build("distributor,querier", All.Program.Components, flags: ["-ring.store=redis", "-ring.redis.address=127.0.0.1:1"]);
 
         Assert.IsType<RingIngesterClient>(app.Services.GetRequiredService<IIngesterClient>());
         Assert.IsType<StoreAndIngestersReader>(app.Services.GetRequiredService<IProfileReader>());
         Assert.Null(app.Services.GetKeyedService<IIngesterClient>(InProcessSeams.Ingester));
+    }
+
+    [Fact]
+    public async Task A_querier_whose_ring_is_in_its_own_memory_reads_the_store_alone()
+    {
+        // No ingester can ever join an in-process ring of a process that runs none: asking it would fail every read.
+        await using var app = Build("querier", All.Program.Components);
+
+        Assert.IsType<Pyroscope.Storage.Reading.BlockStoreReader>(app.Services.GetRequiredService<IProfileReader>());
+        Assert.Null(app.Services.GetService<StoreAndIngestersReader>());
     }
 
     [Fact]

@@ -16,10 +16,59 @@ public sealed class RemoteIngestersReaderTests
     public async Task AnUnreachableIngesterFailsTheReadNamingIt()
     {
         using var channels = new IngesterChannelPool();
-        var reader = new RemoteIngestersReader(new FixedRing(new InstanceDesc { Id = "ingester-7", GrpcAddr = $"127.0.0.1:{ClosedPort()}", State = InstanceState.Active }), channels);
-        var error = await Assert.ThrowsAsync<IngesterReadException>(async () => await reader.ProfileTotalsAsync("tenant", AnyCpu, TestContext.Current.CancellationToken));
-        Assert.Equal("ingester-7", error.InstanceId);
-        Assert.Contains("ingester-7", error.Message);
+        var address = $"127.0.0.1:{ClosedPort()}";
+        var reader = new RemoteIngestersReader(new FixedRing(new InstanceDesc { Id = "ingester-7", GrpcAddr = address, State = InstanceState.Active }), channels);
+        var error = await Assert.ThrowsAsync<IngestersUnavailableException>(async () => await reader.ProfileTotalsAsync("tenant", AnyCpu, TestContext.Current.CancellationToken));
+        Assert.IsAssignableFrom<UnavailableException>(error);
+        Assert.Equal(["ingester-7"], error.MissingInstanceIds);
+        Assert.Contains($"ingester-7 ({address}) failed: Unavailable", error.Message);
+    }
+
+    [Fact]
+    public async Task WithReplicasOneUnreachableIngesterIsToleratedTwoAreNot()
+    {
+        using var channels = new IngesterChannelPool();
+        var ct = TestContext.Current.CancellationToken;
+        // Replication factor 3: any two of three hold every acknowledged profile; one call may fail, not two.
+        InstanceDesc Unreachable(string id) => new() { Id = id, GrpcAddr = $"127.0.0.1:{ClosedPort()}", State = InstanceState.Active };
+        InstanceDesc Left(string id) => new() { Id = id, GrpcAddr = $"127.0.0.1:{ClosedPort()}", State = InstanceState.Left };
+
+        // Two left after uploading (their data is in the store), the third cannot be reached: nothing is missing.
+        var reader = new RemoteIngestersReader(new FixedRing([Left("a"), Left("b"), Unreachable("c")], replicationFactor: 3), channels);
+        Assert.Empty(await reader.ProfileTotalsAsync("tenant", AnyCpu, ct));
+
+        // One left, two cannot be reached: profiles acknowledged by those two alone would be missing.
+        reader = new RemoteIngestersReader(new FixedRing([Left("a"), Unreachable("b"), Unreachable("c")], replicationFactor: 3), channels);
+        var error = await Assert.ThrowsAsync<IngestersUnavailableException>(async () => await reader.SeriesAsync("tenant", AnyCpu.Matchers, AnyCpu.Range, ct));
+        Assert.Contains("needs 2 of 3 ingesters (replication factor 3)", error.Message);
+        Assert.Equal(["b", "c"], error.MissingInstanceIds.Order());
+    }
+
+    [Fact]
+    public async Task AFrozenReplicaDoesNotHoldUpTheReadOnceEnoughAnswered()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var channels = new IngesterChannelPool();
+        // A frozen process (SIGSTOP): the kernel accepts its connections, nothing ever answers.
+        using var frozen = new TcpListener(IPAddress.Loopback, 0);
+        frozen.Start();
+        var a = await TestIngesterServer.StartAsync("a");
+        var b = await TestIngesterServer.StartAsync("b");
+        try
+        {
+            InstanceDesc Member(string id, string address) => new() { Id = id, GrpcAddr = address, State = InstanceState.Active };
+            var ring = new FixedRing([Member("a", a.GrpcAddress), Member("b", b.GrpcAddress), Member("frozen", $"127.0.0.1:{((IPEndPoint)frozen.LocalEndpoint).Port}")], replicationFactor: 3);
+            // Without the quorum rule this read would wait out the one-minute call deadline on the frozen member
+            // (and the test's own timeout would fail it): two of three replicas hold every acknowledged profile.
+            var reader = new RemoteIngestersReader(ring, channels);
+            var series = await reader.SeriesAsync("tenant", AnyCpu.Matchers, AnyCpu.Range, ct).AsTask().WaitAsync(TimeSpan.FromSeconds(20), ct);
+            Assert.Equal(["a", "b"], series.Select(s => s.ToString()).Select(s => s.Contains("\"a\"", StringComparison.Ordinal) ? "a" : "b").Order());
+        }
+        finally
+        {
+            await a.StopAsync();
+            await b.StopAsync();
+        }
     }
 
     [Fact]
@@ -33,14 +82,14 @@ public sealed class RemoteIngestersReaderTests
     }
 
     [Fact]
-    public async Task AnEmptyRingHasNothingRecent()
+    public async Task AnEmptyRingCannotProveAReadComplete()
     {
         using var channels = new IngesterChannelPool();
         var reader = new RemoteIngestersReader(new FixedRing(), channels);
         var ct = TestContext.Current.CancellationToken;
-        Assert.Empty(await reader.ProfileTotalsAsync("tenant", AnyCpu, ct));
-        Assert.Empty(await reader.SeriesAsync("tenant", AnyCpu.Matchers, AnyCpu.Range, ct));
-        Assert.False((await reader.StatsAsync("tenant", ct)).DataIngested);
+        var error = await Assert.ThrowsAsync<IngestersUnavailableException>(async () => await reader.ProfileTotalsAsync("tenant", AnyCpu, ct));
+        Assert.Contains("the ring has no ingester", error.Message);
+        await Assert.ThrowsAsync<IngestersUnavailableException>(async () => await reader.StatsAsync("tenant", ct));
     }
 
     [Fact]

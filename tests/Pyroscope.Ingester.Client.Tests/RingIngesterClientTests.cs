@@ -304,5 +304,9 @@ internal sealed class TestIngesterServer
             }
             return Task.FromResult(new PushResponse());
         }
+
+        /// <summary>One series naming this ingester, so a reader can tell whose answers it used.</summary>
+        public override Task<SeriesResponse> Series(SeriesRequest request, ServerCallContext context) =>
+            Task.FromResult(new SeriesResponse { Series = { new Contracts.Types.V1.Labels { Labels_ = { new LabelPair { Name = "ingester", Value = server.Id } } } } });
     }
 }

@@ -77,14 +77,15 @@ public sealed class RedisLifecyclerTests(RedisServerFixture redis) : IClassFixtu
             "the replication set is the two live members");
         Assert.Equal(2, client.GetReplicationSet(12345, 3).MinSuccess);
 
-        // A graceful stop removes the member.
+        // A graceful stop leaves a LEFT tombstone: no key range, no writes, its data counted as in the store.
         await lifecyclers[1].StopAsync(Ct);
-        await Poll.UntilAsync(() => client.Current.Instances.All(i => i.Id != "ingester-b"), "ingester-b is removed");
+        await Poll.UntilAsync(() => client.Current.Instances.Any(i => i.Id == "ingester-b" && i.State == InstanceState.Left), "ingester-b is LEFT");
         await Poll.UntilAsync(() => client.GetAllHealthy().Select(i => i.Id).SequenceEqual(["ingester-c"]), "only ingester-c is healthy");
         Assert.Throws<RingUnavailableException>(() => client.GetReplicationSet(12345, 3));
+        Assert.Equal(["ingester-b"], Replication.ForRead(client).Left.Select(l => l.Id));
 
         await lifecyclers[2].StopAsync(Ct);
-        await Poll.UntilAsync(() => client.Current.Instances.All(i => i.Id != "ingester-c"), "ingester-c is removed");
+        await Poll.UntilAsync(() => client.Current.Instances.All(i => i.Id != "ingester-c" || i.State == InstanceState.Left), "ingester-c is LEFT");
     }
 
     [Fact]
@@ -134,22 +135,64 @@ public sealed class InMemoryLifecyclerTests
         NumTokens = 16,
     };
 
-    private static RingLifecycler Lifecycler(IRingKvStore kv, string id) =>
-        new(kv, Options, new RingInstanceInfo(id, id + ":4040", id + ":9095", "zone-a"), TimeProvider.System, NullLogger<RingLifecycler>.Instance);
+    private static RingLifecycler Lifecycler(IRingKvStore kv, string id, IRingLeaveHandOver? handOver = null) =>
+        new(kv, Options, new RingInstanceInfo(id, id + ":4040", id + ":9095", "zone-a"), TimeProvider.System, NullLogger<RingLifecycler>.Instance, handOver);
 
     [Fact]
-    public async Task Goes_joining_active_leaving_then_removed()
+    public async Task Goes_joining_active_leaving_then_left_after_handing_over()
     {
         var kv = new StateRecordingKv(new InMemoryRingKvStore(), "solo");
-        var lifecycler = Lifecycler(kv, "solo");
+        var handOver = new RecordingHandOver(kv, "solo", succeeds: true);
+        var lifecycler = Lifecycler(kv, "solo", handOver);
         await lifecycler.StartAsync(Ct);
         Assert.Equal(InstanceState.Active, lifecycler.State);
         await lifecycler.StopAsync(Ct);
 
         var distinct = kv.States.Where((s, i) => i == 0 || kv.States[i - 1] != s).ToList();
-        Assert.Equal(["JOINING", "ACTIVE", "LEAVING", "removed"], distinct);
+        Assert.Equal(["JOINING", "ACTIVE", "LEAVING", "LEFT"], distinct);
+        // The hand-over ran while the member was LEAVING, before the tombstone.
+        Assert.Equal("LEAVING", handOver.StateDuringHandOver);
         var (_, ring) = await kv.GetRingAsync(Options.Key, Ct);
-        Assert.Empty(ring.Instances);
+        Assert.Equal(InstanceState.Left, ring.Instances["solo"].State);
+        Assert.Equal(lifecycler.Tokens, ring.Instances["solo"].Tokens);
+    }
+
+    [Fact]
+    public async Task A_failed_hand_over_leaves_the_member_leaving_to_expire_and_a_restart_takes_its_tokens_back()
+    {
+        var kv = new StateRecordingKv(new InMemoryRingKvStore(), "ingester-0");
+        var lifecycler = Lifecycler(kv, "ingester-0", new RecordingHandOver(kv, "ingester-0", succeeds: false));
+        await lifecycler.StartAsync(Ct);
+        var tokens = lifecycler.Tokens.ToArray();
+        await lifecycler.StopAsync(Ct);
+
+        var (_, ring) = await kv.GetRingAsync(Options.Key, Ct);
+        Assert.Equal(InstanceState.Leaving, ring.Instances["ingester-0"].State);
+        Assert.DoesNotContain("LEFT", kv.States);
+
+        var restarted = Lifecycler(kv, "ingester-0");
+        await restarted.StartAsync(Ct);
+        Assert.Equal(tokens, restarted.Tokens);
+        (_, ring) = await kv.GetRingAsync(Options.Key, Ct);
+        Assert.Equal(InstanceState.Active, ring.Instances["ingester-0"].State);
+        await restarted.StopAsync(Ct);
+    }
+
+    [Fact]
+    public async Task Joins_only_once_the_host_serves()
+    {
+        var kv = new InMemoryRingKvStore();
+        var serving = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var lifecycler = new RingLifecycler(kv, Options, new RingInstanceInfo("late", "late:4040", "late:9095"), TimeProvider.System,
+            NullLogger<RingLifecycler>.Instance, serving: serving.Task);
+        await lifecycler.StartAsync(Ct);
+        Assert.False(lifecycler.IsRegistered);
+        Assert.Empty((await kv.GetRingAsync(Options.Key, Ct)).Descriptor.Instances);
+
+        serving.SetResult();
+        await Poll.UntilAsync(() => lifecycler.IsRegistered, "the lifecycler joins once the host serves");
+        Assert.Equal(InstanceState.Active, (await kv.GetRingAsync(Options.Key, Ct)).Descriptor.Instances["late"].State);
+        await lifecycler.StopAsync(Ct);
     }
 
     [Fact]
@@ -207,11 +250,24 @@ public sealed class InMemoryLifecyclerTests
             await lifecycler.StartAsync(Ct);
             await Poll.UntilAsync(() => client.GetAllHealthy().Count == 1, "the client sees the new member");
             await lifecycler.StopAsync(Ct);
-            await Poll.UntilAsync(() => client.Current.Instances.Count == 0, "the client sees the member leave");
+            await Poll.UntilAsync(() => client.Current.Instances.Single().State == InstanceState.Left, "the client sees the member leave");
         }
         finally
         {
             await client.StopAsync(CancellationToken.None);
+        }
+    }
+
+    /// <summary>A hand-over that records the member's state in the ring while it runs.</summary>
+    private sealed class RecordingHandOver(IRingKvStore kv, string instanceId, bool succeeds) : IRingLeaveHandOver
+    {
+        public string? StateDuringHandOver { get; private set; }
+
+        public async Task<bool> HandOverAsync(CancellationToken cancellationToken)
+        {
+            var (_, ring) = await kv.GetRingAsync(Options.Key, cancellationToken);
+            StateDuringHandOver = ring.Instances[instanceId].State.ToString().ToUpperInvariant();
+            return succeeds;
         }
     }
 

@@ -108,6 +108,15 @@ public sealed class ExternalProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// SIGSTOP: the process freezes where it is (a hung process, a long GC pause, a partitioned host): its sockets stay
+    /// open and the kernel still accepts connections, but nothing answers until <see cref="Thaw"/>.
+    /// </summary>
+    public void Freeze() => Posix.Freeze(_process.Id);
+
+    /// <summary>SIGCONT: a frozen process carries on.</summary>
+    public void Thaw() => Posix.Send(_process.Id, Posix.SigCont);
+
     public async ValueTask DisposeAsync()
     {
         try
@@ -133,13 +142,5 @@ public sealed class ExternalProcess : IAsyncDisposable
         {
             _output.AppendLine(line);
         }
-    }
-
-    private static class Posix
-    {
-        public const int SigTerm = 15;
-
-        [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
-        public static extern int Kill(int pid, int signal);
     }
 }

@@ -157,6 +157,12 @@ public sealed class PyroscopeProcess : IAsyncDisposable
 
     public void Terminate() => _process.Terminate();
 
+    /// <summary>SIGSTOP (see <see cref="ExternalProcess.Freeze"/>).</summary>
+    public void Freeze() => _process.Freeze();
+
+    /// <summary>SIGCONT.</summary>
+    public void Thaw() => _process.Thaw();
+
     public Task<int> WaitForExitAsync(TimeSpan timeout) => _process.WaitForExitAsync(timeout);
 
     public async ValueTask DisposeAsync()

@@ -109,5 +109,14 @@ public sealed class RedisServer : IAsyncDisposable
         process.Dispose();
     }
 
+    /// <summary>
+    /// Freezes the server (SIGSTOP): connections stay open but nothing answers, as in a network partition; the ring's
+    /// data survives for <see cref="Resume"/>.
+    /// </summary>
+    public void Pause() => Posix.Freeze(_process.Id);
+
+    /// <summary>Lets a paused server answer again (SIGCONT).</summary>
+    public void Resume() => Posix.Send(_process.Id, Posix.SigCont);
+
     public async ValueTask DisposeAsync() => await StopProcessAsync(_process);
 }

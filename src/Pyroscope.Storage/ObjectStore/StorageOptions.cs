@@ -34,12 +34,13 @@ public sealed class StorageOptions
         return options;
     }
 
-    public IObjectStore CreateStore() => Backend.ToLowerInvariant() switch
+    /// <summary>The configured store; its failures name it (<see cref="NamedFailuresObjectStore"/>).</summary>
+    public IObjectStore CreateStore() => new NamedFailuresObjectStore(Backend.ToLowerInvariant() switch
     {
         "filesystem" or "" => new FileSystemObjectStore(FilesystemDir, Prefix),
         "azure" => new AzureBlobObjectStore(Azure, Prefix),
         _ => throw new ArgumentException($"storage.backend '{Backend}' is not supported (use filesystem or azure)."),
-    };
+    });
 }
 
 public sealed class AzureStorageOptions

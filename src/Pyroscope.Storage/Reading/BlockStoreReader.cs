@@ -29,6 +29,8 @@ public sealed class BlockStoreReader : SourceSetReader
     private readonly ConcurrentDictionary<string, BlockHandle> _blocks = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, (long AtTicks, IReadOnlyList<BlockHandle> Blocks)> _listings = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, bool> _marked = new(StringComparer.Ordinal);
+    private readonly Lock _listingsLock = new();
+    private long _generation;
 
     public BlockStoreReader(IObjectStore store, BlockStoreReaderOptions? options = null, TimeProvider? time = null, ILogger<BlockStoreReader>? logger = null)
     {
@@ -41,7 +43,28 @@ public sealed class BlockStoreReader : SourceSetReader
     public IObjectStore Store => _store;
 
     /// <summary>Forgets the cached listing of a tenant (called after an upload in the same process).</summary>
-    public void Invalidate(string tenantId) => _listings.TryRemove(tenantId, out _);
+    public void Invalidate(string tenantId)
+    {
+        lock (_listingsLock)
+        {
+            _generation++;
+            _listings.TryRemove(tenantId, out _);
+        }
+    }
+
+    /// <summary>
+    /// Forgets every cached listing: blocks may have appeared that no earlier listing saw (an ingester reported that
+    /// it left after uploading everything). Listings already running when this is called are not cached either, so
+    /// every snapshot taken afterwards lists the store anew.
+    /// </summary>
+    public void InvalidateAll()
+    {
+        lock (_listingsLock)
+        {
+            _generation++;
+            _listings.Clear();
+        }
+    }
 
     protected override async ValueTask<IReadOnlyList<ProfileSource>> GetSourcesAsync(string tenantId, CancellationToken cancellationToken) =>
         StoreCoverage.Sources(await GetBlocksAsync(tenantId, cancellationToken));
@@ -57,6 +80,7 @@ public sealed class BlockStoreReader : SourceSetReader
     internal async ValueTask<IReadOnlyList<BlockHandle>> GetBlocksAsync(string tenantId, CancellationToken cancellationToken)
     {
         ValidateTenant(tenantId);
+        var generation = Volatile.Read(ref _generation);
         var now = _time.GetTimestamp();
         if (_listings.TryGetValue(tenantId, out var cached) && _time.GetElapsedTime(cached.AtTicks, now) < _options.ListCacheDuration)
         {
@@ -96,7 +120,14 @@ public sealed class BlockStoreReader : SourceSetReader
                 live.Add(block);
             }
         }
-        _listings[tenantId] = (now, live);
+        lock (_listingsLock)
+        {
+            // A listing that began before an invalidation may have missed what the invalidation announced.
+            if (_generation == generation)
+            {
+                _listings[tenantId] = (now, live);
+            }
+        }
         TrimCaches();
         return live;
     }
