@@ -157,8 +157,49 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
         }
         // Replicas: each replicated profile is merged from the one ingester that owns it, so an owner failing
         // during the merge would drop its profiles. Then the owners are chosen again among the ingesters still
-        // answering, as long as the failure budget lasts.
-        var failures = new List<IngesterReadException>();
+        // answering, as long as the failure budget lasts. The first round stops at a quorum, so an owner failing
+        // later may leave too few of those that answered while an ingester left out is still there: then the read
+        // starts again without the failed ones, as long as enough remain.
+        while (true)
+        {
+            var failures = new List<IngesterReadException>();
+            try
+            {
+                await MergeReplicasOnceAsync(tenantId, query, request, members, countedElsewhere, call, apply, failures, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (IngestersUnavailableException) when (failures.Count > 0 && Without(members, failures) is { Sufficient: true } remaining)
+            {
+                members = remaining;
+            }
+        }
+    }
+
+    /// <summary><paramref name="members"/> with the ingesters that failed moved from the healthy ones to those it cannot read.</summary>
+    private static RingReadSet Without(RingReadSet members, List<IngesterReadException> failures)
+    {
+        var healthy = new List<InstanceDesc>(members.Healthy.Count);
+        var unreadable = new List<UnreadableMember>(members.Unreadable);
+        foreach (var instance in members.Healthy)
+        {
+            var failure = failures.Find(f => f.InstanceId == instance.Id);
+            if (failure is null)
+            {
+                healthy.Add(instance);
+            }
+            else
+            {
+                unreadable.Add(new UnreadableMember(instance, "failed: " + failure.Cause));
+            }
+        }
+        return new RingReadSet(members.RingVersion, healthy, members.Left, unreadable, members.MemberCount, members.ReplicationFactor);
+    }
+
+    private async Task MergeReplicasOnceAsync<TAnswer>(
+        string tenantId, SelectQuery query, SelectRequest request, RingReadSet members, IProfileReader? countedElsewhere,
+        Func<IngesterService.IngesterServiceClient, SelectRequest, CallOptions, Task<TAnswer>> call,
+        Action<List<(InstanceDesc Instance, TAnswer Answer)>> apply, List<IngesterReadException> failures, CancellationToken cancellationToken)
+    {
         var totals = await FanOutAsync(tenantId, members, members.Calls, failures,
             (_, client, options) => client.ProfileTotalsAsync(request, options).ResponseAsync, cancellationToken);
         var elsewhere = countedElsewhere is null ? null : await ProfileIdsAlsoInAsync(countedElsewhere, tenantId, query, totals, cancellationToken);
@@ -509,8 +550,13 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
 
 /// <summary>A read from one ingester failed (the read as a whole fails only beyond the failure budget).</summary>
 public sealed class IngesterReadException(string instanceId, string address, Exception inner)
-    : Exception($"{instanceId} ({address}) failed: {(inner is RpcException rpc ? $"{rpc.StatusCode} {rpc.Status.Detail}" : inner.Message)}", inner)
+    : Exception($"{instanceId} ({address}) failed: {CauseOf(inner)}", inner)
 {
+    /// <summary>Why the call failed, without the ingester's name.</summary>
+    public string Cause => CauseOf(InnerException!);
+
+    private static string CauseOf(Exception inner) => inner is RpcException rpc ? $"{rpc.StatusCode} {rpc.Status.Detail}" : inner.Message;
+
     public string InstanceId { get; } = instanceId;
 
     public string Address { get; } = address;
