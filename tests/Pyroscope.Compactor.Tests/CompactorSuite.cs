@@ -106,15 +106,7 @@ public sealed class FileSystemCompactorTests : CompactorSuite, IDisposable
 
 public sealed class AzuriteCompactorTests(AzuriteFixture azurite) : CompactorSuite, IClassFixture<AzuriteFixture>
 {
-    private readonly IStoreBackend _backend = new ContainerPerTest(azurite);
+    private readonly IStoreBackend _backend = new AzuriteContainerPerTest(azurite);
 
     protected override IStoreBackend Backend => _backend;
-
-    /// <summary>Each test gets its own container so tests do not see each other's blocks.</summary>
-    private sealed class ContainerPerTest(AzuriteFixture azurite) : IStoreBackend
-    {
-        private readonly string _container = "c" + Guid.NewGuid().ToString("N")[..12];
-
-        public IObjectStore NewInstance() => azurite.NewInstance(_container);
-    }
 }

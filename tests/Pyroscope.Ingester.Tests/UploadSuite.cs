@@ -98,15 +98,7 @@ public sealed class FileSystemUploadTests : UploadSuite, IDisposable
 
 public sealed class AzuriteUploadTests(AzuriteFixture azurite) : UploadSuite, IClassFixture<AzuriteFixture>
 {
-    private readonly IStoreBackend _backend = new ContainerPerTest(azurite);
+    private readonly IStoreBackend _backend = new AzuriteContainerPerTest(azurite);
 
     protected override IStoreBackend Backend => _backend;
-
-    /// <summary>Each test gets its own container so tests do not see each other's blocks.</summary>
-    private sealed class ContainerPerTest(AzuriteFixture azurite) : IStoreBackend
-    {
-        private readonly string _container = "c" + Guid.NewGuid().ToString("N")[..12];
-
-        public IObjectStore NewInstance() => azurite.NewInstance(_container);
-    }
 }

@@ -19,8 +19,7 @@ public sealed class FileSystemBackend : IStoreBackend, IDisposable
     public void Dispose() => _dir.Dispose();
 }
 
-/// <summary>A real Azurite blob server on a free port, killed at teardown.</summary>
-/// <summary>One Azurite per test class (xunit class fixture), stores per container.</summary>
+/// <summary>One real Azurite per test class (xunit class fixture, killed at teardown), stores per container.</summary>
 public sealed class AzuriteFixture : IStoreBackend, IAsyncLifetime
 {
     private AzuriteServer? _server;
@@ -41,6 +40,14 @@ public sealed class AzuriteFixture : IStoreBackend, IAsyncLifetime
             await _server.DisposeAsync();
         }
     }
+}
+
+/// <summary>A container of its own in the class's Azurite, so one test does not see another's blocks.</summary>
+public sealed class AzuriteContainerPerTest(AzuriteFixture azurite) : IStoreBackend
+{
+    private readonly string _container = "c" + Guid.NewGuid().ToString("N")[..12];
+
+    public IObjectStore NewInstance() => azurite.NewInstance(_container);
 }
 
 public sealed class FlakyStore(IObjectStore inner) : IObjectStore
