@@ -28,6 +28,15 @@ public static class TraceContextIds
             && traceId != 0;
     }
 
+    /// <summary>A trace id as sent, read from its UTF-8 bytes (a profile's string table) without making a string.</summary>
+    public static bool TryParseTraceId(ReadOnlySpan<byte> utf8, out UInt128 traceId)
+    {
+        traceId = 0;
+        return utf8.Length is > 0 and <= 32
+            && UInt128.TryParse(utf8, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out traceId)
+            && traceId != 0;
+    }
+
     /// <summary>16 lowercase hex digits; empty for none.</summary>
     public static string FormatSpanId(ulong spanId) =>
         spanId == 0 ? "" : spanId.ToString("x16", CultureInfo.InvariantCulture);

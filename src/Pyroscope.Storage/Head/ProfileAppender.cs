@@ -186,14 +186,26 @@ internal sealed class ProfileAppender
             {
                 continue;
             }
-            var text = strings.TryGetUtf8((int)label.Str, out var utf8) ? Encoding.UTF8.GetString(utf8) : strings[(int)label.Str];
+            // Labels read from the received bytes are parsed there: no string per run.
+            var fromUtf8 = strings.TryGetUtf8((int)label.Str, out var utf8);
             if (label.Key == spanKey)
             {
-                ulong.TryParse(text, NumberStyles.HexNumber, CultureInfo.InvariantCulture, out span);
+                if (fromUtf8)
+                {
+                    ulong.TryParse(utf8, NumberStyles.HexNumber, CultureInfo.InvariantCulture, out span);
+                }
+                else
+                {
+                    ulong.TryParse(strings[(int)label.Str], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out span);
+                }
+            }
+            else if (fromUtf8)
+            {
+                Model.TraceContextIds.TryParseTraceId(utf8, out trace);
             }
             else
             {
-                Model.TraceContextIds.TryParseTraceId(text, out trace);
+                Model.TraceContextIds.TryParseTraceId(strings[(int)label.Str], out trace);
             }
         }
         return (span, trace);
