@@ -12,6 +12,12 @@ if (args is ["head-lock", ..])
     Pyroscope.Benchmarks.Storage.HeadLockReport.Run();
     return;
 }
+// `head-memory [pushes]`: what a head holds against its own estimate, the figure max_head_bytes is compared with (issue 13).
+if (args is ["head-memory", ..])
+{
+    Pyroscope.Benchmarks.Storage.HeadMemoryReport.Run(args);
+    return;
+}
 // `wal-size`: WAL bytes per received byte, per fixture (issue 13).
 if (args is ["wal-size", ..])
 {

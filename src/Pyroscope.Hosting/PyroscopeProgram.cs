@@ -110,6 +110,9 @@ public static class PyroscopeProgram
         {
             ApplicationName = Assembly.GetEntryAssembly()?.GetName().Name,
             ContentRootPath = Directory.GetCurrentDirectory(),
+            // The default appsettings.json sources (cleared below) would leave a recursive file watcher on the content
+            // root, and the default data path (./data) lies under it: every WAL write would wake that watcher.
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
         });
         builder.Configuration.Sources.Clear();
         builder.Configuration.AddConfiguration(settings.Configuration);

@@ -12,7 +12,8 @@ namespace Pyroscope.Ingester;
 /// belongs to exactly one cut and is released (<see cref="Release"/>) once that cut's blocks are durable.
 /// </summary>
 /// <param name="state">Guards the head lists; shared with <see cref="LocalBlocks"/> so a snapshot sees each cut once, as heads or as blocks.</param>
-internal sealed class HeadSet(WriteAheadLog wal, PyroscopeDbOptions options, TimeProvider time, object state)
+/// <param name="sizeReached">Called (once per generation) by the append that takes the heads to <see cref="PyroscopeDbOptions.MaxHeadBytes"/>.</param>
+internal sealed class HeadSet(WriteAheadLog wal, PyroscopeDbOptions options, TimeProvider time, object state, Action? sizeReached = null)
 {
     private readonly object _enqueue = new();
     private readonly List<HeadCut> _cuts = [];
@@ -39,6 +40,11 @@ internal sealed class HeadSet(WriteAheadLog wal, PyroscopeDbOptions options, Tim
             await durable.ConfigureAwait(false);
             append(head);
             generation.Appended();
+            // Checked per append, not only by the flush loop: between two of its rounds a busy ingester takes hundreds of MB.
+            if (sizeReached is not null && generation.EstimatedBytes() >= options.MaxHeadBytes && generation.MarkSizeReached())
+            {
+                sizeReached();
+            }
         }
         finally
         {
@@ -161,6 +167,7 @@ internal sealed class HeadCut(TimeProvider time)
 {
     private readonly TaskCompletionSource _settled = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _inFlight;
+    private int _sizeReached;
     private bool _closed;
     private long _firstAppendTicks;
 
@@ -183,6 +190,9 @@ internal sealed class HeadCut(TimeProvider time)
         }
         return bytes;
     }
+
+    /// <summary>True the first time only: the generation reached its size bound.</summary>
+    public bool MarkSizeReached() => Interlocked.Exchange(ref _sizeReached, 1) == 0;
 
     public void BeginAppend() => Interlocked.Increment(ref _inFlight);
 

@@ -34,6 +34,7 @@ public sealed class IngesterEngine : IAsyncDisposable
     private DataDirectoryLock? _lock;
     private WriteAheadLog? _wal;
     private StartedParts? _started;
+    private TaskCompletionSource _maintenanceRequested = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public IngesterEngine(PyroscopeDbOptions db, IngesterOptions? options, IObjectStore? remote, TimeProvider? time = null, ILogger? logger = null,
         System.Diagnostics.Metrics.IMeterFactory? meterFactory = null)
@@ -79,7 +80,7 @@ public sealed class IngesterEngine : IAsyncDisposable
         var walDirectory = Path.Combine(_db.DataPath, "wal");
         _wal = WriteAheadLog.Open(walDirectory, _db.WalFsync, _logger, out var replay);
         _wal.SyncObserved = _metrics.Synced;
-        var heads = new HeadSet(_wal, _db, _time, _state);
+        var heads = new HeadSet(_wal, _db, _time, _state, RequestMaintenance);
         var blocks = new LocalBlocks(new FileSystemObjectStore(Path.Combine(_db.DataPath, "local")), _remote, _db, _options, _time, _logger, _state,
             (tenant, block) => BlockUploaded?.Invoke(tenant, block));
         await blocks.LoadAsync(_wal.LastCheckpoint, cancellationToken);
@@ -232,6 +233,14 @@ public sealed class IngesterEngine : IAsyncDisposable
         return appended;
     }
 
+    /// <summary>
+    /// Completes when maintenance should run before its next round: the heads reached max_head_bytes. The flush loop
+    /// (<see cref="IngesterLifecycle"/>) waits for this or its timer, whichever comes first.
+    /// </summary>
+    public Task MaintenanceRequested => Volatile.Read(ref _maintenanceRequested).Task;
+
+    private void RequestMaintenance() => Volatile.Read(ref _maintenanceRequested).TrySetResult();
+
     /// <summary>Forgets series that have been idle longer than the active-series timeout.</summary>
     public void RemoveIdleSeries() => _series.RemoveIdle();
 
@@ -261,12 +270,21 @@ public sealed class IngesterEngine : IAsyncDisposable
         await _maintenance.WaitAsync(cancellationToken);
         try
         {
+            // A request that arrives from here on is for heads this round does not see: it stays set for the next one.
+            Interlocked.Exchange(ref _maintenanceRequested, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
             RemoveIdleSeries();
             if (started.Heads.CutDue())
             {
                 started.Heads.Cut();
             }
+            var pending = started.Heads.PendingCuts;
             await started.Blocks.FlushAsync(started.Heads, cancellationToken);
+            if (pending > 0 && started.Heads.PendingCuts < pending)
+            {
+                // A flushed head is up to max_head_bytes of large arrays that only a gen-2 collection frees; left to the
+                // GC's own budget they stay beside the next head, and the process holds two heads instead of one.
+                GC.Collect(2, GCCollectionMode.Forced, blocking: false);
+            }
             if (started.Blocks.UploadDue)
             {
                 await started.Blocks.UploadAsync(cancellationToken);

@@ -21,8 +21,19 @@ internal sealed class IngesterLifecycle(IngesterEngine engine, TimeProvider time
         using var timer = new PeriodicTimer(engine.Options.FlushCheckInterval, time);
         try
         {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
+            Task<bool>? tick = null;
+            while (true)
             {
+                // The timer, or earlier when the heads reach max_head_bytes; a pending tick is kept for the next round.
+                tick ??= timer.WaitForNextTickAsync(stoppingToken).AsTask();
+                if (await Task.WhenAny(tick, engine.MaintenanceRequested) == tick)
+                {
+                    if (!await tick)
+                    {
+                        break;
+                    }
+                    tick = null;
+                }
                 try
                 {
                     await engine.RunMaintenanceAsync(stoppingToken);

@@ -5,25 +5,26 @@ namespace Pyroscope.Storage.Head;
 /// <summary>
 /// Sample columns: one row per (profile, distinct stack), or per sample when samples carry span or trace ids. Span
 /// and trace ids are materialised only once one appears. Read only under the head's lock (<see cref="SpanId"/> and
-/// <see cref="TraceId"/> are resized without a publication barrier).
+/// <see cref="TraceId"/> are resized without a publication barrier). Stack ids and values are chunked
+/// (<see cref="ChunkedColumn{T}"/>): they are most of a head's memory.
 /// </summary>
 internal sealed class SampleColumns
 {
-    public GrowableArray<int> StackId;
-    public GrowableArray<long> Value;
+    public readonly ChunkedColumn<int> StackId;
+    public readonly ChunkedColumn<long> Value;
     public ulong[]? SpanId;
     public UInt128[]? TraceId;
 
     public SampleColumns(int capacity)
     {
-        StackId = new GrowableArray<int>(capacity);
-        Value = new GrowableArray<long>(capacity);
+        StackId = new ChunkedColumn<int>(capacity);
+        Value = new ChunkedColumn<long>(capacity);
     }
 
     public SampleColumns(int[] stacks, long[] values, ulong[]? spans, UInt128[]? traces = null)
     {
-        StackId = new GrowableArray<int>(stacks);
-        Value = new GrowableArray<long>(values);
+        StackId = new ChunkedColumn<int>(stacks);
+        Value = new ChunkedColumn<long>(values);
         SpanId = spans;
         TraceId = traces;
     }
@@ -54,11 +55,11 @@ internal sealed class SampleColumns
             {
                 return;
             }
-            column = new T[Math.Max(StackId.RawArray.Length, 16)];
+            column = new T[Math.Max(row + 1, 16)];
         }
         if (row >= column.Length)
         {
-            Array.Resize(ref column, Math.Max(StackId.RawArray.Length, row + 1));
+            Array.Resize(ref column, Math.Max(column.Length * 2, row + 1));
         }
         column[row] = value;
     }
@@ -89,7 +90,8 @@ internal sealed class ProfileTable
         return SampleCount.Add(sampleCount);
     }
 
-    public long EstimatedBytes() => Count * (4L + 8 + 8 + 4 + 4 + 64);
+    /// <summary>The columns, plus each row's profile id: a 36-character string (≈ 96 bytes) and its entry in the head's id set.</summary>
+    public long EstimatedBytes() => Count * (4L + 8 + 8 + 4 + 4 + 8 + 96 + 40);
 }
 
 /// <summary>Gives the sample columns a profile's SampleStart refers to (global in a head, per series in a block).</summary>

@@ -91,7 +91,7 @@ internal static class SourceQueries
         {
             var labels = index.Series[seriesId];
             var samples = sampleProvider.SamplesOf(seriesId);
-            var values = samples.Value.RawArray;
+            var values = samples.Value;
             foreach (var row in index.SeriesProfiles[seriesId].Span)
             {
                 var ts = profiles.TimestampMs[row];
@@ -141,8 +141,6 @@ internal static class SourceQueries
         foreach (var seriesId in seriesIds)
         {
             var samples = sampleProvider.SamplesOf(seriesId);
-            var stacks = samples.StackId.RawArray;
-            var values = samples.Value.RawArray;
             foreach (var row in index.SeriesProfiles[seriesId].Span)
             {
                 var id = profiles.ProfileId[row];
@@ -152,22 +150,19 @@ internal static class SourceQueries
                 }
                 var start = profiles.SampleStart[row];
                 var end = start + profiles.SampleCount[row];
-                if (everySample)
+                // A profile's rows may span two chunks of the columns: one flat run at a time.
+                for (var runStart = start; runStart < end;)
                 {
-                    for (var i = start; i < end; i++)
+                    var stacks = samples.StackId.Run(runStart, end);
+                    var values = samples.Value.Run(runStart, end);
+                    for (var i = 0; i < stacks.Length; i++)
                     {
-                        perStack[stacks[i]] = Saturating.Add(perStack[stacks[i]], values[i]);
-                    }
-                }
-                else
-                {
-                    for (var i = start; i < end; i++)
-                    {
-                        if (filter.Accepts(samples, i, callSiteMask))
+                        if (everySample || filter.Accepts(samples, runStart + i, callSiteMask))
                         {
                             perStack[stacks[i]] = Saturating.Add(perStack[stacks[i]], values[i]);
                         }
                     }
+                    runStart += stacks.Length;
                 }
             }
         }

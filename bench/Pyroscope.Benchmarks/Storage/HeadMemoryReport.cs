@@ -1,0 +1,103 @@
+using System.Globalization;
+using Pyroscope.Formats.Ingest;
+using Pyroscope.Formats.Normalization;
+using Pyroscope.LoadTest.Workload;
+using Pyroscope.Model;
+using Pyroscope.Model.Ingest;
+using Pyroscope.Storage.Head;
+
+namespace Pyroscope.Benchmarks.Storage;
+
+/// <summary>
+/// <c>dotnet run -c Release --project bench/Pyroscope.Benchmarks -- head-memory [pushes]</c>: what a head really holds
+/// against what it thinks it holds (<see cref="TenantHead.EstimatedBytes"/>, the figure <c>max_head_bytes</c> is
+/// compared with). Appends the load test's small-profile mix (200 services × 5 pods × 4 real fixtures, normalised as
+/// the distributor does) to one head and prints, every tenth of the run, the managed heap after a full blocking GC
+/// minus the heap before the head existed, and the head's estimate.
+/// </summary>
+public static class HeadMemoryReport
+{
+    private const long Now = 1_800_000_000_000_000_000;
+
+    public static void Run(string[] args)
+    {
+        var pushes = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 100_000;
+        using var fixtures = new FixtureHolder(FixtureSet.Load(StorageBenchData.FixturesDirectory()));
+        var bodies = fixtures.Set.Bodies;
+        var space = new SeriesSpace(200, 5, bodies.Count);
+        var metadata = new IngestMetadata[space.Services * space.Pods * bodies.Count];
+        for (var s = 0; s < space.Services; s++)
+        {
+            for (var p = 0; p < space.Pods; p++)
+            {
+                var labels = string.Join(',', Array.ConvertAll(SeriesSpace.ExtraLabels(s, p), l => l.Name + "=" + l.Value));
+                for (var b = 0; b < bodies.Count; b++)
+                {
+                    var query = System.Web.HttpUtility.ParseQueryString(
+                        $"name={Uri.EscapeDataString(SeriesSpace.ServiceName(s) + "{" + labels + "}")}&format=pprof&spyName={bodies[b].SpyName}");
+                    metadata[(s * space.Pods + p) * bodies.Count + b] = IngestMetadata.Parse(key => query[key], Now);
+                }
+            }
+        }
+
+        var before = Heap();
+        var head = new TenantHead("bench", Ulid.NewUlid());
+        var step = Math.Max(1, pushes / 10);
+        Console.WriteLine($"| pushes | profiles (series) | samples | estimated MB | heap after full GC − before, MB | heap ÷ estimate | bytes / profile |");
+        Console.WriteLine("|---|---|---|---|---|---|---|");
+        for (var i = 0; i < pushes; i++)
+        {
+            var (service, pod, profile) = space.At(i);
+            var body = bodies[profile];
+            using (var push = Normalised(metadata[(service * space.Pods + pod) * bodies.Count + profile], body.Gzipped))
+            {
+                head.Append(Pyroscope.Ingester.IngesterEngine.SeriesOf(push), Now / 1_000_000);
+            }
+            if ((i + 1) % step == 0)
+            {
+                var heap = Heap() - before;
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {i + 1} | {head.ProfileCount} | {head.Tables.Samples.Count} | {head.EstimatedBytes / 1e6:F1} | {heap / 1e6:F1} | {(double)heap / head.EstimatedBytes:F2} | {heap / head.ProfileCount} |"));
+            }
+        }
+        var beforeEncode = Heap();
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var allocated = GC.GetTotalAllocatedBytes(precise: true);
+        var block = head.EncodeBlock();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"block encode: {watch.Elapsed.TotalSeconds:F1} s, {(GC.GetTotalAllocatedBytes(precise: true) - allocated) / 1e6:F0} MB allocated, heap while holding head and block +{(Heap() - beforeEncode) / 1e6:F0} MB, {(block.Index.Length + (long)block.Symbols.Length + block.Samples.Length) / 1e6:F1} MB encoded"));
+        GC.KeepAlive(head);
+    }
+
+    private static long Heap()
+    {
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers();
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+        return GC.GetTotalMemory(forceFullCollection: true);
+    }
+
+    private static IngestPush Normalised(IngestMetadata metadata, byte[] gzipped)
+    {
+        var context = new PushContext(Now, metadata.FromNanos, 0, 0, ProfileNormalizer.RandomSeed());
+        var profiles = new List<PushedProfile>();
+        var push = new IngestPush(context, profiles);
+        var series = 0;
+        foreach (var profile in IngestFormatRegistry.BuiltIn.Decode(metadata, null, gzipped, long.MaxValue))
+        {
+            var parsed = profile.TakeParsed();
+            var normalized = ProfileNormalizer.Normalize(parsed, profile.Labels, TenantLimits.Unlimited,
+                new NormalizeContext(Now, metadata.FromNanos, profile.DecompressedSize) { SeriesSoFar = series, IdSeed = context.IdSeed });
+            profiles.Add(new PushedProfile(profile.Labels, profile.Received.IsEmpty ? parsed.Bytes : profile.Received, profile.Fixups, normalized));
+            series += normalized.Series.Count;
+        }
+        return push;
+    }
+
+    private sealed class FixtureHolder(Pyroscope.LoadTest.Workload.FixtureSet set) : IDisposable
+    {
+        public Pyroscope.LoadTest.Workload.FixtureSet Set { get; } = set;
+
+        public void Dispose() => Set.DisposeAsync().AsTask().GetAwaiter().GetResult();
+    }
+}
