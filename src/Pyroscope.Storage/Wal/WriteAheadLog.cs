@@ -280,7 +280,7 @@ public sealed class WriteAheadLog : IAsyncDisposable
             if (_fsync)
             {
                 var watch = Stopwatch.StartNew();
-                _file.Flush(flushToDisk: true);
+                DataSync.Sync(_file);
                 SyncObserved?.Invoke(watch.Elapsed);
             }
         }
