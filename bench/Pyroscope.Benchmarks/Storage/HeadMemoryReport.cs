@@ -21,6 +21,11 @@ public static class HeadMemoryReport
 
     public static void Run(string[] args)
     {
+        if (args is [_, "ebpf", ..])
+        {
+            AppendLarge(args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 40);
+            return;
+        }
         var pushes = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 100_000;
         using var fixtures = new FixtureHolder(FixtureSet.Load(StorageBenchData.FixturesDirectory()));
         var bodies = fixtures.Set.Bodies;
@@ -67,6 +72,30 @@ public static class HeadMemoryReport
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"block encode: {watch.Elapsed.TotalSeconds:F1} s, {(GC.GetTotalAllocatedBytes(precise: true) - allocated) / 1e6:F0} MB allocated, heap while holding head and block +{(Heap() - beforeEncode) / 1e6:F0} MB, {(block.Index.Length + (long)block.Symbols.Length + block.Samples.Length) / 1e6:F1} MB encoded"));
         GC.KeepAlive(head);
+    }
+
+    /// <summary><c>head-memory ebpf [pushes]</c>: the 4 MB eBPF-style profile appended again and again; time per push by stage.</summary>
+    private static void AppendLarge(int pushes)
+    {
+        var (gzipped, metadata) = Ingest.WritePathStageBenchmarks.Load("ebpf-4MB");
+        var head = new TenantHead("bench", Ulid.NewUlid());
+        double normalise = 0, append = 0;
+        for (var i = 0; i < pushes; i++)
+        {
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            using var push = Normalised(metadata, gzipped);
+            var normalised = watch.Elapsed.TotalMilliseconds;
+            head.Append(Pyroscope.Ingester.IngesterEngine.SeriesOf(push), Now / 1_000_000);
+            var appended = watch.Elapsed.TotalMilliseconds - normalised;
+            if (i >= pushes / 4)
+            {
+                normalise += normalised;
+                append += appended;
+            }
+        }
+        var measured = pushes - pushes / 4;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"eBPF 4 MB profile, {measured} pushes measured: read + normalise {normalise / measured:F1} ms, head append {append / measured:F1} ms per push; head {head.EstimatedBytes / 1e6:F0} MB, {head.Tables.Symbols.NodeCount} stack nodes"));
     }
 
     private static long Heap()

@@ -49,12 +49,22 @@ internal static class SampleGroups
         var groups = new List<SampleGroup>();
         var byKey = new Dictionary<long[], SampleGroup>(PairKeyComparer.Instance);
         var lookup = byKey.GetAlternateLookup<ReadOnlySpan<long>>();
+        // Samples repeat the same label lists: the labels as read (before canonical strings and sorting) find the
+        // group of an identical list directly.
+        var byRawLabels = new Dictionary<byte[], SampleGroup>(RawLabelsComparer.Instance);
+        var rawLookup = byRawLabels.GetAlternateLookup<ReadOnlySpan<byte>>();
         var scratch = ArrayPool<long>.Shared.Rent(16);
         try
         {
             for (var sampleIndex = 0; sampleIndex < samples.Length; sampleIndex++)
             {
                 var labels = profile.LabelsOf(samples[sampleIndex]);
+                var raw = System.Runtime.InteropServices.MemoryMarshal.AsBytes(labels);
+                if (rawLookup.TryGetValue(raw, out var known))
+                {
+                    known.Samples.Add(sampleIndex);
+                    continue;
+                }
                 if (scratch.Length < labels.Length)
                 {
                     ArrayPool<long>.Shared.Return(scratch);
@@ -90,6 +100,7 @@ internal static class SampleGroups
                     lookup[pairs] = group;
                     groups.Add(group);
                 }
+                rawLookup[raw] = group;
                 group.Samples.Add(sampleIndex);
             }
         }
@@ -179,6 +190,22 @@ internal static class SampleGroups
             strings.Add(value);
             return Of(strings.Count - 1);
         }
+    }
+
+    /// <summary>A sample's labels as read, compared by their bytes; looked up by span without allocating.</summary>
+    private sealed class RawLabelsComparer : IEqualityComparer<byte[]>, IAlternateEqualityComparer<ReadOnlySpan<byte>, byte[]>
+    {
+        public static readonly RawLabelsComparer Instance = new();
+
+        public bool Equals(byte[]? x, byte[]? y) => x.AsSpan().SequenceEqual(y);
+
+        public int GetHashCode(byte[] obj) => GetHashCode((ReadOnlySpan<byte>)obj);
+
+        public bool Equals(ReadOnlySpan<byte> alternate, byte[] other) => alternate.SequenceEqual(other);
+
+        public int GetHashCode(ReadOnlySpan<byte> alternate) => (int)System.IO.Hashing.XxHash3.HashToUInt64(alternate);
+
+        public byte[] Create(ReadOnlySpan<byte> alternate) => alternate.ToArray();
     }
 
     /// <summary>Sorted (key, value) index pairs compared by content; looked up by span without allocating.</summary>
