@@ -1,8 +1,6 @@
 using System.Globalization;
 using Pyroscope.Formats.Ingest;
-using Pyroscope.Formats.Normalization;
 using Pyroscope.LoadTest.Workload;
-using Pyroscope.Model;
 using Pyroscope.Model.Ingest;
 using Pyroscope.Storage.Head;
 
@@ -106,22 +104,8 @@ public static class HeadMemoryReport
         return GC.GetTotalMemory(forceFullCollection: true);
     }
 
-    private static IngestPush Normalised(IngestMetadata metadata, byte[] gzipped)
-    {
-        var context = new PushContext(Now, metadata.FromNanos, 0, 0, ProfileNormalizer.RandomSeed());
-        var profiles = new List<PushedProfile>();
-        var push = new IngestPush(context, profiles);
-        var series = 0;
-        foreach (var profile in IngestFormatRegistry.BuiltIn.Decode(metadata, null, gzipped, long.MaxValue))
-        {
-            var parsed = profile.TakeParsed();
-            var normalized = ProfileNormalizer.Normalize(parsed, profile.Labels, TenantLimits.Unlimited,
-                new NormalizeContext(Now, metadata.FromNanos, profile.DecompressedSize) { SeriesSoFar = series, IdSeed = context.IdSeed });
-            profiles.Add(new PushedProfile(profile.Labels, profile.Received.IsEmpty ? parsed.Bytes : profile.Received, profile.Fixups, normalized));
-            series += normalized.Series.Count;
-        }
-        return push;
-    }
+    /// <summary>Decoded and normalised as the distributor does it.</summary>
+    private static IngestPush Normalised(IngestMetadata metadata, byte[] gzipped) => Ingest.WritePathStageBenchmarks.ReceivedPush(metadata, gzipped);
 
     private sealed class FixtureHolder(Pyroscope.LoadTest.Workload.FixtureSet set) : IDisposable
     {
