@@ -41,7 +41,7 @@ internal sealed class HeadSet(WriteAheadLog wal, PyroscopeDbOptions options, Tim
             append(head);
             generation.Appended();
             // Checked per append, not only by the flush loop: between two of its rounds a busy ingester takes hundreds of MB.
-            if (sizeReached is not null && generation.EstimatedBytes() >= options.MaxHeadBytes && generation.MarkSizeReached())
+            if (sizeReached is not null && AtSizeBound(generation) && generation.MarkSizeReached())
             {
                 sizeReached();
             }
@@ -106,8 +106,10 @@ internal sealed class HeadSet(WriteAheadLog wal, PyroscopeDbOptions options, Tim
         {
             return true;
         }
-        return current.EstimatedBytes() >= options.MaxHeadBytes;
+        return AtSizeBound(current);
     }
+
+    private bool AtSizeBound(HeadCut generation) => generation.EstimatedBytes() >= options.MaxHeadBytes;
 
     /// <summary>Freezes the current heads (they stay queryable) and starts new ones and a new WAL segment.</summary>
     public void Cut()

@@ -29,8 +29,9 @@ public sealed class HeadMemoryBoundTests
         });
         var idle = ServerProbe.ResidentBytes(server);
 
+        using var sampling = new CancellationTokenSource();
+        var peak = ServerProbe.SamplePeakAsync(server, sampling.Token);
         var next = -1;
-        long peak = 0;
         var writers = Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
         {
             int i;
@@ -39,18 +40,16 @@ public sealed class HeadMemoryBoundTests
                 using var content = new ByteArrayContent(bytes);
                 using var response = await server.Http.PostAsync($"/ingest?name=head-bound{{pod=pod-{i % 16}}}&format=pprof", content, ct);
                 Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-                if (i % 16 == 0)
-                {
-                    InterlockedMax(ref peak, ServerProbe.ResidentBytes(server));
-                }
             }
         }, ct)).ToArray();
         await Task.WhenAll(writers);
 
         // Each push adds ≈ 18 KB to the head estimate: 480 of them are ≈ 8.6 MB, four heads' worth or more.
-        var blocks = await PollAsync(() => BlockCount(server.DataDirectory), n => n >= 3, TimeSpan.FromSeconds(60), ct);
-        Assert.True(blocks >= 3, $"{blocks} block(s) written for ≈ {Pushes * 18 / 1024} MB of head with max_head_bytes = 2 MiB");
-        Assert.True(peak - idle < 512L << 20, $"resident memory grew {(peak - idle) >> 20} MB over idle ({idle >> 20} MB) with a 2 MiB head bound");
+        await Poll.UntilAsync(() => BlockCount(server.DataDirectory) >= 3,
+            $"at least 3 blocks are written for ≈ {Pushes * 18 / 1024} MB of head with max_head_bytes = 2 MiB", timeoutSeconds: 60);
+        sampling.Cancel();
+        var (peakBytes, _) = await peak;
+        Assert.True(peakBytes - idle < 512L << 20, $"resident memory grew {(peakBytes - idle) >> 20} MB over idle ({idle >> 20} MB) with a 2 MiB head bound");
 
         var actual = await Query.MergedStacksAsync(server.Http, "process_cpu:cpu:nanoseconds:cpu:nanoseconds", "{service_name=\"head-bound\"}", timeMs - 3_600_000, timeMs + 3_600_000, ct);
         foreach (var (stack, value) in expected)
@@ -75,25 +74,5 @@ public sealed class HeadMemoryBoundTests
             }
         }
         return ids.Count;
-    }
-
-    private static async Task<int> PollAsync(Func<int> read, Func<int, bool> done, TimeSpan timeout, CancellationToken ct)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        var value = read();
-        while (!done(value) && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(100, ct);
-            value = read();
-        }
-        return value;
-    }
-
-    private static void InterlockedMax(ref long target, long value)
-    {
-        long current;
-        while (value > (current = Interlocked.Read(ref target)) && Interlocked.CompareExchange(ref target, value, current) != current)
-        {
-        }
     }
 }

@@ -33,11 +33,9 @@ public static class HeadMemoryReport
         {
             for (var p = 0; p < space.Pods; p++)
             {
-                var labels = string.Join(',', Array.ConvertAll(SeriesSpace.ExtraLabels(s, p), l => l.Name + "=" + l.Value));
                 for (var b = 0; b < bodies.Count; b++)
                 {
-                    var query = System.Web.HttpUtility.ParseQueryString(
-                        $"name={Uri.EscapeDataString(SeriesSpace.ServiceName(s) + "{" + labels + "}")}&format=pprof&spyName={bodies[b].SpyName}");
+                    var query = System.Web.HttpUtility.ParseQueryString($"name={SeriesSpace.IngestName(s, p)}&format=pprof&spyName={bodies[b].SpyName}");
                     metadata[(s * space.Pods + p) * bodies.Count + b] = IngestMetadata.Parse(key => query[key], Now);
                 }
             }

@@ -40,6 +40,10 @@ public sealed class SeriesSpace(int services, int pods, int profiles)
 
     public static string PodName(int service, int pod) => $"svc{service}-pod-{pod}";
 
+    /// <summary>The <c>name</c> parameter of <c>/ingest</c> for one (service, pod): <c>service{labels}</c>, URL-escaped.</summary>
+    public static string IngestName(int service, int pod) =>
+        Uri.EscapeDataString(ServiceName(service) + "{" + string.Join(',', Array.ConvertAll(ExtraLabels(service, pod), l => l.Name + "=" + l.Value)) + "}");
+
     /// <summary>Namespace and region vary too (10 namespaces, 3 regions), as in a real fleet's labels.</summary>
     public static (string Name, string Value)[] ExtraLabels(int service, int pod) =>
     [
@@ -68,8 +72,7 @@ public sealed class IngestWorkload : IWorkload
         {
             for (var p = 0; p < space.Pods; p++)
             {
-                var labels = string.Join(',', Array.ConvertAll(SeriesSpace.ExtraLabels(s, p), l => l.Name + "=" + l.Value));
-                _names[s * space.Pods + p] = Uri.EscapeDataString(SeriesSpace.ServiceName(s) + "{" + labels + "}");
+                _names[s * space.Pods + p] = SeriesSpace.IngestName(s, p);
             }
         }
     }

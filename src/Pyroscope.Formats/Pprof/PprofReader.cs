@@ -63,7 +63,7 @@ public static class PprofReader
 
     private static byte[] PooledBytesOf(int size, out IDisposable owner)
     {
-        var array = size <= PooledBytes.MaxPooledLength ? System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(size, 1)) : GC.AllocateUninitializedArray<byte>(size);
+        var array = BoundedArrayPool<byte>.Rent(Math.Max(size, 1));
         owner = new ReturnToPool(array);
         return array;
     }
@@ -335,9 +335,9 @@ public static class PprofReader
 
         public void Dispose()
         {
-            if (Interlocked.Exchange(ref _array, null) is { Length: <= PooledBytes.MaxPooledLength } array)
+            if (Interlocked.Exchange(ref _array, null) is { } array)
             {
-                System.Buffers.ArrayPool<byte>.Shared.Return(array);
+                BoundedArrayPool<byte>.Return(array);
             }
         }
     }

@@ -5,8 +5,8 @@ namespace Pyroscope.Model.Buffers;
 /// <summary>
 /// A byte buffer that grows while a stream is read into it, up to a hard cap, and gives its memory back on
 /// <see cref="Dispose"/>. Small buffers come from <see cref="ArrayPool{T}.Shared"/>; larger ones are plain
-/// arrays left to the GC, because the shared pool keeps whatever it is handed: one gzip bomb's 256 MB
-/// buffers would otherwise stay in the process for good.
+/// arrays left to the GC (<see cref="BoundedArrayPool{T}"/>): one gzip bomb's 256 MB buffers would otherwise stay in
+/// the process for good.
 /// </summary>
 public sealed class PooledBytes : IDisposable
 {
@@ -17,7 +17,7 @@ public sealed class PooledBytes : IDisposable
 
     private PooledBytes(int capacity)
     {
-        _array = Allocate(Math.Max(capacity, 256));
+        _array = BoundedArrayPool<byte>.Rent(Math.Max(capacity, 256));
     }
 
     public int Length { get; private set; }
@@ -84,10 +84,7 @@ public sealed class PooledBytes : IDisposable
         var array = _array;
         _array = [];
         Length = 0;
-        if (array.Length is > 0 and <= MaxPooledLength)
-        {
-            ArrayPool<byte>.Shared.Return(array);
-        }
+        BoundedArrayPool<byte>.Return(array);
     }
 
     private static int InitialCapacity(long limit, int sizeHint) =>
@@ -114,17 +111,11 @@ public sealed class PooledBytes : IDisposable
         {
             throw new LimitExceededException(limit);
         }
-        var bigger = Allocate(size);
+        var bigger = BoundedArrayPool<byte>.Rent(size);
         _array.AsSpan(0, Length).CopyTo(bigger);
-        if (_array.Length <= MaxPooledLength)
-        {
-            ArrayPool<byte>.Shared.Return(_array);
-        }
+        BoundedArrayPool<byte>.Return(_array);
         _array = bigger;
     }
-
-    private static byte[] Allocate(int size) =>
-        size <= MaxPooledLength ? ArrayPool<byte>.Shared.Rent(size) : GC.AllocateUninitializedArray<byte>(size);
 
     /// <summary>The source had more bytes than the cap allowed.</summary>
     public sealed class LimitExceededException(long limit) : IOException($"more than {limit} bytes")

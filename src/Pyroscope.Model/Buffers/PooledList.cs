@@ -5,9 +5,8 @@ namespace Pyroscope.Model.Buffers;
 
 /// <summary>
 /// A growable column on <see cref="ArrayPool{T}.Shared"/> for per-request data (a parsed profile's rows), given back on
-/// <see cref="Dispose"/>. A mutable struct: keep it in a field and use it in place, never copy it. Arrays over
-/// <see cref="PooledBytes.MaxPooledLength"/> bytes are plain arrays left to the GC, as <see cref="PooledBytes"/> does: the
-/// shared pool keeps what it is handed, per thread and per core, so a few large profiles' columns would stay for good.
+/// <see cref="Dispose"/>. A mutable struct: keep it in a field and use it in place, never copy it. Large columns are
+/// plain arrays (<see cref="BoundedArrayPool{T}"/>).
 /// </summary>
 public struct PooledList<T>
 {
@@ -58,11 +57,11 @@ public struct PooledList<T>
 
     private void Grow(int needed)
     {
-        var bigger = Allocate(Math.Max(needed, Math.Max(16, (_items?.Length ?? 0) * 2)));
+        var bigger = BoundedArrayPool<T>.Rent(Math.Max(needed, Math.Max(16, (_items?.Length ?? 0) * 2)));
         if (_items is not null)
         {
             _items.AsSpan(0, _count).CopyTo(bigger);
-            Release(_items);
+            BoundedArrayPool<T>.Return(_items);
         }
         _items = bigger;
     }
@@ -71,27 +70,10 @@ public struct PooledList<T>
     {
         if (_items is not null)
         {
-            Release(_items);
+            BoundedArrayPool<T>.Return(_items);
             _items = null;
         }
         _count = 0;
-    }
-
-    /// <summary>A power of two, so the pool never hands out an array longer than this for a length up to it.</summary>
-    private static readonly int MaxPooledItems = (int)System.Numerics.BitOperations.RoundUpToPowerOf2(
-        (uint)Math.Max(16, PooledBytes.MaxPooledLength / Math.Max(1, Unsafe.SizeOf<T>())) + 1) >> 1;
-
-    private static T[] Allocate(int length) =>
-        length <= MaxPooledItems ? ArrayPool<T>.Shared.Rent(length)
-        : RuntimeHelpers.IsReferenceOrContainsReferences<T>() ? new T[length] : GC.AllocateUninitializedArray<T>(length);
-
-    private static void Release(T[] array)
-    {
-        // A rented array is never longer than the largest size rented: longer ones were allocated here.
-        if (array.Length <= MaxPooledItems)
-        {
-            ArrayPool<T>.Shared.Return(array, RuntimeHelpers.IsReferenceOrContainsReferences<T>());
-        }
     }
 
     private static void ThrowIndex(int index) => throw new ArgumentOutOfRangeException(nameof(index), index, "outside the list");

@@ -5,8 +5,8 @@ namespace Pyroscope.Storage.Head;
 /// A flat array grown by doubling would, for a head near max_head_bytes, briefly hold the old and the new array
 /// (1.5× the column) and then keep up to twice what it uses: the head's memory would be bounded by luck. Here
 /// memory follows the rows (the head's estimate is what it holds, plus at most one chunk), and a flushed head
-/// leaves same-sized chunks the next head's allocations reuse. The first chunk starts small and doubles up to the
-/// chunk size, so a head of a quiet tenant stays small.
+/// leaves same-sized free blocks in the large-object heap that the next head's chunks fit. The first chunk starts
+/// small and doubles up to the chunk size, so a head of a quiet tenant stays small.
 /// One writer at a time (the head's write lock). Readers are safe for rows below a count they took under that lock:
 /// a row is written before the count covers it, and a grown first chunk or chunk directory is filled completely
 /// before it is published.
@@ -68,15 +68,8 @@ internal sealed class ChunkedColumn<T>
     }
 
     /// <summary>Bytes of the chunks allocated (what the column holds, not what it uses).</summary>
-    public long EstimatedBytes(int bytesPerRow)
-    {
-        long rows = 0;
-        for (var i = 0; i < _chunkCount; i++)
-        {
-            rows += _chunks[i].Length;
-        }
-        return rows * bytesPerRow + _chunks.Length * 8L;
-    }
+    public long EstimatedBytes(int bytesPerRow) =>
+        ((long)_chunks[0].Length + (long)(_chunkCount - 1) * ChunkRows) * bytesPerRow + _chunks.Length * 8L;
 
     private T[] NewChunk()
     {

@@ -53,7 +53,7 @@ public sealed class MemoryBoundTests : IAsyncLifetime
         var amplification = PprofMutator.Gzip(HostileBodies.DistinctLabelPerSample(16_000, nowMs * 1_000_000).ToByteArray());
 
         using var sampling = new CancellationTokenSource();
-        var peak = SamplePeakAsync(sampling.Token);
+        var peak = ServerProbe.SamplePeakAsync(_server, sampling.Token);
         var storm = new List<Task<(string What, int Status)>>();
         for (var i = 0; i < Bombs; i++)
         {
@@ -175,25 +175,5 @@ public sealed class MemoryBoundTests : IAsyncLifetime
         request.Headers.Add("X-Scope-OrgID", tenant);
         using var response = await _server.Http.SendAsync(request, ct);
         Assert.True(response.StatusCode == HttpStatusCode.OK, $"{tenant}'s push answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(ct)}");
-    }
-
-    private async Task<(long Peak, int Samples)> SamplePeakAsync(CancellationToken stop)
-    {
-        long peak = 0;
-        var samples = 0;
-        while (!stop.IsCancellationRequested)
-        {
-            peak = Math.Max(peak, ServerProbe.ResidentBytes(_server));
-            samples++;
-            try
-            {
-                await Task.Delay(20, stop);
-            }
-            catch (OperationCanceledException)
-            {
-                break;
-            }
-        }
-        return (Math.Max(peak, ServerProbe.ResidentBytes(_server)), samples);
     }
 }

@@ -22,6 +22,27 @@ public static class ServerProbe
         throw new InvalidOperationException("no VmRSS in /proc status");
     }
 
+    /// <summary>The highest resident set size seen every 20 ms until <paramref name="stop"/>, and how many samples that took.</summary>
+    public static async Task<(long Peak, int Samples)> SamplePeakAsync(PyroscopeProcess server, CancellationToken stop)
+    {
+        long peak = 0;
+        var samples = 0;
+        while (!stop.IsCancellationRequested)
+        {
+            peak = Math.Max(peak, ResidentBytes(server));
+            samples++;
+            try
+            {
+                await Task.Delay(20, stop);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+        return (Math.Max(peak, ResidentBytes(server)), samples);
+    }
+
     public static string Megabytes(long bytes) => (bytes / (1024.0 * 1024)).ToString("0", CultureInfo.InvariantCulture) + " MB";
 
     /// <summary>One Connect unary call in proto or JSON (or the given raw body), returning status, the error code if any, and the body.</summary>
