@@ -55,17 +55,9 @@ internal static class ReceivedPushNormalizer
         }
     }
 
-    private static TenantLimits ReplayLimits(PushContext context) => new()
+    private static TenantLimits ReplayLimits(PushContext context) => TenantLimits.Unlimited with
     {
         MaxProfileStacktraceDepth = context.MaxStackDepth,
         MaxProfileSymbolValueLength = context.MaxSymbolLength,
-        MaxLabelNamesPerSeries = 0,
-        MaxLabelNameLength = 0,
-        MaxLabelValueLength = 0,
-        MaxProfileSizeBytes = 0,
-        MaxProfileStacktraceSamples = 0,
-        MaxProfileStacktraceSampleLabels = 0,
-        RejectOlderThan = TimeSpan.Zero,
-        RejectNewerThan = TimeSpan.Zero,
     };
 }
