@@ -67,14 +67,18 @@ public sealed class LiveProfilerTests
         };
         using var burn = new CancellationTokenSource();
         var burner = Task.Run(() => BurnUntil(burn.Token), TestContext.Current.CancellationToken);
+        // The first windows can hold only CPU the OS accounted to threads before their first stack samples
+        // (rundown takes seconds under load): wait for the window in which the burner's own samples arrive.
+        static bool BurnerSampled(Pyroscope.Profiler.Export.ProfileBatch b) => b.Profiles.Any(p => p.Type == DotNetProfileTypes.Cpu
+            && PprofStacks.From(p.Profile).Samples.Any(s => s.RootFirst.Any(f => f.EndsWith(".BurnUntil", StringComparison.Ordinal))));
         await using (PyroscopeProfiler.Start(options))
         {
-            await exporter.WaitForAsync(b => b.Profiles.Any(p => p.Type == DotNetProfileTypes.Cpu), TimeSpan.FromSeconds(20));
+            await exporter.WaitForAsync(BurnerSampled, TimeSpan.FromSeconds(20));
         }
         await burn.CancelAsync();
         await burner;
 
-        var batch = exporter.Batches.First(b => b.Profiles.Any(p => p.Type == DotNetProfileTypes.Cpu));
+        var batch = exporter.Batches.First(BurnerSampled);
         Assert.True(batch.From < batch.Until);
         var cpu = PprofStacks.From(batch.Profiles.Single(p => p.Type == DotNetProfileTypes.Cpu).Profile);
         Assert.True(cpu.Total > 0);

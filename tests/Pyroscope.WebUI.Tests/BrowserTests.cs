@@ -146,6 +146,9 @@ public sealed class BrowserTests(UiFixture ui)
 
         const string fn = "math.sin";
         await page.FillAsync("#search", "math.");
+        // The search is applied 120 ms after the last keystroke and re-renders the table: a click before that lands
+        // on a row the re-render moves away.
+        await page.WaitForFunctionAsync("() => window.pyroscopeUI.flame.search === 'math.'");
         await page.ClickAsync($"#table tr[data-name='{fn}']");
         Assert.Equal(fn, await page.EvalAsync<string>("() => window.pyroscopeUI.flame.selectedName"));
         Assert.True(await page.EvalAsync<int>("() => window.pyroscopeUI.flame.zoom.level") > 0);
