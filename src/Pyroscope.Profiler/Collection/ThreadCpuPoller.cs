@@ -175,9 +175,19 @@ internal sealed class ThreadCpuPoller : IDisposable
             {
                 return;
             }
-            if (woken == WaitHandle.WaitTimeout)
+            // A round whose gate is held is skipped, not waited for: the holder (a window closing, a session
+            // starting or stopping) is reading every clock at this moment, and a wait here would be the profiler's
+            // own lock contention in the application's lock profile (tens of ms under load).
+            if (woken == WaitHandle.WaitTimeout && Monitor.TryEnter(_pollGate))
             {
-                Poll(list: !_sampling);
+                try
+                {
+                    ReadAll(_sampling, list: !_sampling);
+                }
+                finally
+                {
+                    Monitor.Exit(_pollGate);
+                }
             }
         }
     }
