@@ -52,10 +52,10 @@ public sealed class WalFailureTests
         var after = Record(2000, 1000);
         await wal.AppendAsync(after);
         Assert.Null(wal.Failure);
+        await wal.DisposeAsync();
         // One continuation per failed batch; the record is in the last one, never behind a failed write.
         var last = Directory.GetFiles(directory, "0000000001_*.wal").Order(StringComparer.Ordinal).Last();
         Assert.Equal(after.Length + 8L, new FileInfo(last).Length);
-        await wal.DisposeAsync();
 
         var replayed = WriteAheadLog.ReadSegment(directory, 1, NullLogger.Instance).ToList();
         Assert.Equal([after], replayed);

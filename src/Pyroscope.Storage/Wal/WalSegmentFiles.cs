@@ -9,7 +9,8 @@ namespace Pyroscope.Storage.Wal;
 /// The WAL's files. A logical segment <c>N</c> (one per head generation) is the file <c>N.wal</c> (ten digits) and, when
 /// a write failed while it was open, continuation files <c>N_0001.wal</c>, <c>N_0002.wal</c>, …: after a failure the log
 /// never appends behind what the failure may have left, so a torn tail can only end a file, never hide a later record.
-/// Record: u32 length, u32 CRC-32 of the payload, payload.
+/// Record: u32 length, u32 CRC-32 of the payload, payload. A file may end in zeros (filled ahead of the records
+/// while it was written): an all-zero header ends its records.
 /// </summary>
 internal static class WalSegmentFiles
 {
@@ -76,6 +77,11 @@ internal static class WalSegmentFiles
             }
             var length = BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(offset));
             var crc = BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(offset + 4));
+            if (length == 0 && crc == 0)
+            {
+                // The zeros a file is filled with ahead of its records (no record is empty): the clean end.
+                yield break;
+            }
             if (length > MaxRecordBytes || length > data.Length - offset - HeaderSize)
             {
                 logger.LogWarning("WAL file {Path}: torn record at offset {Offset} (length {Length}); dropping {Bytes} trailing bytes.", path, offset, length, data.Length - offset);

@@ -10,6 +10,10 @@ namespace Pyroscope.Storage.Wal;
 /// writer task drains everything queued, writes it in one call, syncs once and completes all waiting appends together.
 /// A segment is rotated when the head is cut, so every segment belongs to exactly one head generation and can be
 /// deleted once that generation's blocks are durable.
+/// With fsync on, a file is zero-filled ahead of its records (<see cref="ZeroTailBytes"/>): a sync of a write into
+/// blocks the file already has flushes only data, while one that grows the file also commits the filesystem's journal
+/// (ext4: half the sync time, on the path of every push). Replay ends a file at the first all-zero header; a closed
+/// file is cut back to its records.
 /// A write or sync that fails (a full disk above all) fails every append of its batch with a
 /// <see cref="WalWriteException"/>, cuts the file back to where the batch began, and closes it: the next batch goes to
 /// a fresh continuation file, so nothing acknowledged later can sit behind whatever the failure left.
@@ -21,6 +25,11 @@ public sealed class WriteAheadLog : IAsyncDisposable
     /// <summary>A batch is written once it holds this much, so one huge queue does not become one huge buffer.</summary>
     private const int MaxBatchBytes = 8 * 1024 * 1024;
 
+    /// <summary>How far ahead of its records a file is zero-filled: as much as it holds, from 256 KiB up to 4 MiB.</summary>
+    private static long ZeroTailBytes(long fileBytes) => Math.Clamp(fileBytes, 256 * 1024, 4 * 1024 * 1024);
+
+    private static readonly byte[] Zeros = new byte[256 * 1024];
+
     private readonly string _directory;
     private readonly bool _fsync;
     private readonly ILogger _logger;
@@ -31,6 +40,8 @@ public sealed class WriteAheadLog : IAsyncDisposable
     private long _segment;
     private int _part;
     private FileStream? _file;
+    private long _recordsEnd;
+    private long _zeroedEnd;
     private bool _failedSinceOpen;
     private byte[] _buffer = [];
     private long _bytesOnDisk;
@@ -47,9 +58,25 @@ public sealed class WriteAheadLog : IAsyncDisposable
         _enqueueSegment = firstSegment;
         _segment = firstSegment;
         // Opened here so that a directory that cannot be written fails the start, not the first push.
-        _file = OpenFile(firstSegment, 0);
+        OpenFile(firstSegment, 0);
         _bytesOnDisk = MeasureBytesOnDisk();
-        _writer = Task.Run(WriteLoopAsync);
+        // A thread of its own: each batch blocks in a sync, which would hold a pool thread that requests need.
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _writer = done.Task;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                WriteLoop();
+                done.SetResult();
+            }
+            catch (Exception e)
+            {
+                done.SetException(e);
+            }
+        })
+        { IsBackground = true, Name = "WAL writer" };
+        thread.Start();
     }
 
     /// <summary>The directory's segments, oldest first, after the checkpoint.</summary>
@@ -121,6 +148,8 @@ public sealed class WriteAheadLog : IAsyncDisposable
     /// </summary>
     public Task AppendAsync(ReadOnlyMemory<byte> payload)
     {
+        // An empty record's header is all zeros, which replay reads as the end of a file's records.
+        ArgumentOutOfRangeException.ThrowIfZero(payload.Length);
         var item = new Item(payload, null);
         lock (_enqueueLock)
         {
@@ -175,11 +204,11 @@ public sealed class WriteAheadLog : IAsyncDisposable
         return record;
     }
 
-    private async Task WriteLoopAsync()
+    private void WriteLoop()
     {
         var batch = new List<Item>();
         var batchBytes = 0L;
-        while (await _queue.Reader.WaitToReadAsync())
+        while (_queue.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
         {
             while (_queue.Reader.TryRead(out var item))
             {
@@ -233,8 +262,8 @@ public sealed class WriteAheadLog : IAsyncDisposable
                 payload.CopyTo(_buffer.AsSpan(offset + WalSegmentFiles.HeaderSize));
                 offset += WalSegmentFiles.HeaderSize + payload.Length;
             }
-            Write(_buffer.AsSpan(0, length));
-            Interlocked.Add(ref _bytesOnDisk, length);
+            var grown = Write(_buffer.AsSpan(0, length));
+            Interlocked.Add(ref _bytesOnDisk, grown);
             Interlocked.Add(ref _bytesWritten, length);
             if (Volatile.Read(ref _failure) is not null)
             {
@@ -261,7 +290,8 @@ public sealed class WriteAheadLog : IAsyncDisposable
         }
     }
 
-    private void Write(ReadOnlySpan<byte> bytes)
+    /// <summary>Writes and syncs the records after the last ones; returns by how much the file grew.</summary>
+    private long Write(ReadOnlySpan<byte> bytes)
     {
         if (_file is null)
         {
@@ -270,24 +300,57 @@ public sealed class WriteAheadLog : IAsyncDisposable
             {
                 _part++;
             }
-            _file = OpenFile(_segment, _part);
+            OpenFile(_segment, _part);
             _failedSinceOpen = false;
         }
-        var start = _file.Position;
+        var file = _file!;
+        var start = _recordsEnd;
+        var lengthBefore = Math.Max(_zeroedEnd, start);
         try
         {
-            _file.Write(bytes);
+            file.Position = start;
+            file.Write(bytes);
+            _recordsEnd = start + bytes.Length;
             if (_fsync)
             {
+                if (_recordsEnd > _zeroedEnd)
+                {
+                    ZeroFillAhead(file);
+                }
                 var watch = Stopwatch.StartNew();
-                DataSync.Sync(_file);
+                DataSync.Sync(file);
                 SyncObserved?.Invoke(watch.Elapsed);
             }
+            return Math.Max(_zeroedEnd, _recordsEnd) - lengthBefore;
         }
         catch
         {
+            _recordsEnd = start;
             Abandon(start);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Zero-fills the file ahead of its records, so that the next syncs write into blocks it has. A disk too full for
+    /// the zeros is not a failure: the records written are kept, and the file grows with its records until space returns.
+    /// </summary>
+    private void ZeroFillAhead(FileStream file)
+    {
+        var end = _recordsEnd + ZeroTailBytes(_recordsEnd);
+        try
+        {
+            file.Position = _recordsEnd;
+            for (var at = _recordsEnd; at < end; at += Zeros.Length)
+            {
+                file.Write(Zeros, 0, (int)Math.Min(Zeros.Length, end - at));
+            }
+            _zeroedEnd = end;
+        }
+        catch (IOException)
+        {
+            file.SetLength(_recordsEnd);
+            _zeroedEnd = _recordsEnd;
         }
     }
 
@@ -324,6 +387,12 @@ public sealed class WriteAheadLog : IAsyncDisposable
         }
         try
         {
+            if (_zeroedEnd > _recordsEnd)
+            {
+                // The zeros ahead were for syncs this file will not get; replay would stop at them anyway.
+                _file.SetLength(_recordsEnd);
+                Interlocked.Add(ref _bytesOnDisk, _recordsEnd - _zeroedEnd);
+            }
             _file.Dispose();
         }
         catch (IOException e)
@@ -350,8 +419,12 @@ public sealed class WriteAheadLog : IAsyncDisposable
     }
 
     // Unbuffered: a batch is one write call, and a failed one leaves nothing queued in a buffer to retry later.
-    private FileStream OpenFile(long segment, int part) =>
-        new(WalSegmentFiles.PathOf(_directory, segment, part), FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 0);
+    private void OpenFile(long segment, int part)
+    {
+        _file = new FileStream(WalSegmentFiles.PathOf(_directory, segment, part), FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read, bufferSize: 0);
+        _recordsEnd = _file.Length;
+        _zeroedEnd = _recordsEnd;
+    }
 
     private long MeasureBytesOnDisk()
     {
