@@ -38,7 +38,8 @@ public class DiskFullTests
                 disk.Fill("filler", leaveBytes: 16 * 1024);
                 var writers = Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
                 {
-                    for (var n = 0; n < 200 && refused.Count < 12; n++)
+                    // The WAL file is zero-filled ahead of its records (≥ 256 KiB reserved): those fill first.
+                    for (var n = 0; n < 1000 && refused.Count < 12; n++)
                     {
                         await PushAsync(server, Interlocked.Increment(ref sequence), acked, refused, ct);
                     }
@@ -87,9 +88,15 @@ public class DiskFullTests
     private static async Task PushAsync(PyroscopeProcess server, int id, ConcurrentDictionary<int, bool> acked, ConcurrentDictionary<int, string> refused, CancellationToken ct)
     {
         var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        using var body = new StringContent($"main;work;push_{id} {id}\n");
+        // About 1 KB, so that the space the WAL reserved ahead runs out after a few hundred pushes.
+        var text = new System.Text.StringBuilder($"main;work;push_{id} {id}\n");
+        for (var pad = 0; pad < 24; pad++)
+        {
+            text.Append("main;padding;frame_").Append(pad).Append("_of_push_").Append(id).Append(" 1\n");
+        }
+        using var body = new StringContent(text.ToString());
         using var response = await server.Http.PostAsync($"/ingest?name={Service}.cpu&from={now - 10}&until={now}&sampleRate=100", body, ct);
-        var text = await response.Content.ReadAsStringAsync(ct);
+        var answer = await response.Content.ReadAsStringAsync(ct);
         if (response.StatusCode == HttpStatusCode.OK)
         {
             acked[id] = true;
@@ -97,7 +104,7 @@ public class DiskFullTests
         else
         {
             Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
-            refused[id] = text;
+            refused[id] = answer;
         }
     }
 
