@@ -28,6 +28,12 @@ public sealed class WriteAheadLog : IAsyncDisposable
     /// <summary>How far ahead of its records a file is zero-filled: as much as it holds, from 256 KiB up to 4 MiB.</summary>
     private static long ZeroTailBytes(long fileBytes) => Math.Clamp(fileBytes, 256 * 1024, 4 * 1024 * 1024);
 
+    /// <summary>
+    /// Batches from this size on grow the file instead: the journal commit is small beside writing them, and zeros
+    /// ahead of megabytes of records would double what the disk writes (4 MB profiles: one fill per push).
+    /// </summary>
+    private const int ZeroFillBelowBatchBytes = 512 * 1024;
+
     private static readonly byte[] Zeros = new byte[256 * 1024];
 
     private readonly string _directory;
@@ -313,7 +319,7 @@ public sealed class WriteAheadLog : IAsyncDisposable
             _recordsEnd = start + bytes.Length;
             if (_fsync)
             {
-                if (_recordsEnd > _zeroedEnd)
+                if (_recordsEnd > _zeroedEnd && bytes.Length < ZeroFillBelowBatchBytes)
                 {
                     ZeroFillAhead(file);
                 }
