@@ -35,6 +35,13 @@ public sealed class WalZeroFillTests
         records.Add(more);
         Assert.Equal(records, WriteAheadLog.ReadSegment(dir.Path, 1, warnings).ToList());
 
+        // A batch of 512 KiB or more grows the file without zeros ahead (they would double what the disk writes).
+        var large = Record(10, 1_200_000);
+        await wal.AppendAsync(large);
+        records.Add(large);
+        Assert.Equal(records.Sum(r => r.Length + 8L), new FileInfo(file).Length);
+        Assert.Equal(records, WriteAheadLog.ReadSegment(dir.Path, 1, warnings).ToList());
+
         await wal.DisposeAsync();
         Assert.Equal(records.Sum(r => r.Length + 8L), new FileInfo(file).Length);
         Assert.Equal(records, WriteAheadLog.ReadSegment(dir.Path, 1, warnings).ToList());
