@@ -38,7 +38,15 @@ internal sealed class HeadSet(WriteAheadLog wal, PyroscopeDbOptions options, Tim
         try
         {
             await durable.ConfigureAwait(false);
-            append(head);
+            await head.AppendGate.WaitAsync().ConfigureAwait(false);
+            try
+            {
+                append(head);
+            }
+            finally
+            {
+                head.AppendGate.Release();
+            }
             generation.Appended();
             // Checked per append, not only by the flush loop: between two of its rounds a busy ingester takes hundreds of MB.
             if (sizeReached is not null && AtSizeBound(generation) && generation.MarkSizeReached())

@@ -25,6 +25,12 @@ public sealed class TenantHead
 
     public string TenantId { get; }
 
+    /// <summary>
+    /// Taken by appenders that can wait asynchronously (the ingester's pushes), so that pushes released together by a
+    /// group commit queue here without blocking pool threads on the write lock.
+    /// </summary>
+    public SemaphoreSlim AppendGate { get; } = new(1, 1);
+
     public Ulid BlockId { get; }
 
     internal TenantTables Tables { get; } = TenantTables.CreateWritable();
