@@ -7,7 +7,7 @@ namespace Pyroscope.Storage.Wal;
 
 /// <summary>
 /// Append-only log of pushes in numbered segments (<see cref="WalSegmentFiles"/>). Appends are group-committed: one
-/// writer task drains everything queued, writes it in one call, syncs once and completes all waiting appends together.
+/// writer thread drains everything queued, writes it in one call, syncs once and completes all waiting appends together.
 /// A segment is rotated when the head is cut, so every segment belongs to exactly one head generation and can be
 /// deleted once that generation's blocks are durable.
 /// With fsync on, a file is zero-filled ahead of its records (<see cref="ZeroTailBytes"/>): a sync of a write into
