@@ -20,6 +20,12 @@ internal sealed class HeadSet(WriteAheadLog wal, PyroscopeDbOptions options, Tim
     private HeadCut _current = new(time);
 
     /// <summary>
+    /// A record up to this size is appended by the WAL's writer thread right after its sync (<see cref="InlineAppend"/>);
+    /// a larger one by the push's own task, so that one big profile's append does not hold every other push's sync.
+    /// </summary>
+    private const int InlineAppendMaxRecordBytes = 64 * 1024;
+
+    /// <summary>
     /// Logs <paramref name="walRecord"/>, then (once durable) calls <paramref name="append"/> with the tenant's head of the
     /// generation the record belongs to. A WAL failure is thrown (<see cref="WalWriteException"/>) without appending.
     /// </summary>
@@ -28,24 +34,36 @@ internal sealed class HeadSet(WriteAheadLog wal, PyroscopeDbOptions options, Tim
         HeadCut generation;
         TenantHead head;
         Task durable;
+        InlineAppend? inline = null;
         lock (_enqueue)
         {
             generation = _current;
             head = HeadOf(generation, tenantId);
-            durable = wal.AppendAsync(walRecord);
+            if (walRecord.Length <= InlineAppendMaxRecordBytes)
+            {
+                inline = new InlineAppend(head, append);
+            }
+            durable = wal.AppendAsync(walRecord, inline is null ? null : inline.Run);
             generation.BeginAppend();
         }
         try
         {
             await durable.ConfigureAwait(false);
-            await head.AppendGate.WaitAsync().ConfigureAwait(false);
-            try
+            if (inline is { Done: true })
             {
-                append(head);
+                inline.Error?.Throw();
             }
-            finally
+            else
             {
-                head.AppendGate.Release();
+                await head.AppendGate.WaitAsync().ConfigureAwait(false);
+                try
+                {
+                    append(head);
+                }
+                finally
+                {
+                    head.AppendGate.Release();
+                }
             }
             generation.Appended();
             // Checked per append, not only by the flush loop: between two of its rounds a busy ingester takes hundreds of MB.
@@ -57,6 +75,40 @@ internal sealed class HeadSet(WriteAheadLog wal, PyroscopeDbOptions options, Tim
         finally
         {
             generation.EndAppend();
+        }
+    }
+
+    /// <summary>
+    /// A small push's head append, run by the WAL's writer thread between the sync and the push's completion: the push's
+    /// continuation then only answers, instead of queueing on the head behind the rest of its batch. When the head's gate
+    /// is taken (another push's append is running, a large one perhaps) the append is left to the push's own task: the
+    /// writer never waits for it.
+    /// </summary>
+    private sealed class InlineAppend(TenantHead head, Action<TenantHead> append)
+    {
+        public bool Done { get; private set; }
+
+        public System.Runtime.ExceptionServices.ExceptionDispatchInfo? Error { get; private set; }
+
+        public void Run()
+        {
+            if (!head.AppendGate.Wait(0))
+            {
+                return;
+            }
+            try
+            {
+                append(head);
+            }
+            catch (Exception e)
+            {
+                Error = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e);
+            }
+            finally
+            {
+                head.AppendGate.Release();
+            }
+            Done = true;
         }
     }
 

@@ -152,11 +152,15 @@ public sealed class WriteAheadLog : IAsyncDisposable
     /// Queues a record; the task completes once it is written (and synced, with fsync on), or fails with a
     /// <see cref="WalWriteException"/>. The caller keeps <paramref name="payload"/> unchanged until then.
     /// </summary>
-    public Task AppendAsync(ReadOnlyMemory<byte> payload)
+    /// <param name="durable">
+    /// Run by the writer thread once the record is durable, before the task completes; it must not throw. It saves the
+    /// hand-over to another thread and back for work that is short and must follow durability (a small push's head append).
+    /// </param>
+    public Task AppendAsync(ReadOnlyMemory<byte> payload, Action? durable = null)
     {
         // An empty record's header is all zeros, which replay reads as the end of a file's records.
         ArgumentOutOfRangeException.ThrowIfZero(payload.Length);
-        var item = new Item(payload, null);
+        var item = new Item(payload, null, durable);
         lock (_enqueueLock)
         {
             if (!_queue.Writer.TryWrite(item))
@@ -176,7 +180,7 @@ public sealed class WriteAheadLog : IAsyncDisposable
         lock (_enqueueLock)
         {
             var closed = _enqueueSegment++;
-            _queue.Writer.TryWrite(new Item(default, _enqueueSegment));
+            _queue.Writer.TryWrite(new Item(default, _enqueueSegment, null));
             return closed;
         }
     }
@@ -414,6 +418,7 @@ public sealed class WriteAheadLog : IAsyncDisposable
         {
             if (error is null)
             {
+                item.Durable?.Invoke();
                 item.Done.TrySetResult();
             }
             else
@@ -463,11 +468,13 @@ public sealed class WriteAheadLog : IAsyncDisposable
         await _writer;
     }
 
-    private sealed class Item(ReadOnlyMemory<byte> payload, long? rotateTo)
+    private sealed class Item(ReadOnlyMemory<byte> payload, long? rotateTo, Action? durable)
     {
         public ReadOnlyMemory<byte> Payload { get; } = payload;
 
         public long? RotateTo { get; } = rotateTo;
+
+        public Action? Durable { get; } = durable;
 
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
