@@ -38,13 +38,21 @@ internal ref struct ProtoReader(ReadOnlySpan<byte> data, int baseOffset = 0)
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ulong ReadVarint()
     {
-        if (_position < _data.Length)
+        // One and two bytes inline: tags, small ids and most location ids of a profile.
+        var rest = _data.Slice(_position);
+        if (rest.Length >= 2)
         {
-            var b = _data[_position];
-            if (b < 0x80)
+            var b0 = rest[0];
+            if (b0 < 0x80)
             {
                 _position++;
-                return b;
+                return b0;
+            }
+            var b1 = rest[1];
+            if (b1 < 0x80)
+            {
+                _position += 2;
+                return (b0 & 0x7fu) | ((ulong)b1 << 7);
             }
         }
         return ReadVarintSlow();
