@@ -80,9 +80,9 @@ internal sealed class HeadSet(WriteAheadLog wal, PyroscopeDbOptions options, Tim
 
     /// <summary>
     /// A small push's head append, run by the WAL's writer thread between the sync and the push's completion: the push's
-    /// continuation then only answers, instead of queueing on the head behind the rest of its batch. When the head's gate
-    /// is taken (another push's append is running, a large one perhaps) the append is left to the push's own task: the
-    /// writer never waits for it.
+    /// continuation then only answers, instead of queueing on the head behind the rest of its batch. When the head is
+    /// busy (another push's append, a large one perhaps, or a query reading it) the append is left to the push's own
+    /// task: the writer never waits on one tenant, whose query would otherwise hold up every tenant's acknowledgements.
     /// </summary>
     private sealed class InlineAppend(TenantHead head, Action<TenantHead> append)
     {
@@ -98,17 +98,17 @@ internal sealed class HeadSet(WriteAheadLog wal, PyroscopeDbOptions options, Tim
             }
             try
             {
-                append(head);
+                Done = head.TryAppendWithoutWaiting(append);
             }
             catch (Exception e)
             {
                 Error = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e);
+                Done = true;
             }
             finally
             {
                 head.AppendGate.Release();
             }
-            Done = true;
         }
     }
 

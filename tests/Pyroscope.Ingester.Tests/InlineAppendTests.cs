@@ -98,6 +98,44 @@ public sealed class InlineAppendTests
     }
 
     [Fact]
+    public async Task The_writer_never_waits_for_a_locked_head_and_other_tenants_are_acknowledged_meanwhile()
+    {
+        using var dir = new TempDir();
+        var (wal, heads) = Open(dir);
+        await heads.LogThenAppendAsync("a", new byte[100], _ => { });
+        var head = heads.Current["a"];
+        using var holding = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        // Holds tenant a's lock as a long query would.
+        var holder = Task.Factory.StartNew(() => head.TryAppendWithoutWaiting(_ =>
+        {
+            holding.Set();
+            release.Wait();
+        }), TestContext.Current.CancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        try
+        {
+            holding.Wait(TestContext.Current.CancellationToken);
+            string? thread = null;
+            var blocked = heads.LogThenAppendAsync("a", new byte[100], h =>
+            {
+                h.Append([], 0);
+                thread = Thread.CurrentThread.Name;
+            });
+            await heads.LogThenAppendAsync("b", new byte[100], h => h.Append([], 0)).WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+            Assert.False(blocked.IsCompleted);
+            release.Set();
+            await blocked;
+            Assert.NotEqual(WriterThread, thread);
+        }
+        finally
+        {
+            release.Set();
+            await holder;
+        }
+        await wal.DisposeAsync();
+    }
+
+    [Fact]
     public async Task An_inline_append_that_throws_fails_its_push_and_the_generation_still_settles()
     {
         using var dir = new TempDir();

@@ -59,7 +59,12 @@ public sealed class TenantHead
     public int Append(IReadOnlyList<(NormalizedProfile Profile, NormalizedSeries Series)> series, long fallbackTimestampMs)
     {
         var appended = 0;
-        _lock.EnterWriteLock();
+        // Held already when called from TryAppendWithoutWaiting on this thread.
+        var enter = !_lock.IsWriteLockHeld;
+        if (enter)
+        {
+            _lock.EnterWriteLock();
+        }
         try
         {
             foreach (var (profile, one) in series)
@@ -72,10 +77,36 @@ public sealed class TenantHead
         }
         finally
         {
+            if (enter)
+            {
+                _appender.Release();
+                _lock.ExitWriteLock();
+            }
+        }
+        return appended;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="append"/> (which calls <see cref="Append(IReadOnlyList{ValueTuple{NormalizedProfile, NormalizedSeries}}, long)"/>)
+    /// holding the write lock, if the lock is free right now; returns false, having run nothing, when a query or an
+    /// append holds it. For a caller that must never wait on one tenant: the WAL's writer thread.
+    /// </summary>
+    public bool TryAppendWithoutWaiting(Action<TenantHead> append)
+    {
+        if (!_lock.TryEnterWriteLock(0))
+        {
+            return false;
+        }
+        try
+        {
+            append(this);
+        }
+        finally
+        {
             _appender.Release();
             _lock.ExitWriteLock();
         }
-        return appended;
+        return true;
     }
 
     private bool AppendLocked(NormalizedProfile profile, NormalizedSeries series, long fallbackTimestampMs)
