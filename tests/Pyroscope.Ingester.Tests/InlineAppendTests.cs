@@ -26,6 +26,20 @@ public sealed class InlineAppendTests
     }
 
     [Fact]
+    public async Task A_callback_that_throws_fails_its_own_append_and_the_log_goes_on()
+    {
+        using var dir = new TempDir();
+        var wal = WriteAheadLog.Open(dir.Path, fsync: true, NullLogger.Instance, out _);
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => wal.AppendAsync(new byte[10], () => throw new InvalidOperationException("bug")));
+        Assert.Equal("bug", error.Message);
+        Assert.Null(wal.Failure);
+        await wal.AppendAsync(new byte[10]);
+        Assert.Equal(2 * (10 + 8), wal.BytesWritten);
+        await wal.DisposeAsync();
+        Assert.Equal(2, WriteAheadLog.ReadSegment(dir.Path, 1, NullLogger.Instance).Count());
+    }
+
+    [Fact]
     public async Task A_batch_the_disk_refuses_never_runs_its_callbacks()
     {
         using var disk = TmpfsMount.TryMount(1 << 20, out var reason);

@@ -153,8 +153,9 @@ public sealed class WriteAheadLog : IAsyncDisposable
     /// <see cref="WalWriteException"/>. The caller keeps <paramref name="payload"/> unchanged until then.
     /// </summary>
     /// <param name="durable">
-    /// Run by the writer thread once the record is durable, before the task completes; it must not throw. It saves the
-    /// hand-over to another thread and back for work that is short and must follow durability (a small push's head append).
+    /// Run by the writer thread once the record is durable, before the task completes (an exception it throws fails the
+    /// task, the record stays written). It saves the hand-over to another thread and back for work that is short and
+    /// must follow durability (a small push's head append).
     /// </param>
     public Task AppendAsync(ReadOnlyMemory<byte> payload, Action? durable = null)
     {
@@ -418,7 +419,16 @@ public sealed class WriteAheadLog : IAsyncDisposable
         {
             if (error is null)
             {
-                item.Durable?.Invoke();
+                try
+                {
+                    item.Durable?.Invoke();
+                }
+                catch (Exception e)
+                {
+                    // A caller's bug: it fails that append alone; the record is written and the batch stands.
+                    item.Done.TrySetException(e);
+                    continue;
+                }
                 item.Done.TrySetResult();
             }
             else
