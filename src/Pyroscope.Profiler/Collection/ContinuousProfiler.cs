@@ -221,6 +221,9 @@ internal sealed class ContinuousProfiler : IAsyncDisposable
 
     private void ProcessUntilStopped(SamplingSlice slice)
     {
+        // This thread waits for the session's bytes in a Monitor.Wait the runtime reports as contention: the
+        // profiler's own waiting, not the application's locks.
+        slice.Collector.IgnoredContentionThread = OsThreads.CurrentThreadId;
         try
         {
             slice.Process();

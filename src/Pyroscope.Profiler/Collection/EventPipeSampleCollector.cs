@@ -51,6 +51,9 @@ internal sealed class EventPipeSampleCollector
 
     public ThreadTimeAccounting ThreadTime => _threadTime;
 
+    /// <summary>An OS thread whose contention events are left out of the lock profile (the thread reading the session).</summary>
+    public int IgnoredContentionThread { get; set; }
+
     /// <summary>Labels cpu and wall samples with the span their thread was working for.</summary>
     public void UseSpans(ActivitySpanTracker tracker) => _spans = new SpanLabels(tracker);
 
@@ -114,9 +117,9 @@ internal sealed class EventPipeSampleCollector
 
     private void OnContentionStart(ContentionStartTraceData data)
     {
-        if (data.ContentionFlags == ContentionFlags.Native)
+        if (data.ContentionFlags == ContentionFlags.Native || IsIgnored(data.ThreadID))
         {
-            return; // the runtime's own locks: not the application's contention
+            return; // the runtime's own locks, or the profiler's own wait: not the application's contention
         }
         var stack = _traceLog.GetCallStackIndexForEvent(data);
         if (stack != CallStackIndex.Invalid)
@@ -127,6 +130,10 @@ internal sealed class EventPipeSampleCollector
 
     private void OnContentionStop(ContentionStopTraceData data)
     {
+        if (IsIgnored(data.ThreadID))
+        {
+            return;
+        }
         // The wait is charged to the stack that started waiting (the stop's stack is the same thread's).
         if (!_contentionStackByThread.Remove(data.ThreadID, out var stack))
         {
@@ -140,6 +147,8 @@ internal sealed class EventPipeSampleCollector
         var nanos = data.DurationNs > 0 ? (long)data.DurationNs : 0;
         _contentions.Add(stack, 1, nanos);
     }
+
+    private bool IsIgnored(int thread) => thread != 0 && thread == IgnoredContentionThread;
 
     private void OnExceptionThrown(ExceptionTraceData data)
     {
