@@ -106,20 +106,19 @@ public sealed class SoakRun(LoadTestOptions options, RunContext context)
         {
             settled = [.. samples];
         }
-        var min = settled.Min(s => s.Bytes);
-        var max = settled.Max(s => s.Bytes);
-        var mean = settled.Average(s => (double)s.Bytes);
+        var every = samples.Count > 1 ? samples[1].At - samples[0].At : TimeSpan.Zero;
+        var range = RssRange.Of(settled);
         var firstMinute = Window(settled, settled[0].At, settled[0].At + TimeSpan.FromMinutes(1));
         var lastMinute = Window(settled, settled[^1].At - TimeSpan.FromMinutes(1), settled[^1].At);
         var text = new StringBuilder();
         var table = new MarkdownTable("RSS after the first minute", "value");
         table.Add("achieved rate", string.Create(CultureInfo.InvariantCulture, $"{soak.Load.ProfilesPerSecond:F0} profiles/s (target {targetRate:F0})"));
-        table.Add("samples", $"{settled.Length} (every {(samples.Count > 1 ? (samples[1].At - samples[0].At).TotalSeconds : 0):F0} s)");
-        table.Add("min / mean / max", $"{Figures.Megabytes(min)} / {Figures.Megabytes((long)mean)} / {Figures.Megabytes(max)} MB");
-        table.Add("spread (max − min) ÷ mean", Figures.Num(100.0 * (max - min) / mean, "F1") + " % (goal: within ±10 %, i.e. ≤ 20 %)");
+        table.Add("samples", $"{settled.Length} (every {every.TotalSeconds:F0} s)");
+        table.Add("min / mean / max", range.MinMeanMax);
+        table.Add("spread (max − min) ÷ mean", range.Spread + " % (goal: within ±10 %, i.e. ≤ 20 %)");
         table.Add("drift: last minute ÷ first minute", Figures.Num(100.0 * (lastMinute / firstMinute - 1), "+0.0;-0.0") + " %");
         table.Add("head bound (max_head_bytes)", Figures.Megabytes(maxHeadBytes) + " MB");
-        table.Add("max RSS − head bound (the constant)", Figures.Megabytes(max - maxHeadBytes) + " MB");
+        table.Add("max RSS − head bound (the constant)", Figures.Megabytes(range.Max - maxHeadBytes) + " MB");
         table.Add("head cuts flushed during the soak", flushes.ToString(CultureInfo.InvariantCulture));
         if (heap.Count > 0)
         {
@@ -129,16 +128,14 @@ public sealed class SoakRun(LoadTestOptions options, RunContext context)
         text.AppendLine(table.ToString());
         // Until the head first reaches its bound RSS only grows; from the first cut on the process is in its steady cycle
         // (fill, cut, flush, collect), which is what the ±10 % goal is about. One sample later: the flush is seen late.
-        var steady = firstCut is { } cut ? samples.Where(s => s.At >= cut + (samples.Count > 1 ? samples[1].At - samples[0].At : TimeSpan.Zero)).ToArray() : [];
+        var steady = firstCut is { } cut ? samples.Where(s => s.At >= cut + every).ToArray() : [];
         if (steady.Length >= 2)
         {
-            var steadyMean = steady.Average(s => (double)s.Bytes);
-            var steadyMin = steady.Min(s => s.Bytes);
-            var steadyMax = steady.Max(s => s.Bytes);
+            var steadyRange = RssRange.Of(steady);
             var cycle = new MarkdownTable("RSS from the first head cut on (steady state)", "value");
             cycle.Add("first cut flushed at", $"{firstCut!.Value.TotalMinutes:F1} min ({steady.Length} samples after it)");
-            cycle.Add("min / mean / max", $"{Figures.Megabytes(steadyMin)} / {Figures.Megabytes((long)steadyMean)} / {Figures.Megabytes(steadyMax)} MB");
-            cycle.Add("spread (max − min) ÷ mean", Figures.Num(100.0 * (steadyMax - steadyMin) / steadyMean, "F1") + " % (goal: ≤ 20 %)");
+            cycle.Add("min / mean / max", steadyRange.MinMeanMax);
+            cycle.Add("spread (max − min) ÷ mean", steadyRange.Spread + " % (goal: ≤ 20 %)");
             text.AppendLine(cycle.ToString());
         }
         text.AppendLine("RSS over time (MB, one value per 30 s):");
@@ -159,7 +156,7 @@ public sealed class SoakRun(LoadTestOptions options, RunContext context)
             text.AppendLine();
             text.AppendLine("Managed heap after the last GC / GC committed (MB, one pair per 30 s):");
             text.AppendLine();
-            var step = Math.Max(1, (int)Math.Round(30.0 / Math.Max(1, (samples.Count > 1 ? (samples[1].At - samples[0].At).TotalSeconds : 30))));
+            var step = Math.Max(1, (int)Math.Round(30.0 / Math.Max(1, (samples.Count > 1 ? every.TotalSeconds : 30))));
             var pairs = new List<string>();
             for (var i = 0; i < heap.Count; i += step)
             {
@@ -168,6 +165,17 @@ public sealed class SoakRun(LoadTestOptions options, RunContext context)
             text.AppendLine(string.Join(" · ", pairs));
         }
         return text.ToString();
+    }
+
+    /// <summary>RSS samples' min, mean and max, as the soak's tables print them.</summary>
+    private readonly record struct RssRange(long Min, double Mean, long Max)
+    {
+        public static RssRange Of(IReadOnlyCollection<(TimeSpan At, long Bytes)> samples) =>
+            new(samples.Min(s => s.Bytes), samples.Average(s => (double)s.Bytes), samples.Max(s => s.Bytes));
+
+        public string MinMeanMax => $"{Figures.Megabytes(Min)} / {Figures.Megabytes((long)Mean)} / {Figures.Megabytes(Max)} MB";
+
+        public string Spread => Figures.Num(100.0 * (Max - Min) / Mean, "F1");
     }
 
     private static double Window((TimeSpan At, long Bytes)[] samples, TimeSpan from, TimeSpan to)
