@@ -474,7 +474,7 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
         }
         if (budget.Exceeded)
         {
-            throw new IngestersUnavailableException(members, failures);
+            throw new IngestersUnavailableException(members, failures, NotWaitedFor(outcomes, failures));
         }
         var answers = new List<(InstanceDesc, T)>(outcomes.Length);
         foreach (var (instance, answer, ok) in outcomes)
@@ -485,6 +485,20 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
             }
         }
         return answers;
+    }
+
+    /// <summary>The called members that neither answered nor failed: cancelled once the read could no longer be complete.</summary>
+    private static List<InstanceDesc> NotWaitedFor<T>((InstanceDesc Instance, T? Answer, bool Ok)[] outcomes, List<IngesterReadException> failures)
+    {
+        var cancelled = new List<InstanceDesc>();
+        foreach (var (instance, _, ok) in outcomes)
+        {
+            if (!ok && !failures.Exists(f => f.InstanceId == instance.Id))
+            {
+                cancelled.Add(instance);
+            }
+        }
+        return cancelled;
     }
 
     private async Task<(InstanceDesc, T?, bool)> CallOneAsync<T>(
@@ -564,11 +578,13 @@ public sealed class IngesterReadException(string instanceId, string address, Exc
 
 /// <summary>
 /// Too few ingesters answered (or could be asked) for a read to include every acknowledged profile: the message
-/// names each missing ingester and why (unhealthy in the ring, or its call failed). Answered with 503 unavailable.
+/// names each missing ingester and why (unhealthy in the ring, its call failed, or it was still to answer when the read
+/// could no longer be complete). Answered with 503 unavailable.
 /// </summary>
-public sealed class IngestersUnavailableException(RingReadSet members, IReadOnlyList<IngesterReadException> failures)
+public sealed class IngestersUnavailableException(
+    RingReadSet members, IReadOnlyList<IngesterReadException> failures, IReadOnlyList<InstanceDesc>? notWaitedFor = null)
     : UnavailableException(
-        "cannot read the ingesters: " + members.Shortfall(failures.Select(static f => f.Message).ToList()),
+        "cannot read the ingesters: " + members.Shortfall(failures.Select(static f => f.Message).ToList(), notWaitedFor),
         failures.Count > 0 ? failures[0] : null)
 {
     public RingReadSet Members { get; } = members;
@@ -576,7 +592,13 @@ public sealed class IngestersUnavailableException(RingReadSet members, IReadOnly
     /// <summary>The calls that failed, in order.</summary>
     public IReadOnlyList<IngesterReadException> Failures { get; } = failures;
 
-    /// <summary>Every ingester the read could not see: unhealthy members, then failed calls.</summary>
+    /// <summary>
+    /// Every ingester the read could not see: unhealthy members, failed calls, calls cancelled unanswered, and healthy
+    /// members left uncalled because the others could not make the read complete.
+    /// </summary>
     public IReadOnlyList<string> MissingInstanceIds { get; } =
-        [.. members.Unreadable.Select(static u => u.Member.Id), .. failures.Select(static f => f.InstanceId)];
+    [
+        .. members.Unreadable.Select(static u => u.Member.Id), .. failures.Select(static f => f.InstanceId),
+        .. (notWaitedFor ?? []).Select(static m => m.Id), .. (members.Sufficient ? [] : members.Healthy.Select(static m => m.Id)),
+    ];
 }

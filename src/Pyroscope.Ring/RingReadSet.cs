@@ -53,17 +53,32 @@ public sealed class RingReadSet
     public ReplicationSet Calls { get; }
 
     /// <summary>
-    /// Why a read with this set is incomplete, naming every member it could not read: the unreadable ones and
-    /// <paramref name="failed"/> (healthy members whose call failed, each described as "id (address) failed: cause").
+    /// Why a read with this set is incomplete, naming every member it could not read: the unreadable ones,
+    /// <paramref name="failed"/> (healthy members whose call failed, each described as "id (address) failed: cause")
+    /// and <paramref name="notWaitedFor"/> (healthy members still to answer when the failures already made the read
+    /// incomplete: their calls were cancelled, so neither their answer nor their fate is known). When the set is not
+    /// <see cref="Sufficient"/> no member was called, and the healthy ones are named as not asked.
     /// </summary>
-    public string Shortfall(IReadOnlyList<string> failed)
+    public string Shortfall(IReadOnlyList<string> failed, IReadOnlyList<InstanceDesc>? notWaitedFor = null)
     {
-        var answered = Math.Max(0, Healthy.Count - failed.Count) + Left.Count;
+        notWaitedFor ??= [];
+        var answered = (Sufficient ? Math.Max(0, Healthy.Count - failed.Count - notWaitedFor.Count) : 0) + Left.Count;
         var text = new StringBuilder()
             .Append("reading every acknowledged profile needs ").Append(Required).Append(" of ").Append(Math.Max(MemberCount, ReplicationFactor))
             .Append(" ingesters (replication factor ").Append(ReplicationFactor).Append(") to answer or to have left after uploading their data; ")
             .Append(answered).Append(" did");
         var reasons = new List<string>(failed);
+        if (!Sufficient)
+        {
+            foreach (var member in Healthy)
+            {
+                reasons.Add($"{member.Id} ({member.GrpcAddr}) was not asked: the others could not make the read complete");
+            }
+        }
+        foreach (var member in notWaitedFor)
+        {
+            reasons.Add($"{member.Id} ({member.GrpcAddr}) was not waited for: the read could no longer be complete");
+        }
         foreach (var (member, reason) in Unreadable)
         {
             reasons.Add($"{member.Id} ({member.GrpcAddr}) {reason}");

@@ -45,6 +45,28 @@ public sealed class RemoteIngestersReaderTests
     }
 
     [Fact]
+    public async Task AReadThatCanNoLongerBeCompleteNamesTheReplicaItDidNotWaitFor()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var channels = new IngesterChannelPool();
+        // A frozen process (SIGSTOP): the kernel accepts its connections, nothing ever answers.
+        using var frozen = new TcpListener(IPAddress.Loopback, 0);
+        frozen.Start();
+        InstanceDesc Unreachable(string id) => new() { Id = id, GrpcAddr = $"127.0.0.1:{ClosedPort()}", State = InstanceState.Active };
+        var frozenAddress = $"127.0.0.1:{((IPEndPoint)frozen.LocalEndpoint).Port}";
+        var ring = new FixedRing([Unreachable("a"), Unreachable("b"), new InstanceDesc { Id = "frozen", GrpcAddr = frozenAddress, State = InstanceState.Active }], replicationFactor: 3);
+
+        // Two failed calls already make the read incomplete: it answers at once, without the frozen member's deadline,
+        // and still names all three, the frozen one as not waited for rather than as answered.
+        var reader = new RemoteIngestersReader(ring, channels);
+        var error = await Assert.ThrowsAsync<IngestersUnavailableException>(async () =>
+            await reader.SeriesAsync("tenant", AnyCpu.Matchers, AnyCpu.Range, ct).AsTask().WaitAsync(TimeSpan.FromSeconds(20), ct));
+        Assert.Equal(["a", "b", "frozen"], error.MissingInstanceIds.Order());
+        Assert.Contains("; 0 did: ", error.Message);
+        Assert.Contains($"frozen ({frozenAddress}) was not waited for: the read could no longer be complete", error.Message);
+    }
+
+    [Fact]
     public async Task AFrozenReplicaDoesNotHoldUpTheReadOnceEnoughAnswered()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -296,6 +296,27 @@ public sealed record ReadOutcome(HttpStatusCode Status, Dictionary<string, long>
     public IReadOnlyList<string> NamedIngesters =>
         Error is null ? [] : [.. ReplicatedCluster.IngesterIds.Where(id => Error.Contains(id, StringComparison.Ordinal))];
 
+    /// <summary>
+    /// The ingester ids the error message gives as a cause (failed, unhealthy in the ring), leaving out those it names
+    /// only as not waited for or not asked (healthy, but the others had already made the read incomplete).
+    /// </summary>
+    public IReadOnlyList<string> BlamedIngesters =>
+        Error is null ? [] : [.. ReplicatedCluster.IngesterIds.Where(id => Blames(Error, id))];
+
+    private static bool Blames(string error, string id)
+    {
+        for (var at = error.IndexOf(id, StringComparison.Ordinal); at >= 0; at = error.IndexOf(id, at + id.Length, StringComparison.Ordinal))
+        {
+            var end = error.IndexOf("; ", at, StringComparison.Ordinal);
+            var reason = end < 0 ? error[at..] : error[at..end];
+            if (!reason.Contains("was not waited for", StringComparison.Ordinal) && !reason.Contains("was not asked", StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
     public override string ToString() => Status == HttpStatusCode.OK ? $"200 with {Stacks!.Count} stacks, total {Stacks.Values.Sum()}" : $"{(int)Status} {Error}";
 }
 

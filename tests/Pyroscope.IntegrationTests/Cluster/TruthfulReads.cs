@@ -27,12 +27,12 @@ public static class TruthfulReads
         {
             return $"a 503 without the code unavailable: {outcome}";
         }
-        var named = outcome.NamedIngesters;
-        if (named.Count == 0)
+        if (outcome.NamedIngesters.Count == 0)
         {
             return $"a 503 naming no ingester: {outcome}";
         }
-        var healthy = named.Where(id => !down.Contains(id)).ToList();
+        // A healthy ingester may be named as not asked or not waited for (the read was already incomplete), never as the cause.
+        var healthy = outcome.BlamedIngesters.Where(id => !down.Contains(id)).ToList();
         return healthy.Count > 0 ? $"a 503 blaming {string.Join(", ", healthy)}, which are not down: {outcome}" : null;
     }
 
