@@ -1,7 +1,10 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Pyroscope.Testing;
 
 namespace Pyroscope.AppHost.Tests;
@@ -11,14 +14,28 @@ namespace Pyroscope.AppHost.Tests;
 /// run with its own data directory and ports. Every Pyroscope process gets <paramref name="environment"/> on top of
 /// what the AppHost gives it.
 /// </summary>
-internal sealed class LocalTopology(DistributedApplication app, int azuritePort, string runDirectory) : IAsyncDisposable
+internal sealed class LocalTopology : IAsyncDisposable
 {
-    public DistributedApplication App { get; } = app;
+    private readonly string _runDirectory;
+    private readonly ConcurrentDictionary<string, ResourceEvent> _lastSeen = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stopWatching = new();
+    private readonly Task _watching;
+    private string? _failure;
+
+    private LocalTopology(DistributedApplication app, int azuritePort, string runDirectory)
+    {
+        App = app;
+        _runDirectory = runDirectory;
+        BlobConnectionString =
+            "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;" +
+            $"BlobEndpoint=http://127.0.0.1:{azuritePort}/devstoreaccount1;";
+        _watching = WatchAsync(_stopWatching.Token);
+    }
+
+    public DistributedApplication App { get; }
 
     /// <summary>Azurite's well-known development account on this run's port.</summary>
-    public string BlobConnectionString { get; } =
-        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;" +
-        $"BlobEndpoint=http://127.0.0.1:{azuritePort}/devstoreaccount1;";
+    public string BlobConnectionString { get; }
 
     public int RedisPort { get; private init; }
 
@@ -36,6 +53,9 @@ internal sealed class LocalTopology(DistributedApplication app, int azuritePort,
                 .. settings,
             ],
             cancellationToken);
+        // A killed component fails its health check every few seconds, each time with a stack trace; the resource
+        // states (WithResourceStatesOnFailureAsync) say the same in a line.
+        builder.Services.AddLogging(logging => logging.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.Critical));
         foreach (var project in builder.Resources.OfType<ProjectResource>().ToList())
         {
             var resource = builder.CreateResourceBuilder(project);
@@ -90,6 +110,50 @@ internal sealed class LocalTopology(DistributedApplication app, int azuritePort,
         return System.Text.Encoding.ASCII.GetString(buffer, 0, read);
     }
 
+    /// <summary>
+    /// Runs one step of a test and, when it fails, adds what every resource instance last reported (state, exit code,
+    /// health) to the message: a component that crashed or never became healthy shows there.
+    /// </summary>
+    public async Task WithResourceStatesOnFailureAsync(Func<Task> step)
+    {
+        try
+        {
+            await step();
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            _failure = $"{e.Message}{Environment.NewLine}resources: {DescribeResources()}";
+            throw new Xunit.Sdk.XunitException(_failure, e);
+        }
+    }
+
+    /// <summary>One line per resource instance: id, state, exit code when it has one, health.</summary>
+    public string DescribeResources()
+    {
+        var lines = new List<string>();
+        foreach (var (id, seen) in _lastSeen.OrderBy(r => r.Key, StringComparer.Ordinal))
+        {
+            var snapshot = seen.Snapshot;
+            lines.Add($"{id} {snapshot.State?.Text ?? "?"}{(snapshot.ExitCode is { } code ? $" exit {code}" : "")} {snapshot.HealthStatus?.ToString() ?? "no health"}");
+        }
+        return string.Join("; ", lines);
+    }
+
+    private async Task WatchAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await foreach (var update in App.ResourceNotifications.WatchAsync(cancellationToken))
+            {
+                _lastSeen[update.ResourceId] = update;
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Disposed.
+        }
+    }
+
     private static int? ProcessId(ResourceEvent resource) =>
         resource.Snapshot.Properties.FirstOrDefault(p => p.Name == "executable.pid")?.Value is { } pid
             ? Convert.ToInt32(pid, System.Globalization.CultureInfo.InvariantCulture)
@@ -97,11 +161,20 @@ internal sealed class LocalTopology(DistributedApplication app, int azuritePort,
 
     public async ValueTask DisposeAsync()
     {
+        await _stopWatching.CancelAsync();
+        await _watching;
+        _stopWatching.Dispose();
         await App.DisposeAsync();
         // The run's WALs, blocks and Azurite files (the AppHost keeps them between ordinary local runs).
-        if (Directory.Exists(runDirectory))
+        if (Directory.Exists(_runDirectory))
         {
-            Directory.Delete(runDirectory, recursive: true);
+            Directory.Delete(_runDirectory, recursive: true);
+        }
+        // When a test fails, the test process's whole console (every component's log lines) is printed after the test
+        // results, and CI keeps the tail of a long log: say it again there, last.
+        if (_failure is not null)
+        {
+            Console.WriteLine($"FAILED: {_failure}");
         }
     }
 }

@@ -40,6 +40,11 @@ public class TopologyTests
             ["compactor__compaction_interval"] = "1s",
             ["compactor__consistency_delay"] = "0s",
         }, ct);
+        await topology.WithResourceStatesOnFailureAsync(() => ServesExactReadsAsync(topology, ct));
+    }
+
+    private static async Task ServesExactReadsAsync(LocalTopology topology, CancellationToken ct)
+    {
         var app = topology.App;
 
         var modules = new Dictionary<string, (int Replicas, string[] Running)>
@@ -107,11 +112,14 @@ public class TopologyTests
         cts.CancelAfter(Timeout);
         await using var topology = await LocalTopology.StartAsync("monolith", [], new Dictionary<string, string>(), cts.Token);
 
-        await topology.App.ResourceNotifications.WaitForResourceHealthyAsync("pyroscope", cts.Token);
-        using var http = topology.Http("pyroscope");
-        var services = await http.GetStringAsync("/services", cts.Token);
-        Assert.Contains("all Running", services);
-        Assert.Contains("ingester Running", services);
+        await topology.WithResourceStatesOnFailureAsync(async () =>
+        {
+            await topology.App.ResourceNotifications.WaitForResourceHealthyAsync("pyroscope", cts.Token);
+            using var http = topology.Http("pyroscope");
+            var services = await http.GetStringAsync("/services", cts.Token);
+            Assert.Contains("all Running", services);
+            Assert.Contains("ingester Running", services);
+        });
     }
 
     /// <summary>Waits until <paramref name="expected"/> instances of a resource are healthy; returns how many instances it has.</summary>
