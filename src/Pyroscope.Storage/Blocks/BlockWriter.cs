@@ -48,10 +48,10 @@ internal static class BlockWriter
     {
         var index = tables.Index;
         var profiles = tables.Profiles;
-        using var samplesOut = new MemoryStream();
+        using var samplesOut = new ByteWriter(64 * 1024);
         using var indexWriter = new ByteWriter(64 * 1024);
         using var chunk = new ByteWriter(64 * 1024);
-        using var compressor = new ZstdSharp.Compressor(Zstd.BlockLevel);
+        using var compressor = new ReusingCompressor(Zstd.BlockLevel);
 
         // Label strings of the index, deduplicated.
         var labelStrings = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -163,9 +163,9 @@ internal static class BlockWriter
                 }
             }
             WriteTraceColumn(chunk, samples, profiles, rows);
-            var compressed = compressor.Wrap(chunk.WrittenSpan);
-            var offset = samplesOut.Position;
-            samplesOut.Write(compressed);
+            var compressed = compressor.Compress(chunk.WrittenSpan);
+            var offset = samplesOut.Length;
+            samplesOut.WriteBytes(compressed);
 
             indexWriter.WriteUVarint((ulong)offset);
             indexWriter.WriteUVarint((ulong)compressed.Length);
@@ -185,9 +185,9 @@ internal static class BlockWriter
             }
         }
 
-        var indexBytes = Frame(IndexMagic, compressor.Wrap(indexWriter.WrittenSpan));
-        var symbolBytes = Frame(SymbolsMagic, compressor.Wrap(EncodeSymbols(tables.Symbols)));
-        var samplesBytes = samplesOut.ToArray();
+        var indexBytes = Frame(IndexMagic, compressor.Compress(indexWriter.WrittenSpan));
+        var symbolBytes = Frame(SymbolsMagic, compressor.Compress(EncodeSymbols(tables.Symbols)));
+        var samplesBytes = samplesOut.WrittenSpan.ToArray();
         var meta = new BlockMeta
         {
             Ulid = id.ToString(),
@@ -254,7 +254,8 @@ internal static class BlockWriter
     private static void WriteProfileId(ByteWriter writer, string id)
     {
         // UUIDs (the usual id) take 16 bytes instead of 36 characters when they round-trip exactly.
-        if (id.Length == 36 && Guid.TryParseExact(id, "D", out var guid) && guid.ToString("D") == id)
+        Span<char> canonical = stackalloc char[36];
+        if (id.Length == 36 && Guid.TryParseExact(id, "D", out var guid) && guid.TryFormat(canonical, out _, "D") && canonical.SequenceEqual(id))
         {
             writer.WriteByte(1);
             Span<byte> bytes = stackalloc byte[16];
