@@ -151,4 +151,35 @@ public sealed class ReadsUnderFailureTests(ReplicatedClusterFixture fixture) : I
         Assert.True(after.Status == HttpStatusCode.OK, $"push after Redis came back answered {(int)after.Status}: {after.Body}");
         await reader.StopAndAssertAsync();
     }
+
+    [Fact]
+    public async Task A_Redis_restarted_empty_is_filled_again_by_the_ingesters_and_no_read_lies_meanwhile()
+    {
+        var expected = Cluster.Expected;
+        await ReviveAsync();
+        await using var reader = new ContinuousReader(Cluster, Ct) { RingMayBeEmpty = true };
+        foreach (var id in ReplicatedCluster.IngesterIds)
+        {
+            // Until an ingester has registered again, the readers cannot know it: a 503 may name any of them.
+            reader.MarkDown(id);
+        }
+        var restartedMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        await Cluster.Redis.RestartEmptyAsync();
+
+        // Each ingester finds its entry gone at its next heartbeat and adds itself again, with no restart of its own;
+        // the distributor and the querier reconnect and read the new ring.
+        await Cluster.WaitUntilAllActiveAsync(Ct, restartedMs, ReplicatedCluster.IngesterIds.ToHashSet());
+        await Query.EventuallyAsync(async () => TruthfulReads.IsExact(await Cluster.ReadAsync(ReplicatedCluster.Service, Ct), expected),
+            TimeSpan.FromSeconds(60), "a complete read once the ingesters registered again");
+        for (var index = 0; index < 3; index++)
+        {
+            Assert.False(Cluster.Ingester(index).Process.HasExited, $"{ReplicatedCluster.IngesterId(index)} exited after Redis restarted");
+        }
+
+        var push = await Cluster.PushAsync("after-redis-restart", Ct);
+        Assert.True(push.Status == HttpStatusCode.OK, $"push after Redis restarted empty answered {(int)push.Status}: {push.Body}");
+        TruthfulReads.AssertExact(await Cluster.ReadAsync("after-redis-restart", Ct), expected, "the push acknowledged after Redis restarted empty");
+        var checkedAnswers = await reader.StopAndAssertAsync();
+        TestContext.Current.SendDiagnosticMessage($"Redis restarted empty: {checkedAnswers} background reads ({reader.Exact} complete, {reader.Unavailable} 503), all truthful");
+    }
 }

@@ -8,7 +8,7 @@ namespace Pyroscope.Testing;
 /// <summary>A real redis-server on a free loopback port (for the ring's KV store); killed on dispose.</summary>
 public sealed class RedisServer : IAsyncDisposable
 {
-    private readonly Process _process;
+    private Process _process;
 
     private RedisServer(Process process, int port)
     {
@@ -117,6 +117,16 @@ public sealed class RedisServer : IAsyncDisposable
 
     /// <summary>Lets a paused server answer again (SIGCONT).</summary>
     public void Resume() => Posix.Send(_process.Id, Posix.SigCont);
+
+    /// <summary>
+    /// Kills the server (SIGKILL) and starts a new one on the same port with nothing in it, as a Redis without
+    /// persistence comes back after a crash: clients reconnect to an empty store.
+    /// </summary>
+    public async Task RestartEmptyAsync()
+    {
+        await StopProcessAsync(_process);
+        _process = await StartProcessAsync(Port);
+    }
 
     public async ValueTask DisposeAsync() => await StopProcessAsync(_process);
 }
