@@ -80,6 +80,7 @@ public sealed class IngesterEngine : IAsyncDisposable
         var walDirectory = Path.Combine(_db.DataPath, "wal");
         _wal = WriteAheadLog.Open(walDirectory, _db.WalFsync, _logger, out var replay);
         _wal.SyncObserved = _metrics.Synced;
+        TenantHead.ReuseSampleChunksUpTo(_db.MaxHeadBytes);
         var heads = new HeadSet(_wal, _db, _time, _state, RequestMaintenance);
         var blocks = new LocalBlocks(new FileSystemObjectStore(Path.Combine(_db.DataPath, "local")), _remote, _db, _options, _time, _logger, _state,
             (tenant, block) => BlockUploaded?.Invoke(tenant, block));

@@ -71,9 +71,24 @@ internal sealed class ChunkedColumn<T>
     public long EstimatedBytes(int bytesPerRow) =>
         ((long)_chunks[0].Length + (long)(_chunkCount - 1) * ChunkRows) * bytesPerRow + _chunks.Length * 8L;
 
+    /// <summary>
+    /// Gives this column's full-sized chunks to <see cref="HeadChunkPool{T}"/>. Only for a column nobody can reach any
+    /// more (its owner's finalizer): a reader holding it would see the next head's rows.
+    /// </summary>
+    public void ReturnChunksToPool()
+    {
+        var chunks = _chunks;
+        for (var i = 0; i < _chunkCount; i++)
+        {
+            HeadChunkPool<T>.Return(chunks[i]);
+            chunks[i] = null!;
+        }
+        _chunkCount = 0;
+    }
+
     private T[] NewChunk()
     {
-        var chunk = new T[ChunkRows];
+        var chunk = HeadChunkPool<T>.Rent();
         var chunks = _chunks;
         if (_chunkCount == chunks.Length)
         {

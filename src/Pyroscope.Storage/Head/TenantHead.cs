@@ -155,6 +155,13 @@ public sealed class TenantHead
     public EncodedBlock EncodeBlock() =>
         BlockWriter.Encode(Tables, TenantId, BlockId, level: 1, sources: [BlockId.ToString()]);
 
+    /// <summary>
+    /// Lets new heads fill the sample chunks of heads that are gone, keeping up to <paramref name="bytes"/> of them
+    /// (an ingester passes its <c>max_head_bytes</c>), so the memory of a flushed head is reused instead of returned to
+    /// the GC and asked for again (see <see cref="HeadChunkPool"/>).
+    /// </summary>
+    public static void ReuseSampleChunksUpTo(long bytes) => HeadChunkPool.MaxBytes = bytes;
+
     /// <summary>Labels as sent; an empty name or duplicate is a caller bug we reject by name.</summary>
     public static LabelSet ToLabelSet(ProfileSeries series)
     {

@@ -15,18 +15,31 @@ internal sealed class SampleColumns
     public ulong[]? SpanId;
     public UInt128[]? TraceId;
 
+    /// <summary>A head's growing columns: their full chunks go back to <see cref="HeadChunkPool"/> once unreachable.</summary>
     public SampleColumns(int capacity)
     {
         StackId = new ChunkedColumn<int>(capacity);
         Value = new ChunkedColumn<long>(capacity);
     }
 
+    /// <summary>Columns over decoded rows (a block's): nothing to give back.</summary>
     public SampleColumns(int[] stacks, long[] values, ulong[]? spans, UInt128[]? traces = null)
     {
         StackId = new ChunkedColumn<int>(stacks);
         Value = new ChunkedColumn<long>(values);
         SpanId = spans;
         TraceId = traces;
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>
+    /// The GC is the lease: these columns are unreachable, so is every head, snapshot or query that read them; their
+    /// chunks can be filled by the next head.
+    /// </summary>
+    ~SampleColumns()
+    {
+        StackId.ReturnChunksToPool();
+        Value.ReturnChunksToPool();
     }
 
     public int Count => StackId.Count;
