@@ -264,6 +264,9 @@ public sealed class IngesterEngine : IAsyncDisposable
     /// <summary>Deletes local copies of blocks uploaded longer ago than the local retention.</summary>
     public Task CleanupAsync(CancellationToken cancellationToken) => Started().Blocks.CleanupAsync(cancellationToken);
 
+    /// <summary>How long the sample chunks of flushed heads are kept for new heads when none of them asks for one.</summary>
+    private static readonly TimeSpan UnusedSampleChunksKeptFor = TimeSpan.FromMinutes(5);
+
     /// <summary>One pass of the flush loop: cut when due, write blocks, upload (respecting backoff), clean up.</summary>
     public async Task RunMaintenanceAsync(CancellationToken cancellationToken)
     {
@@ -291,6 +294,7 @@ public sealed class IngesterEngine : IAsyncDisposable
                 await started.Blocks.UploadAsync(cancellationToken);
             }
             await started.Blocks.CleanupAsync(cancellationToken);
+            TenantHead.DropSampleChunksUnusedFor(UnusedSampleChunksKeptFor);
         }
         finally
         {

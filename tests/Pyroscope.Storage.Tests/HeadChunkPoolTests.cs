@@ -80,6 +80,22 @@ public sealed class HeadChunkPoolTests : IDisposable
         Assert.True(HeadChunkPool.PooledBytes <= limit, $"pool holds {HeadChunkPool.PooledBytes} bytes, limit {limit}");
     }
 
+    [Fact]
+    public void Chunks_nobody_asked_for_are_dropped_after_a_while()
+    {
+        FillAndDrop(2 * Chunk, stack: 1, value: 1);
+        CollectGarbage();
+        Assert.True(HeadChunkPool.PooledBytes >= 2 * ChunkPairBytes, $"pool holds {HeadChunkPool.PooledBytes} bytes");
+
+        // Asked for just now (by the fill above): kept.
+        var held = HeadChunkPool.PooledBytes;
+        TenantHead.DropSampleChunksUnusedFor(TimeSpan.FromMinutes(5));
+        Assert.Equal(held, HeadChunkPool.PooledBytes);
+
+        TenantHead.DropSampleChunksUnusedFor(TimeSpan.Zero);
+        Assert.Equal(0, HeadChunkPool.PooledBytes);
+    }
+
     public void Dispose() => TenantHead.ReuseSampleChunksUpTo(_maxBefore);
 
     /// <summary>Fills columns and lets them go; returns what the pool held once they were filled (some chunks came from it).</summary>

@@ -13,8 +13,10 @@ namespace Pyroscope.Storage.Head;
 /// </summary>
 internal static class HeadChunkPool
 {
+    private static readonly List<Action> s_drains = [];
     private static long s_maxBytes;
     private static long s_pooledBytes;
+    private static long s_lastRentMs = Environment.TickCount64;
 
     /// <summary>The most memory the pool keeps; chunks beyond it are left to the GC. 0 keeps none.</summary>
     public static long MaxBytes
@@ -25,6 +27,37 @@ internal static class HeadChunkPool
 
     /// <summary>What the pool holds now.</summary>
     public static long PooledBytes => Interlocked.Read(ref s_pooledBytes);
+
+    /// <summary>
+    /// Lets the GC have every pooled chunk when no head has asked for one for <paramref name="unusedFor"/>: an ingester
+    /// that went quiet after a busy hour should not keep a full head's memory for good.
+    /// </summary>
+    public static void DropIfUnused(TimeSpan unusedFor)
+    {
+        if (Environment.TickCount64 - Interlocked.Read(ref s_lastRentMs) < unusedFor.TotalMilliseconds)
+        {
+            return;
+        }
+        Action[] drains;
+        lock (s_drains)
+        {
+            drains = [.. s_drains];
+        }
+        foreach (var drain in drains)
+        {
+            drain();
+        }
+    }
+
+    internal static void Register(Action drain)
+    {
+        lock (s_drains)
+        {
+            s_drains.Add(drain);
+        }
+    }
+
+    internal static void Rented() => Interlocked.Exchange(ref s_lastRentMs, Environment.TickCount64);
 
     internal static bool TryReserve(long bytes)
     {
@@ -44,10 +77,24 @@ internal static class HeadChunkPool<T>
 {
     private static readonly ConcurrentStack<T[]> s_chunks = new();
 
+#pragma warning disable CA1810 // the drain must be registered once, when the pool of this type first exists
+    static HeadChunkPool()
+    {
+        HeadChunkPool.Register(static () =>
+        {
+            while (s_chunks.TryPop(out _))
+            {
+                HeadChunkPool.Release(ChunkBytes);
+            }
+        });
+    }
+#pragma warning restore CA1810
+
     private static long ChunkBytes => (long)ChunkedColumn<T>.ChunkRows * Unsafe.SizeOf<T>();
 
     public static T[] Rent()
     {
+        HeadChunkPool.Rented();
         if (s_chunks.TryPop(out var chunk))
         {
             HeadChunkPool.Release(ChunkBytes);

@@ -162,6 +162,9 @@ public sealed class TenantHead
     /// </summary>
     public static void ReuseSampleChunksUpTo(long bytes) => HeadChunkPool.MaxBytes = bytes;
 
+    /// <summary>Drops the kept sample chunks when no head has taken one for <paramref name="unusedFor"/>.</summary>
+    public static void DropSampleChunksUnusedFor(TimeSpan unusedFor) => HeadChunkPool.DropIfUnused(unusedFor);
+
     /// <summary>Labels as sent; an empty name or duplicate is a caller bug we reject by name.</summary>
     public static LabelSet ToLabelSet(ProfileSeries series)
     {
