@@ -49,11 +49,8 @@ public sealed class RemoteIngestersReaderTests
     {
         var ct = TestContext.Current.CancellationToken;
         using var channels = new IngesterChannelPool();
-        // A frozen process (SIGSTOP): the kernel accepts its connections, nothing ever answers.
-        using var frozen = new TcpListener(IPAddress.Loopback, 0);
-        frozen.Start();
+        using var frozen = FrozenProcess(out var frozenAddress);
         InstanceDesc Unreachable(string id) => new() { Id = id, GrpcAddr = $"127.0.0.1:{ClosedPort()}", State = InstanceState.Active };
-        var frozenAddress = $"127.0.0.1:{((IPEndPoint)frozen.LocalEndpoint).Port}";
         var ring = new FixedRing([Unreachable("a"), Unreachable("b"), new InstanceDesc { Id = "frozen", GrpcAddr = frozenAddress, State = InstanceState.Active }], replicationFactor: 3);
 
         // Two failed calls already make the read incomplete: it answers at once, without the frozen member's deadline,
@@ -71,15 +68,13 @@ public sealed class RemoteIngestersReaderTests
     {
         var ct = TestContext.Current.CancellationToken;
         using var channels = new IngesterChannelPool();
-        // A frozen process (SIGSTOP): the kernel accepts its connections, nothing ever answers.
-        using var frozen = new TcpListener(IPAddress.Loopback, 0);
-        frozen.Start();
+        using var frozen = FrozenProcess(out var frozenAddress);
         var a = await TestIngesterServer.StartAsync("a");
         var b = await TestIngesterServer.StartAsync("b");
         try
         {
             InstanceDesc Member(string id, string address) => new() { Id = id, GrpcAddr = address, State = InstanceState.Active };
-            var ring = new FixedRing([Member("a", a.GrpcAddress), Member("b", b.GrpcAddress), Member("frozen", $"127.0.0.1:{((IPEndPoint)frozen.LocalEndpoint).Port}")], replicationFactor: 3);
+            var ring = new FixedRing([Member("a", a.GrpcAddress), Member("b", b.GrpcAddress), Member("frozen", frozenAddress)], replicationFactor: 3);
             // Without the quorum rule this read would wait out the one-minute call deadline on the frozen member
             // (and the test's own timeout would fail it): two of three replicas hold every acknowledged profile.
             var reader = new RemoteIngestersReader(ring, channels);
@@ -188,6 +183,15 @@ public sealed class RemoteIngestersReaderTests
     }
 
     /// <summary>A port nothing listens on: bound then released.</summary>
+    /// <summary>Stands in for a frozen process (SIGSTOP): the kernel accepts its connections, nothing ever answers.</summary>
+    private static TcpListener FrozenProcess(out string address)
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        address = $"127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}";
+        return listener;
+    }
+
     private static int ClosedPort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
