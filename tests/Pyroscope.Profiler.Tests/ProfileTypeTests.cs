@@ -27,7 +27,9 @@ public sealed partial class ProfileTypeTests
         var thrown = long.Parse(measured.Groups[1].Value, CultureInfo.InvariantCulture);
         var waits = long.Parse(measured.Groups[2].Value, CultureInfo.InvariantCulture);
         var waitNanos = long.Parse(measured.Groups[3].Value, CultureInfo.InvariantCulture);
-        Assert.True(thrown > 50 && waits > 50, output);
+        // Enough events for the ratios below to mean something. A loaded host schedules the two contenders less often:
+        // one CI run measured 39 waits in 3 s (each then ≈ 28 ms long), so the floor for waits is 20.
+        Assert.True(thrown > 50 && waits > 20, output);
 
         var pushes = server.Pushes.ToList();
         var exceptions = PprofStacks.Merge(pushes.Where(p => p.Name == "exception").Select(p => PprofStacks.Decode(p.Profile)));
