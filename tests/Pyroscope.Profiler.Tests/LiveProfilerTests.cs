@@ -116,10 +116,12 @@ public sealed class LiveProfilerTests
         // ...and the one always-alive burner thread's wall time is scaled up to the window's length: unscaled it
         // would be about a quarter of it. This is the first window, whose session starts (and rundown runs,
         // seconds under load) inside it: it once started after them, kept their samples and clamped its
-        // scale to 1, which read 1.59–2.39 under CI load.
+        // scale to 1, which read 1.59–2.39 under CI load. A loaded host also delays the runtime's sampler thread, so a
+        // window gets fewer samples than milliseconds (0.80 once in CI): the band tells scaled (≈ 1) from unscaled
+        // (≈ 0.25) and from that old bug, not the sampler's punctuality.
         var wall = BurnerWall(batch.Profiles.Single(p => p.Type == DotNetProfileTypes.Wall).Profile);
         var ratio = wall / (window.TotalMilliseconds * 1_000_000);
-        Assert.InRange(ratio, 0.85, 1.15);
+        Assert.InRange(ratio, 0.7, 1.3);
     }
 
     private static double BurnerWall(Pprof.Profile profile) =>
