@@ -599,6 +599,6 @@ public sealed class IngestersUnavailableException(
     public IReadOnlyList<string> MissingInstanceIds { get; } =
     [
         .. members.Unreadable.Select(static u => u.Member.Id), .. failures.Select(static f => f.InstanceId),
-        .. (notWaitedFor ?? []).Select(static m => m.Id), .. (members.Sufficient ? [] : members.Healthy.Select(static m => m.Id)),
+        .. (notWaitedFor ?? []).Select(static m => m.Id), .. members.NotAsked.Select(static m => m.Id),
     ];
 }

@@ -52,28 +52,27 @@ public sealed class RingReadSet
     /// <summary>The calls to make: every healthy member, and how many of them must succeed (meaningful when <see cref="Sufficient"/>).</summary>
     public ReplicationSet Calls { get; }
 
+    /// <summary>Healthy members a read does not call because, without the others, it could not be complete anyway.</summary>
+    public IReadOnlyList<InstanceDesc> NotAsked => Sufficient ? [] : Healthy;
+
     /// <summary>
     /// Why a read with this set is incomplete, naming every member it could not read: the unreadable ones,
     /// <paramref name="failed"/> (healthy members whose call failed, each described as "id (address) failed: cause")
     /// and <paramref name="notWaitedFor"/> (healthy members still to answer when the failures already made the read
-    /// incomplete: their calls were cancelled, so neither their answer nor their fate is known). When the set is not
-    /// <see cref="Sufficient"/> no member was called, and the healthy ones are named as not asked.
+    /// incomplete: their calls were cancelled, so neither their answer nor their fate is known), and <see cref="NotAsked"/>.
     /// </summary>
     public string Shortfall(IReadOnlyList<string> failed, IReadOnlyList<InstanceDesc>? notWaitedFor = null)
     {
         notWaitedFor ??= [];
-        var answered = (Sufficient ? Math.Max(0, Healthy.Count - failed.Count - notWaitedFor.Count) : 0) + Left.Count;
+        var answered = Math.Max(0, Healthy.Count - NotAsked.Count - failed.Count - notWaitedFor.Count) + Left.Count;
         var text = new StringBuilder()
             .Append("reading every acknowledged profile needs ").Append(Required).Append(" of ").Append(Math.Max(MemberCount, ReplicationFactor))
             .Append(" ingesters (replication factor ").Append(ReplicationFactor).Append(") to answer or to have left after uploading their data; ")
             .Append(answered).Append(" did");
         var reasons = new List<string>(failed);
-        if (!Sufficient)
+        foreach (var member in NotAsked)
         {
-            foreach (var member in Healthy)
-            {
-                reasons.Add($"{member.Id} ({member.GrpcAddr}) was not asked: the others could not make the read complete");
-            }
+            reasons.Add($"{member.Id} ({member.GrpcAddr}) was not asked: the others could not make the read complete");
         }
         foreach (var member in notWaitedFor)
         {

@@ -77,7 +77,7 @@ internal static class HeadChunkPool<T>
 {
     private static readonly ConcurrentStack<T[]> s_chunks = new();
 
-#pragma warning disable CA1810 // the drain must be registered once, when the pool of this type first exists
+    // Registered when the pool of this element type first exists, so DropIfUnused reaches every type's chunks.
     static HeadChunkPool()
     {
         HeadChunkPool.Register(static () =>
@@ -88,7 +88,6 @@ internal static class HeadChunkPool<T>
             }
         });
     }
-#pragma warning restore CA1810
 
     private static long ChunkBytes => (long)ChunkedColumn<T>.ChunkRows * Unsafe.SizeOf<T>();
 
