@@ -28,6 +28,10 @@ public sealed class SpanProfileTests
         });
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
         await WaitUntilAnsweringAsync(http, app, ct);
+        // The requests below must run while the profiler samples: its first session starts (and runs its rundown,
+        // seconds under load) after the app answers, and one CI run sent all of them before it, leaving a span
+        // profile with no frames at all.
+        await WaitUntilSamplingAsync(server.Http, http, ct);
 
         var slow = new List<string>();
         var fast = new List<string>();
@@ -76,6 +80,25 @@ public sealed class SpanProfileTests
             }
             Assert.True(DateTime.UtcNow < deadline, "span app did not answer: " + app.Output);
             await Task.Delay(100, ct);
+        }
+    }
+
+    /// <summary>Keeps the app busy until the server holds a cpu profile of it with samples.</summary>
+    private static async Task WaitUntilSamplingAsync(HttpClient server, HttpClient app, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            await SpanOfAsync(app, "/fast", ct);
+            var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+            var query = Uri.EscapeDataString(Cpu + "{service_name=\"span-app\"}");
+            var collapsed = await server.GetStringAsync($"/pyroscope/render?query={query}&from={now - 600}&until={now + 60}&format=collapsed", ct);
+            if (collapsed.Trim().Length > 0)
+            {
+                return;
+            }
+            Assert.True(DateTime.UtcNow < deadline, "the span app's profiler pushed no cpu samples within 60 s");
+            await Task.Delay(250, ct);
         }
     }
 
