@@ -21,7 +21,7 @@ namespace Pyroscope.Ingester.Client;
 /// ingester neither holds up reads nor, with too few others, delays the 503 for long.
 /// With replication factor &gt; 1 each profile lives on several ingesters:
 /// series, names, values and types are sets (naturally de-duplicated), profile totals are de-duplicated by
-/// profile id, and merged stacks take each replicated profile from one ingester (the others exclude it).
+/// profile id, and merged stacks take each profile from the one ingester it is assigned to (<see cref="ReplicaAssignment"/>).
 /// </summary>
 public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channels) : IProfileReader
 {
@@ -213,10 +213,10 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
         var required = members.Calls.MinSuccess;
         while (true)
         {
-            var owners = ReplicaOwners(totals, elsewhere);
+            var assignment = ReplicaAssignment.Of(ByInstanceId(totals), elsewhere);
             var attempt = new ReplicationSet(survivors, Math.Min(required, survivors.Count));
             var answers = await FanOutAsync(tenantId, members, attempt, failures, (instance, client, options) =>
-                call(client, owners is null ? request : WithExclusions(request, owners, instance.Id), options), cancellationToken, untilQuorum: false);
+                call(client, assignment.RequestFor(request, instance.Id), options), cancellationToken, untilQuorum: false);
             if (answers.Count == survivors.Count)
             {
                 apply(answers);
@@ -228,6 +228,14 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
                 survivors.Add(instance);
             }
             totals = totals.FindAll(t => survivors.Exists(i => i.Id == t.Instance.Id));
+        }
+    }
+
+    private static IEnumerable<(string InstanceId, ProfileTotalsResponse Totals)> ByInstanceId(List<(InstanceDesc Instance, ProfileTotalsResponse Totals)> answers)
+    {
+        foreach (var (instance, totals) in answers)
+        {
+            yield return (instance.Id, totals);
         }
     }
 
@@ -275,64 +283,6 @@ public sealed class RemoteIngestersReader(IRing ring, IngesterChannelPool channe
             }
         }
         return ids.Count == 0 ? null : ids;
-    }
-
-    /// <summary>Owner of a profile that another source counts already: no ingester answers for it.</summary>
-    internal const string CountedElsewhere = "";
-
-    private static Dictionary<string, string>? ReplicaOwners(
-        List<(InstanceDesc Instance, ProfileTotalsResponse Totals)> answers, IReadOnlySet<string>? countedElsewhere)
-    {
-        var byId = new List<(string InstanceId, ProfileTotalsResponse Totals)>(answers.Count);
-        foreach (var (instance, totals) in answers)
-        {
-            byId.Add((instance.Id, totals));
-        }
-        return ReplicaOwners(byId, countedElsewhere);
-    }
-
-    internal static Dictionary<string, string>? ReplicaOwners(
-        IEnumerable<(string InstanceId, ProfileTotalsResponse Totals)> answers, IReadOnlySet<string>? countedElsewhere = null)
-    {
-        var ordered = new List<(string InstanceId, ProfileTotalsResponse Totals)>(answers);
-        ordered.Sort(static (a, b) => string.CompareOrdinal(a.InstanceId, b.InstanceId));
-        var firstHolder = new Dictionary<string, string>(StringComparer.Ordinal);
-        Dictionary<string, string>? replicated = null;
-        foreach (var (instanceId, totals) in ordered)
-        {
-            foreach (var total in totals.Totals)
-            {
-                var id = total.ProfileId;
-                if (id.Length == 0)
-                {
-                    continue;
-                }
-                if (countedElsewhere is not null && countedElsewhere.Contains(id))
-                {
-                    (replicated ??= new Dictionary<string, string>(StringComparer.Ordinal))[id] = CountedElsewhere;
-                }
-                else if (!firstHolder.TryAdd(id, instanceId) && firstHolder[id] != instanceId)
-                {
-                    // Only replicated ids matter: the others have one holder and need no exclusion.
-                    (replicated ??= new Dictionary<string, string>(StringComparer.Ordinal))[id] = firstHolder[id];
-                }
-            }
-        }
-        return replicated;
-    }
-
-    /// <summary>The request for one ingester: leave out the profiles another ingester answers for.</summary>
-    internal static SelectRequest WithExclusions(SelectRequest request, Dictionary<string, string> owners, string instanceId)
-    {
-        var own = request.Clone();
-        foreach (var (profileId, owner) in owners)
-        {
-            if (owner != instanceId)
-            {
-                own.ExcludeProfileIds.Add(profileId);
-            }
-        }
-        return own;
     }
 
     public ValueTask<IReadOnlyList<ProfileTotal>> ProfileTotalsAsync(string tenantId, SelectQuery query, CancellationToken cancellationToken) =>

@@ -123,23 +123,26 @@ public sealed class RemoteIngestersReaderTests
     }
 
     [Fact]
-    public void EachReplicatedProfileIsMergedFromOneIngesterOnly()
+    public void EachProfileIsMergedFromOneIngesterOnly()
     {
         var api = LabelSet.From(new Label("service_name", "api"));
         var fromA = ReadProtocol.ToProto([new ProfileTotal(api, 1, 10, "p1"), new ProfileTotal(api, 2, 20, "p2")]);
-        var fromB = ReadProtocol.ToProto([new ProfileTotal(api, 1, 10, "p1"), new ProfileTotal(api, 3, 30, "p3")]);
-        var owners = RemoteIngestersReader.ReplicaOwners([("ingester-b", fromB), ("ingester-a", fromA)]);
-        Assert.NotNull(owners);
-        Assert.Equal("ingester-a", owners["p1"]);
+        var fromB = ReadProtocol.ToProto([new ProfileTotal(api, 1, 10, "p1"), new ProfileTotal(api, 3, 30, "p3"), new ProfileTotal(api, 5, 1, "")]);
+        var assignment = ReplicaAssignment.Of([("ingester-b", fromB), ("ingester-a", fromA)]);
+
+        // p1 goes to the first holder by id, p2 and p3 to their only holders; unidentified profiles stay with theirs.
+        Assert.Equal(["p1", "p2"], assignment.For("ingester-a").Order());
+        Assert.Equal(["", "p3"], assignment.For("ingester-b").Order());
+        Assert.Empty(assignment.For("ingester-c")); // answered no totals: merges nothing
 
         var request = ReadProtocol.ToProto(AnyCpu);
-        Assert.Empty(RemoteIngestersReader.WithExclusions(request, owners, "ingester-a").ExcludeProfileIds);
-        Assert.Equal(["p1"], RemoteIngestersReader.WithExclusions(request, owners, "ingester-b").ExcludeProfileIds);
-        Assert.Single(owners); // p2 and p3 have one holder each
-        Assert.Empty(request.ExcludeProfileIds); // the shared request is not modified
-
-        // Nothing replicated: no exclusions at all.
-        Assert.Null(RemoteIngestersReader.ReplicaOwners([("ingester-a", fromA), ("ingester-b", ReadProtocol.ToProto([new ProfileTotal(api, 3, 30, "p3")]))]));
+        var forB = assignment.RequestFor(request, "ingester-b");
+        Assert.True(forB.HasProfileFilter);
+        Assert.Equal(["", "p3"], forB.ProfileIds.Order());
+        // A profile no ingester reported (a write arriving after the totals round) is merged by none.
+        Assert.True(assignment.RequestFor(request, "ingester-c").HasProfileFilter);
+        Assert.Empty(assignment.RequestFor(request, "ingester-c").ProfileIds);
+        Assert.False(request.HasProfileFilter); // the shared request is not modified
     }
 
     [Fact]
@@ -149,12 +152,10 @@ public sealed class RemoteIngestersReaderTests
         var fromA = ReadProtocol.ToProto([new ProfileTotal(api, 1, 10, "p1"), new ProfileTotal(api, 2, 20, "p2")]);
         var fromB = ReadProtocol.ToProto([new ProfileTotal(api, 1, 10, "p1"), new ProfileTotal(api, 3, 30, "p3")]);
         // The store snapshot holds p1 (one replica's uploaded block) and p3.
-        var owners = RemoteIngestersReader.ReplicaOwners([("ingester-a", fromA), ("ingester-b", fromB)], new HashSet<string>(["p1", "p3"]));
-        Assert.NotNull(owners);
-        var request = ReadProtocol.ToProto(AnyCpu);
+        var assignment = ReplicaAssignment.Of([("ingester-a", fromA), ("ingester-b", fromB)], new HashSet<string>(["p1", "p3"]));
         // Every ingester leaves out what the store counts; p2 stays with its only holder.
-        Assert.Equal(["p1", "p3"], RemoteIngestersReader.WithExclusions(request, owners, "ingester-a").ExcludeProfileIds.Order());
-        Assert.Equal(["p1", "p3"], RemoteIngestersReader.WithExclusions(request, owners, "ingester-b").ExcludeProfileIds.Order());
+        Assert.Equal(["p2"], assignment.For("ingester-a"));
+        Assert.Empty(assignment.For("ingester-b"));
     }
 
     [Fact]

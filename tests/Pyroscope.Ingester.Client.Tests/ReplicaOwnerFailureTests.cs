@@ -46,6 +46,27 @@ public sealed class ReplicaOwnerFailureTests
     }
 
     [Fact]
+    public async Task A_replica_that_receives_the_write_between_the_two_rounds_does_not_count_it_again()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        // The write was acknowledged by two replicas; the third receives it only after its totals said it had nothing.
+        await using var holder = await FakeReplica.StartAsync(FakeReplica.Behaviour.Healthy);
+        await using var slow = await FakeReplica.StartAsync(FakeReplica.Behaviour.GetsTheWriteBetweenRounds);
+        // The other holder does not answer in time, so the quorum of the totals round is the holder and the slow one.
+        await using var silent = await FakeReplica.StartAsync(FakeReplica.Behaviour.SilentInTotals);
+        InstanceDesc Member(string id, FakeReplica replica) => new() { Id = id, GrpcAddr = replica.GrpcAddress, State = InstanceState.Active };
+        var ring = new FixedRing([Member("holder", holder), Member("silent", silent), Member("slow", slow)], replicationFactor: 3);
+        using var channels = new IngesterChannelPool();
+        var reader = new RemoteIngestersReader(ring, channels);
+
+        var sink = new SummingSink();
+        await reader.MergeStacksAsync("tenant", AnyCpu, sink, ct);
+
+        Assert.True(slow.MergeCalls > 0, "the slow replica took part in the merge round");
+        Assert.Equal(new Dictionary<string, long> { ["main;work"] = FakeReplica.Value }, sink.Stacks);
+    }
+
+    [Fact]
     public async Task With_too_few_replicas_left_the_read_is_503_naming_them()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -91,7 +112,18 @@ public sealed class ReplicaOwnerFailureTests
         public const long Value = 10;
         private const string ProfileId = "0b9d5c1e-0000-4000-8000-000000000001";
 
-        public enum Behaviour { Healthy, FailsMerge, LateTotals }
+        public enum Behaviour
+        {
+            Healthy,
+            FailsMerge,
+            LateTotals,
+
+            /// <summary>Never answers the totals round (the read goes on without it once the others answered).</summary>
+            SilentInTotals,
+
+            /// <summary>The slow replica of the write: its totals do not have the profile yet, its merge does.</summary>
+            GetsTheWriteBetweenRounds,
+        }
 
         private readonly WebApplication _app;
         private int _mergeCalls;
@@ -148,7 +180,15 @@ public sealed class ReplicaOwnerFailureTests
                     // Late, not lost: the read's quorum round does not wait for it, a second round does.
                     await Task.Delay(TimeSpan.FromMilliseconds(500), context.CancellationToken);
                 }
+                if (Replica.Mode == Behaviour.SilentInTotals)
+                {
+                    await Task.Delay(Timeout.Infinite, context.CancellationToken);
+                }
                 var response = new ProfileTotalsResponse();
+                if (Replica.Mode == Behaviour.GetsTheWriteBetweenRounds)
+                {
+                    return response;
+                }
                 response.Series.Add(new Contracts.Types.V1.Labels { Labels_ = { new Contracts.Types.V1.LabelPair { Name = "service_name", Value = "api" } } });
                 response.Totals.Add(new ProfileTotalEntry { SeriesIndex = 0, TimestampMs = 50, Value = Value, ProfileId = ProfileId });
                 return response;
@@ -162,7 +202,8 @@ public sealed class ReplicaOwnerFailureTests
                     throw new RpcException(new Status(StatusCode.Unavailable, "shutting down"));
                 }
                 var set = new StackSet();
-                if (!request.ExcludeProfileIds.Contains(ProfileId))
+                // As a real ingester: exclusions (older queriers) and the profile filter both apply.
+                if (!request.ExcludeProfileIds.Contains(ProfileId) && (!request.HasProfileFilter || request.ProfileIds.Contains(ProfileId)))
                 {
                     set.Names.Add(["main", "work"]);
                     set.Parents.Add([-1, 0]);
