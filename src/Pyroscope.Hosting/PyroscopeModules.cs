@@ -46,9 +46,14 @@ public static class PyroscopeModules
 
     private static void InitServer(ModuleContext context)
     {
+        // Read here, not in the options callback, so a bad value stops the start instead of the first call.
+        var maxReceive = GrpcMessageSizes.Receive(context.Configuration);
+        var maxSend = GrpcMessageSizes.Send(context.Configuration);
         context.Services.AddGrpc(options =>
         {
             options.EnableDetailedErrors = false;
+            options.MaxReceiveMessageSize = maxReceive;
+            options.MaxSendMessageSize = maxSend;
             options.Interceptors.Add<CallerCancelledInterceptor>();
         });
         SelfProfiling.Register(context);

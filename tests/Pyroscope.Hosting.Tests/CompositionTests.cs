@@ -3,6 +3,8 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Grpc.AspNetCore.Server;
 using Pyroscope.Hosting.Configuration;
 using Pyroscope.Hosting.Modules;
 using Pyroscope.Ingester.Client;
@@ -74,6 +76,25 @@ public class CompositionTests
         Assert.NotEmpty(app.Services.GetKeyedServices<IHostedService>(ModuleNames.Compactor));
         Assert.NotEmpty(app.Services.GetKeyedServices<IHostedService>(ModuleNames.Ring));
         Assert.Empty(app.Services.GetKeyedServices<IHostedService>(ModuleNames.Distributor));
+    }
+
+    [Fact]
+    public async Task The_grpc_message_limits_are_upstreams_100_MiB_unless_set_and_a_bad_one_stops_the_start()
+    {
+        await using (var app = Build("ingester", Ingester.Program.Components))
+        {
+            var options = app.Services.GetRequiredService<IOptions<GrpcServiceOptions>>().Value;
+            Assert.Equal(100 << 20, options.MaxReceiveMessageSize);
+            Assert.Equal(100 << 20, options.MaxSendMessageSize);
+        }
+        await using (var app = Build("ingester", Ingester.Program.Components, flags: ["-server.grpc-max-recv-msg-size-bytes=8388608", "-server.grpc-max-send-msg-size-bytes=1048576"]))
+        {
+            var options = app.Services.GetRequiredService<IOptions<GrpcServiceOptions>>().Value;
+            Assert.Equal(8 << 20, options.MaxReceiveMessageSize);
+            Assert.Equal(1 << 20, options.MaxSendMessageSize);
+        }
+        var error = Assert.Throws<ConfigurationException>(() => Build("ingester", Ingester.Program.Components, flags: ["-server.grpc-max-recv-msg-size-bytes=0"]));
+        Assert.Contains("server:grpc_server_max_recv_msg_size (-server.grpc-max-recv-msg-size-bytes): not a positive number of bytes", error.Message);
     }
 
     [Fact]

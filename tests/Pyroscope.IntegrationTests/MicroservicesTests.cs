@@ -1,3 +1,4 @@
+using Google.Protobuf;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
@@ -27,7 +28,8 @@ public sealed class MicroservicesTests
         string[] common =
         [
             "-self-profiling.disable-push=true", "-ring.store=redis", $"-ring.redis.address={redis.Address}",
-            $"-storage.filesystem.dir={shared}",
+            $"-storage.filesystem.dir={shared}", "-validation.max-profile-size-bytes=33554432",
+            "-distributor.ingestion-rate-limit-mb=64", "-distributor.ingestion-burst-size-mb=64",
         ];
         PyroscopeProcess? ingester = null, distributor = null, querier = null;
         try
@@ -64,6 +66,19 @@ public sealed class MicroservicesTests
             Assert.Empty(Directory.GetFiles(shared, "meta.json", SearchOption.AllDirectories));
             AssertSameStacks(expected, await QueryAsync(querier, timeMs, ct));
             await AssertSameSourceLinesAsync(profile, querier, timeMs, ct);
+
+            // A profile the limits admit travels to the ingester and back whatever its size: here over gRPC's own default
+            // message limit of 4 MiB, gzipped (upstream's servers take 100 MiB).
+            var big = WithIncompressibleStacks(profile, 15_000);
+            var bigBody = Gzip(big);
+            Assert.True(bigBody.Length > 4 << 20, $"the large profile is only {bigBody.Length} bytes gzipped");
+            using (var content = new ByteArrayContent(bigBody))
+            {
+                var response = await distributor.Http.PostAsync("/ingest?name=remote-large&format=pprof", content, ct);
+                Assert.True(response.StatusCode == HttpStatusCode.OK, $"ingest of {bigBody.Length} bytes answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(ct)}");
+            }
+            AssertSameStacks(ExpectedStacks.FromPprof(big, 1),
+                await Query.MergedStacksAsync(querier.Http, ProfileType, "{service_name=\"remote-large\"}", timeMs - 3_600_000, timeMs + 3_600_000, ct));
 
             // A graceful stop cuts the head into a block, uploads it and leaves the ring.
             ingester.Terminate();
@@ -184,6 +199,34 @@ public sealed class MicroservicesTests
         var expected = new PprofSymbols(input);
         Assert.Equal(expected.FlatByLine(1).OrderBy(e => e.Key.ToString()), exported.FlatByLine(0).OrderBy(e => e.Key.ToString()));
         Assert.Equal(expected.UsedMappings(1), exported.UsedMappings(0));
+    }
+
+    /// <summary><paramref name="source"/> plus <paramref name="count"/> one-frame stacks named by random text, which gzip cannot shrink much.</summary>
+    private static Contracts.Google.V1.Profile WithIncompressibleStacks(Contracts.Google.V1.Profile source, int count)
+    {
+        var profile = source.Clone();
+        var random = new Random(13);
+        var alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._".ToCharArray();
+        var functionId = profile.Function.Max(f => f.Id);
+        var locationId = profile.Location.Max(l => l.Id);
+        for (var i = 0; i < count; i++)
+        {
+            profile.StringTable.Add(new string(random.GetItems(alphabet, 400)));
+            profile.Function.Add(new Contracts.Google.V1.Function { Id = ++functionId, Name = profile.StringTable.Count - 1 });
+            profile.Location.Add(new Contracts.Google.V1.Location { Id = ++locationId, Line = { new Contracts.Google.V1.Line { FunctionId = functionId } } });
+            profile.Sample.Add(new Contracts.Google.V1.Sample { LocationId = { locationId }, Value = { 1, 10_000_000 } });
+        }
+        return profile;
+    }
+
+    private static byte[] Gzip(Contracts.Google.V1.Profile profile)
+    {
+        using var output = new MemoryStream();
+        using (var gzip = new System.IO.Compression.GZipStream(output, System.IO.Compression.CompressionLevel.Fastest))
+        {
+            profile.WriteTo(gzip);
+        }
+        return output.ToArray();
     }
 
     private static void AssertSameStacks(Dictionary<string, long> expected, Dictionary<string, long> actual)

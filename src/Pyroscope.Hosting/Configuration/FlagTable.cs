@@ -50,6 +50,8 @@ public static class FlagTable
         new("server.http-listen-port", "server:http_listen_port", FlagKind.Int, Text(DefaultPorts.Http), "HTTP server listen port: HTTP APIs, Connect and gRPC-Web."),
         new("server.grpc-listen-address", "server:grpc_listen_address", FlagKind.String, "", "gRPC server listen address (empty: all interfaces)."),
         new("server.grpc-listen-port", "server:grpc_listen_port", FlagKind.Int, Text(DefaultPorts.Grpc), "gRPC server listen port (HTTP/2 cleartext)."),
+        new("server.grpc-max-recv-msg-size-bytes", GrpcMessageSizes.ReceiveKey, FlagKind.Int, Text(GrpcMessageSizes.DefaultBytes), "Limit on the size of a gRPC message this server can receive (bytes)."),
+        new("server.grpc-max-send-msg-size-bytes", GrpcMessageSizes.SendKey, FlagKind.Int, Text(GrpcMessageSizes.DefaultBytes), "Limit on the size of a gRPC message this server can send (bytes)."),
         new("server.graceful-shutdown-timeout", "server:graceful_shutdown_timeout", FlagKind.Duration, "30s", "Time to finish in-flight work on shutdown."),
         new("log.level", "server:log_level", FlagKind.String, "info", "Log level: debug, info, warn, error."),
 
