@@ -58,7 +58,7 @@ public static class WalRecordCodec
     }
 
     /// <summary>The same record around a body received from a distributor, with the series this ingester stores.</summary>
-    public static byte[] Encode(string tenantId, IReadOnlyList<uint> series, ReadOnlySpan<byte> body)
+    public static ReadOnlyMemory<byte> Encode(string tenantId, IReadOnlyList<uint> series, ReadOnlySpan<byte> body)
     {
         var record = new byte[CodedOutputStream.ComputeStringSize(tenantId) + 1 + 5 + 5 * series.Count + body.Length];
         var writer = new RecordWriter(record);
@@ -70,20 +70,21 @@ public static class WalRecordCodec
             writer.Varint(index);
         }
         writer.Bytes(body);
-        return record.AsSpan(0, writer.Position).ToArray();
+        return record.AsMemory(0, writer.Position);
     }
 
     /// <summary>
     /// A push's profiles as received with its <see cref="PushContext"/>: <c>context | uvarint profiles | per profile:
     /// labels, fix-ups, payload codec, payload</c>; payloads that are not gzip already are zstd-compressed.
     /// </summary>
-    public static byte[] EncodeBody(IngestPush push)
+    public static ReadOnlyMemory<byte> EncodeBody(IngestPush push)
     {
         var (payloads, codecs, size) = Payloads(push);
         var body = new byte[size];
         var writer = new RecordWriter(body);
         WriteBody(ref writer, push, payloads, codecs);
-        return body.AsSpan(0, writer.Position).ToArray();
+        // The size is an upper bound (varints at their longest): a slice, not a second copy.
+        return body.AsMemory(0, writer.Position);
     }
 
     private static (ReadOnlyMemory<byte>[] Payloads, byte[] Codecs, int Size) Payloads(IngestPush push)
@@ -139,7 +140,7 @@ public static class WalRecordCodec
     }
 
     /// <summary>A body from a distributor (<see cref="EncodeBody"/>); throws <see cref="InvalidDataException"/> when malformed.</summary>
-    public static ReceivedPush DecodeBody(byte[] body, IReadOnlyList<uint> series)
+    public static ReceivedPush DecodeBody(ReadOnlyMemory<byte> body, IReadOnlyList<uint> series)
     {
         var reader = new RecordReader(body);
         return DecodeReceived(ref reader, ToIndexes(series));
@@ -258,7 +259,8 @@ public static class WalRecordCodec
         }
     }
 
-    private struct RecordReader(byte[] record)
+    /// <summary>Reads a record or body; payloads it returns are slices of it, not copies.</summary>
+    private struct RecordReader(ReadOnlyMemory<byte> record)
     {
         public int Position { get; private set; }
 
@@ -268,7 +270,7 @@ public static class WalRecordCodec
             {
                 throw new InvalidDataException("WAL record ends early.");
             }
-            return record[Position++];
+            return record.Span[Position++];
         }
 
         public ulong Varint()
@@ -300,7 +302,7 @@ public static class WalRecordCodec
         public string String()
         {
             var length = Count();
-            var value = Encoding.UTF8.GetString(record, Position, length);
+            var value = Encoding.UTF8.GetString(record.Span.Slice(Position, length));
             Position += length;
             return value;
         }
@@ -311,14 +313,14 @@ public static class WalRecordCodec
             {
                 throw new InvalidDataException("WAL record ends early.");
             }
-            var value = BinaryPrimitives.ReadUInt128LittleEndian(record.AsSpan(Position));
+            var value = BinaryPrimitives.ReadUInt128LittleEndian(record.Span[Position..]);
             Position += 16;
             return value;
         }
 
         public ReadOnlyMemory<byte> Bytes(int length)
         {
-            var value = record.AsMemory(Position, length);
+            var value = record.Slice(Position, length);
             Position += length;
             return value;
         }

@@ -187,7 +187,8 @@ public sealed class IngesterEngine : IAsyncDisposable
     {
         var started = Started();
         BlockStoreReader.ValidateTenant(tenantId);
-        var body = request.Received.ToByteArray();
+        // The request's own bytes: the received payloads are read from them, not from a copy.
+        var body = request.Received.Memory;
         var received = WalRecordCodec.DecodeBody(body, request.ReceivedSeries);
         using var push = ReceivedPushNormalizer.Normalize(received);
         var series = SeriesOf(push, received.Series);
@@ -197,7 +198,7 @@ public sealed class IngesterEngine : IAsyncDisposable
             labels[i] = series[i].Series.Labels;
         }
         _series.Admit(tenantId, labels);
-        var record = WalRecordCodec.Encode(tenantId, request.ReceivedSeries, body);
+        var record = WalRecordCodec.Encode(tenantId, request.ReceivedSeries, body.Span);
         var nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
         // Not abandoned on cancellation: the append reads the push's pooled memory once the WAL answers.
         await started.Heads.LogThenAppendAsync(tenantId, record, head => head.Append(series, nowMs));

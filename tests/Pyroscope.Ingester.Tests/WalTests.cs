@@ -213,7 +213,7 @@ public sealed class WalTests
         using var push = ReceivedPushes.Of(Fixtures.Push(fixtures.Select(f => f.Series)), gzip: true);
         var all = push.Series().Select(s => s.Series).ToList();
         Assert.True(all.Count >= 4);
-        var request = new Pyroscope.Contracts.Ingester.V1.PushRequest { Received = Google.Protobuf.ByteString.CopyFrom(WalRecordCodec.EncodeBody(push)) };
+        var request = new Pyroscope.Contracts.Ingester.V1.PushRequest { Received = Google.Protobuf.ByteString.CopyFrom(WalRecordCodec.EncodeBody(push).Span) };
         request.ReceivedSeries.Add([1u, 3u]);
 
         var crashed = await TestEngine.OpenAsync(dir.Path, null, TestData.Clock());

@@ -24,7 +24,12 @@ public sealed class HotspotsRun(LoadTestOptions options, RunContext context)
     {
         var report = new StringBuilder();
         report.AppendLine(context.Header("hotspots", options));
-        var scenarioName = options.Scenarios[0] == ScenarioNames.Microservices ? ScenarioNames.IngestSmall : options.Scenarios[0];
+        if (options.Scenarios[0] == ScenarioNames.Microservices)
+        {
+            await MicroservicesAsync(report, cancellationToken);
+            return report.ToString();
+        }
+        var scenarioName = options.Scenarios[0];
         var scenario = context.Scenario(scenarioName, options);
         var settings = context.Settings(options, selfProfiling: true, perfMap: options.Perf, selfProfilingInterval: $"{UploadInterval.TotalSeconds}s");
         await using var server = (MonolithServer)await context.StartMonolithAsync(settings, cancellationToken);
@@ -54,7 +59,7 @@ public sealed class HotspotsRun(LoadTestOptions options, RunContext context)
         report.AppendLine(Breakdown(stacks, "CPU", null));
         foreach (var (type, profile) in trace)
         {
-            if (type.SampleType == "alloc_space")
+            if (type.SampleType == "alloc_size")
             {
                 report.AppendLine(CultureInfo.InvariantCulture, $"### Allocations by stage (EventPipe AllocationTick, {traceSeconds} s, {traced.Load.ProfilesPerSecond:F0} profiles/s meanwhile; KB per profile = share × the {Figures.Kilobytes(phase.AllocatedBytesPerProfile)} per profile of /metrics)");
                 report.AppendLine();
@@ -73,6 +78,46 @@ public sealed class HotspotsRun(LoadTestOptions options, RunContext context)
             report.AppendLine(code == 0 ? await PerfReportAsync(perfFile) : "perf record failed: " + Readiness.Tail(output, 10));
         }
         return report.ToString();
+    }
+
+    /// <summary>
+    /// Microservices: the distributor and the ingester each traced from outside (EventPipe thread samples and
+    /// AllocationTick) at the same time, under the same load: CPU and allocations by stage, per process.
+    /// </summary>
+    private async Task MicroservicesAsync(StringBuilder report, CancellationToken cancellationToken)
+    {
+        var scenario = context.Scenario(ScenarioNames.Microservices, options);
+        await using var server = await scenario.StartAsync(cancellationToken);
+        var plan = new PhasePlan(scenario.Workload, scenario.Connections, TimeSpan.FromSeconds(options.WarmupSeconds * 3), TimeSpan.FromSeconds(options.Seconds));
+        var phase = await Phase.RunAsync(server, plan, cancellationToken);
+        report.AppendLine(CompareRun.PhaseTable([(scenario.Name, [phase])]).ToString());
+
+        var traceSeconds = options.Seconds * 2;
+        context.Log($"EventPipe traces of the distributor and the ingester (thread samples + AllocationTick) for {traceSeconds} s under the same load");
+        var traceLoad = Phase.RunAsync(server, plan with { Warmup = TimeSpan.FromSeconds(1), Measure = TimeSpan.FromSeconds(traceSeconds + 2) }, cancellationToken);
+        await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+        string[] names = ["distributor", "ingester"];
+        var traces = new Task<IReadOnlyList<(Model.ProfileTypeId Type, Contracts.Google.V1.Profile Profile)>>[names.Length];
+        for (var i = 0; i < names.Length; i++)
+        {
+            traces[i] = RuntimeTrace.RecordAsync(server.ProcessIds[i], TimeSpan.FromSeconds(traceSeconds), Path.Combine(context.DataRoot, names[i] + ".nettrace"), cancellationToken);
+        }
+        await Task.WhenAll(traces);
+        var traced = await traceLoad;
+        for (var i = 0; i < names.Length; i++)
+        {
+            foreach (var (type, profile) in await traces[i])
+            {
+                var what = type.SampleType == "cpu" ? "CPU" : type.SampleType == "alloc_size" ? "allocated bytes" : null;
+                if (what is null)
+                {
+                    continue;
+                }
+                report.AppendLine(CultureInfo.InvariantCulture, $"### {names[i]}: {what} by stage (EventPipe, {traceSeconds} s, {traced.Load.ProfilesPerSecond:F0} profiles/s meanwhile)");
+                report.AppendLine();
+                report.AppendLine(Breakdown(PprofStacks.ToCollapsed(profile, 0), what, null));
+            }
+        }
     }
 
     private static async Task<CollapsedStacks> QueryAsync(MonolithServer server, DateTimeOffset from, DateTimeOffset until, CancellationToken cancellationToken)
