@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.IO.Hashing;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -31,24 +32,74 @@ public sealed class LabelSet : IEquatable<LabelSet>
     public Label this[int index] => _labels[index];
 
     /// <summary>Builds a set from labels in any order; a later duplicate name overrides an earlier one.</summary>
-    public static LabelSet From(IEnumerable<Label> labels)
+    public static LabelSet From(IEnumerable<Label> labels) => labels switch
     {
-        var byName = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var label in labels)
-        {
-            byName[label.Name] = label.Value;
-        }
-        return FromDictionary(byName);
-    }
+        Label[] array => From(array.AsSpan()),
+        List<Label> list => From(CollectionsMarshal.AsSpan(list)),
+        _ => From([.. labels]),
+    };
 
+    /// <inheritdoc cref="From(IEnumerable{Label})"/>
     public static LabelSet From(params ReadOnlySpan<Label> labels)
     {
-        var byName = new Dictionary<string, string>(labels.Length, StringComparer.Ordinal);
+        if (labels.Length > InsertionSortLimit)
+        {
+            var byName = new Dictionary<string, string>(labels.Length, StringComparer.Ordinal);
+            foreach (var label in labels)
+            {
+                byName[label.Name] = label.Value;
+            }
+            return FromDictionary(byName);
+        }
+        // A series has a few labels (upstream allows 30 names): inserting each in order costs less than a dictionary
+        // and a sort, and allocates only the set's own array. Built per series of every push.
+        var sorted = new Label[labels.Length];
+        var count = 0;
         foreach (var label in labels)
         {
-            byName[label.Name] = label.Value;
+            var at = IndexOf(sorted.AsSpan(0, count), label.Name);
+            if (at >= 0)
+            {
+                sorted[at] = label;
+                continue;
+            }
+            at = ~at;
+            Array.Copy(sorted, at, sorted, at + 1, count - at);
+            sorted[at] = label;
+            count++;
         }
-        return FromDictionary(byName);
+        if (count < sorted.Length)
+        {
+            Array.Resize(ref sorted, count);
+        }
+        return new LabelSet(sorted);
+    }
+
+    private const int InsertionSortLimit = 128;
+
+    /// <summary>Binary search by name: the index, or the bitwise complement of where it would go.</summary>
+    private static int IndexOf(ReadOnlySpan<Label> sorted, string name)
+    {
+        var lo = 0;
+        var hi = sorted.Length - 1;
+        while (lo <= hi)
+        {
+            var mid = (lo + hi) >>> 1;
+            var cmp = string.CompareOrdinal(sorted[mid].Name, name);
+            if (cmp == 0)
+            {
+                return mid;
+            }
+            if (cmp < 0)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid - 1;
+            }
+        }
+        return ~lo;
     }
 
     private static LabelSet FromDictionary(Dictionary<string, string> byName)
@@ -212,16 +263,35 @@ public sealed class LabelSet : IEquatable<LabelSet>
 
     private static ulong ComputeFingerprint(Label[] labels)
     {
-        // Separator bytes that cannot occur in UTF-16 text keep "a=bc" and "ab=c" apart.
-        var hash = new XxHash64();
-        Span<byte> separator = [0xff, 0xfe];
+        // Separator bytes that cannot occur in UTF-16 text keep "a=bc" and "ab=c" apart. One-shot over the bytes
+        // laid end to end: the same hash as appending them one by one, without a hasher object per series.
+        var length = 0;
         foreach (var label in labels)
         {
-            hash.Append(MemoryMarshal.AsBytes(label.Name.AsSpan()));
-            hash.Append(separator);
-            hash.Append(MemoryMarshal.AsBytes(label.Value.AsSpan()));
-            hash.Append(separator);
+            length += 2 * (label.Name.Length + label.Value.Length) + 4;
         }
-        return hash.GetCurrentHashAsUInt64();
+        byte[]? rented = null;
+        var buffer = length <= 512 ? stackalloc byte[512] : (rented = ArrayPool<byte>.Shared.Rent(length));
+        var at = 0;
+        foreach (var label in labels)
+        {
+            at += Put(buffer[at..], label.Name);
+            at += Put(buffer[at..], label.Value);
+        }
+        var hash = XxHash64.HashToUInt64(buffer[..at]);
+        if (rented is not null)
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+        return hash;
+
+        static int Put(Span<byte> into, string text)
+        {
+            var bytes = MemoryMarshal.AsBytes(text.AsSpan());
+            bytes.CopyTo(into);
+            into[bytes.Length] = 0xff;
+            into[bytes.Length + 1] = 0xfe;
+            return bytes.Length + 2;
+        }
     }
 }
