@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Text;
 using Google.Protobuf;
@@ -45,22 +46,22 @@ public static class WalRecordCodec
     /// A push's received profiles as a record: <c>tenant | 2 | uvarint n | n × uvarint series index | body</c>, where the
     /// series listed are the ones this ingester stores (none listed: all) and the body is <see cref="EncodeBody"/>.
     /// </summary>
-    public static ReadOnlyMemory<byte> Encode(string tenantId, IngestPush push)
+    public static RentedRecord Encode(string tenantId, IngestPush push)
     {
         var (payloads, codecs, size) = Payloads(push);
-        var record = new byte[CodedOutputStream.ComputeStringSize(tenantId) + 2 + size];
+        var record = ArrayPool<byte>.Shared.Rent(CodedOutputStream.ComputeStringSize(tenantId) + 2 + size);
         var writer = new RecordWriter(record);
         writer.String(tenantId);
         writer.Byte(CodecReceivedProfiles);
         writer.Varint(0);
         WriteBody(ref writer, push, payloads, codecs);
-        return record.AsMemory(0, writer.Position);
+        return new RentedRecord(record, writer.Position);
     }
 
     /// <summary>The same record around a body received from a distributor, with the series this ingester stores.</summary>
-    public static ReadOnlyMemory<byte> Encode(string tenantId, IReadOnlyList<uint> series, ReadOnlySpan<byte> body)
+    public static RentedRecord Encode(string tenantId, IReadOnlyList<uint> series, ReadOnlySpan<byte> body)
     {
-        var record = new byte[CodedOutputStream.ComputeStringSize(tenantId) + 1 + 5 + 5 * series.Count + body.Length];
+        var record = ArrayPool<byte>.Shared.Rent(CodedOutputStream.ComputeStringSize(tenantId) + 1 + 5 + 5 * series.Count + body.Length);
         var writer = new RecordWriter(record);
         writer.String(tenantId);
         writer.Byte(CodecReceivedProfiles);
@@ -70,7 +71,7 @@ public static class WalRecordCodec
             writer.Varint(index);
         }
         writer.Bytes(body);
-        return record.AsMemory(0, writer.Position);
+        return new RentedRecord(record, writer.Position);
     }
 
     /// <summary>
@@ -325,6 +326,19 @@ public static class WalRecordCodec
             return value;
         }
     }
+}
+
+/// <summary>
+/// A record written into an array rented from the shared pool: a push's record is needed only until the WAL has written
+/// it, so the ingester returns it then (<see cref="Dispose"/>) instead of leaving one array per push to the GC.
+/// </summary>
+public readonly struct RentedRecord(byte[] array, int length) : IDisposable
+{
+    public ReadOnlyMemory<byte> Bytes => array.AsMemory(0, length);
+
+    public int Length => length;
+
+    public void Dispose() => ArrayPool<byte>.Shared.Return(array);
 }
 
 /// <summary>A decoded WAL record: normalised series (codec 1) or the received profiles of a push (codec 2).</summary>

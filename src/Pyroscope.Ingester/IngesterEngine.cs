@@ -135,9 +135,10 @@ public sealed class IngesterEngine : IAsyncDisposable
                 labels[i] = series[i].Series.Labels;
             }
             _series.Admit(tenantId, labels);
-            var record = WalRecordCodec.Encode(tenantId, push);
+            // Returned to the pool once the WAL answered: awaited to the end, never abandoned while queued.
+            using var record = WalRecordCodec.Encode(tenantId, push);
             var nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
-            await started.Heads.LogThenAppendAsync(tenantId, record, head => head.Append(series, nowMs));
+            await started.Heads.LogThenAppendAsync(tenantId, record.Bytes, head => head.Append(series, nowMs));
         }
         catch (Exception e) when (e is WalWriteException or SeriesLimitExceededException or IngesterStartingException)
         {
@@ -198,10 +199,10 @@ public sealed class IngesterEngine : IAsyncDisposable
             labels[i] = series[i].Series.Labels;
         }
         _series.Admit(tenantId, labels);
-        var record = WalRecordCodec.Encode(tenantId, request.ReceivedSeries, body.Span);
+        using var record = WalRecordCodec.Encode(tenantId, request.ReceivedSeries, body.Span);
         var nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
-        // Not abandoned on cancellation: the append reads the push's pooled memory once the WAL answers.
-        await started.Heads.LogThenAppendAsync(tenantId, record, head => head.Append(series, nowMs));
+        // Not abandoned on cancellation: the append reads the push's pooled memory, and the WAL the record, until it answers.
+        await started.Heads.LogThenAppendAsync(tenantId, record.Bytes, head => head.Append(series, nowMs));
     }
 
     private async Task PushCoreAsync(string tenantId, PushRequest request, CancellationToken cancellationToken)
