@@ -46,7 +46,7 @@ internal sealed class ExpansionPlan : IDisposable
             {
                 continue;
             }
-            total += typesPerGroup[g] * collector.Count(groups[g].Samples, maxDepth);
+            total += typesPerGroup[g] * collector.Count(groups[g].Samples.Span, maxDepth);
             if (total > budget)
             {
                 collector.Dispose();
@@ -69,8 +69,8 @@ internal sealed class ExpansionPlan : IDisposable
         {
             Array.Clear(seen);
             var found = 0;
-            var samples = groups[g].Samples;
-            for (var s = 0; s < samples.Count && found < types; s++)
+            var samples = groups[g].Samples.Span;
+            for (var s = 0; s < samples.Length && found < types; s++)
             {
                 var values = profile.ValuesOf(profile.Samples[samples[s]]);
                 for (var t = 0; t < types; t++)

@@ -50,10 +50,10 @@ internal sealed class GroupSymbols
         }
 
         /// <summary>How many symbol entries the group would hold, without building anything.</summary>
-        public long Count(List<int> samples, int maxDepth) => Visit(samples, maxDepth, null);
+        public long Count(ReadOnlySpan<int> samples, int maxDepth) => Visit(samples, maxDepth, null);
 
         /// <summary>The group's symbols; <see cref="String"/> maps indices into them until the next call.</summary>
-        public GroupSymbols Collect(List<int> samples, int maxDepth)
+        public GroupSymbols Collect(ReadOnlySpan<int> samples, int maxDepth)
         {
             var symbols = new GroupSymbols();
             Visit(samples, maxDepth, symbols);
@@ -78,7 +78,7 @@ internal sealed class GroupSymbols
 
         public ValueType Map(PprofValueType type) => new() { Type = String(type.Type), Unit = String(type.Unit) };
 
-        private long Visit(List<int> samples, int maxDepth, GroupSymbols? output)
+        private long Visit(ReadOnlySpan<int> samples, int maxDepth, GroupSymbols? output)
         {
             _stamp++;
             _current = output;

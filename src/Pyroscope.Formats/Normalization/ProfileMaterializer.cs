@@ -27,7 +27,7 @@ public static class ProfileMaterializer
             if (collector is not null && series.Group != group)
             {
                 group = series.Group;
-                symbols = collector.Collect(SamplesOf(normalized, group), normalized.MaxStackDepth);
+                symbols = collector.Collect(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(SamplesOf(normalized, group)), normalized.MaxStackDepth);
             }
             var output = new Profile { TimeNanos = series.TimeNanos, DurationNanos = source.DurationNanos, Period = source.Period };
             var type = source.SampleTypes[series.SampleType];

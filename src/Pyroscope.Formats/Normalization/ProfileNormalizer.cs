@@ -107,20 +107,21 @@ public static class ProfileNormalizer
         NumberPositionalMappings(profile);
 
         var groups = SampleGroups.Split(profile, out var spanKey, out var traceKey);
-        result.SpanIdKey = spanKey;
-        result.TraceIdKey = traceKey;
-        using var plan = ExpansionPlan.Make(profile, groups, limits.MaxProfileStacktraceDepth, context, baseLabels);
-        result.SharedSymbols = plan.Collector is null;
-        ResolveSymbols(profile, result);
         var sampleRuns = ArrayPool<int>.Shared.Rent(Math.Max(1, profile.Samples.Count));
         try
         {
+            result.SpanIdKey = spanKey;
+            result.TraceIdKey = traceKey;
+            using var plan = ExpansionPlan.Make(profile, groups, limits.MaxProfileStacktraceDepth, context, baseLabels);
+            result.SharedSymbols = plan.Collector is null;
+            ResolveSymbols(profile, result);
             FindRuns(profile, result, groups, sampleRuns);
             BuildSeries(profile, result, groups, sampleRuns, baseLabels, limits, context, timeNanos);
         }
         finally
         {
             ArrayPool<int>.Shared.Return(sampleRuns);
+            SampleGroups.Return(groups);
         }
     }
 
@@ -206,7 +207,7 @@ public static class ProfileNormalizer
         var groupOf = result.SampleGroup.Span;
         for (var g = 0; g < groups.Count; g++)
         {
-            foreach (var s in groups[g].Samples)
+            foreach (var s in groups[g].Samples.Span)
             {
                 groupOf[s] = g;
             }
@@ -294,12 +295,15 @@ public static class ProfileNormalizer
         var slotStamp = ArrayPool<int>.Shared.Rent(Math.Max(1, runCount));
         slotStamp.AsSpan(0, runCount).Clear();
         var stamp = 0;
+        // Reused for every group and series: LabelSet.From copies what it keeps.
+        var labels = new List<Label>(baseLabels.Count + 16);
+        var typed = new List<Label>(baseLabels.Count + 22);
         try
         {
             for (var g = 0; g < groups.Count; g++)
             {
                 var group = groups[g];
-                var labels = new List<Label>(baseLabels.Count + group.Labels.Length + 6);
+                labels.Clear();
                 foreach (var (name, value) in baseLabels)
                 {
                     labels.Add(new Label(name, value));
@@ -318,7 +322,7 @@ public static class ProfileNormalizer
                 {
                     stamp++;
                     NormalizedSeries? series = null;
-                    foreach (var s in group.Samples)
+                    foreach (var s in group.Samples.Span)
                     {
                         var value = profile.ValuesOf(samples[s])[t];
                         if (value == 0)
@@ -329,7 +333,7 @@ public static class ProfileNormalizer
                         {
                             var type = new ProfileTypeId(metricName, ProfileValidator.Str(strings, profile.SampleTypes[t].Type),
                                 ProfileValidator.Str(strings, profile.SampleTypes[t].Unit), periodType.Item1, periodType.Item2);
-                            var typed = new List<Label>(labels.Count + 6);
+                            typed.Clear();
                             typed.AddRange(labels);
                             foreach (var l in type.SeriesLabels())
                             {

@@ -1,6 +1,7 @@
 using Pyroscope.Model.Ingest;
 using System.Buffers;
 using Pyroscope.Model;
+using Pyroscope.Model.Buffers;
 
 namespace Pyroscope.Formats.Normalization;
 
@@ -9,7 +10,8 @@ internal sealed class SampleGroup(KeyValuePair<string, string>[] labels)
 {
     public KeyValuePair<string, string>[] Labels { get; } = labels;
 
-    public List<int> Samples { get; } = [];
+    /// <summary>Pooled (groups grow sample by sample, for every push): returned by <see cref="SampleGroups.Return"/>.</summary>
+    public PooledList<int> Samples;
 }
 
 /// <summary>
@@ -21,6 +23,15 @@ internal static class SampleGroups
 {
     public const string TraceIdLabel = "trace_id";
 
+    /// <summary>Gives the groups' sample lists back to the pool; the groups are not used afterwards.</summary>
+    public static void Return(List<SampleGroup> groups)
+    {
+        foreach (var group in groups)
+        {
+            group.Samples.Dispose();
+        }
+    }
+
     /// <summary>The groups, and the string indices samples use for span ids (after the rename) and trace ids (-1 when none).</summary>
     public static List<SampleGroup> Split(PprofProfile profile, out long spanKey, out long traceKey)
     {
@@ -30,7 +41,7 @@ internal static class SampleGroups
         if (profile.SampleLabels.Count == 0)
         {
             var only = new SampleGroup([]);
-            only.Samples.Capacity = samples.Length;
+            only.Samples.Reserve(samples.Length);
             for (var i = 0; i < samples.Length; i++)
             {
                 only.Samples.Add(i);
