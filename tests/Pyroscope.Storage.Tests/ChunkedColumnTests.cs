@@ -68,4 +68,33 @@ public sealed class ChunkedColumnTests
         Assert.Equal(199_999L, column[199_999]);
         Assert.Equal(rows.Length - 10, column.Run(10, rows.Length).Length);
     }
+
+    [Fact]
+    public void Span_and_trace_ids_of_a_few_rows_cost_only_the_chunks_that_hold_them()
+    {
+        const int rows = 4 * ChunkedColumn<int>.ChunkRows + 10;
+        var columns = new SampleColumns(16);
+        var withSpan = ChunkedColumn<int>.ChunkRows * 3 + 7;
+        for (var i = 0; i < rows; i++)
+        {
+            columns.Add(i, 1, i == withSpan ? 0xabcUL : 0, i == withSpan ? (UInt128)0xdef : 0);
+        }
+        Assert.Equal(0xabcUL, columns.SpanOf(withSpan));
+        Assert.Equal((UInt128)0xdef, columns.TraceOf(withSpan));
+        Assert.Equal(0UL, columns.SpanOf(withSpan - 1));
+        Assert.Equal(0UL, columns.SpanOf(0));
+        Assert.Equal(0UL, columns.SpanOf(rows - 1));
+        Assert.Equal((UInt128)0, columns.TraceOf(rows - 1));
+        // One chunk of ids each, not columns as long as all the rows (a flat column would hold ≥ 4 chunks of ids).
+        var spanChunk = ChunkedColumn<int>.ChunkRows * 8L;
+        var traceChunk = ChunkedColumn<int>.ChunkRows * 16L;
+        Assert.InRange(columns.SpanId!.EstimatedBytes(8), spanChunk, spanChunk + 1024);
+        Assert.InRange(columns.TraceId!.EstimatedBytes(16), traceChunk, traceChunk + 1024);
+
+        // Without any id the columns are never made.
+        var plain = new SampleColumns(16);
+        plain.Add(1, 1, 0);
+        Assert.Null(plain.SpanId);
+        Assert.Null(plain.TraceId);
+    }
 }

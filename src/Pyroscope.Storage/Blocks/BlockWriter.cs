@@ -133,9 +133,8 @@ internal static class BlockWriter
                 }
             }
             // Column 3: span ids, only when any sample of the series has one.
-            var spans = samples.SpanId;
             var hasSpans = false;
-            if (spans is not null)
+            if (samples.SpanId is not null)
             {
                 foreach (var row in rows)
                 {
@@ -143,7 +142,7 @@ internal static class BlockWriter
                     var end = start + profiles.SampleCount[row];
                     for (var i = start; i < end && !hasSpans; i++)
                     {
-                        hasSpans = i < spans.Length && spans[i] != 0;
+                        hasSpans = samples.SpanOf(i) != 0;
                     }
                 }
             }
@@ -157,7 +156,7 @@ internal static class BlockWriter
                     var end = start + profiles.SampleCount[row];
                     for (var i = start; i < end; i++)
                     {
-                        BinaryPrimitives.WriteUInt64LittleEndian(eight, i < spans!.Length ? spans[i] : 0);
+                        BinaryPrimitives.WriteUInt64LittleEndian(eight, samples.SpanOf(i));
                         chunk.WriteBytes(eight);
                     }
                 }

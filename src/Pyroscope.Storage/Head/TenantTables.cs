@@ -4,16 +4,16 @@ namespace Pyroscope.Storage.Head;
 
 /// <summary>
 /// Sample columns: one row per (profile, distinct stack), or per sample when samples carry span or trace ids. Span
-/// and trace ids are materialised only once one appears. Read only under the head's lock (<see cref="SpanId"/> and
-/// <see cref="TraceId"/> are resized without a publication barrier). Stack ids and values are chunked
+/// and trace ids are materialised only once one appears, and only in the chunks of rows that have them
+/// (<see cref="SparseColumn{T}"/>); read them only under the head's lock. Stack ids and values are chunked
 /// (<see cref="ChunkedColumn{T}"/>): they are most of a head's memory.
 /// </summary>
 internal sealed class SampleColumns
 {
     public readonly ChunkedColumn<int> StackId;
     public readonly ChunkedColumn<long> Value;
-    public ulong[]? SpanId;
-    public UInt128[]? TraceId;
+    public SparseColumn<ulong>? SpanId;
+    public SparseColumn<UInt128>? TraceId;
 
     /// <summary>A head's growing columns: their full chunks go back to <see cref="HeadChunkPool"/> once unreachable.</summary>
     public SampleColumns(int capacity)
@@ -27,8 +27,8 @@ internal sealed class SampleColumns
     {
         StackId = new ChunkedColumn<int>(stacks);
         Value = new ChunkedColumn<long>(values);
-        SpanId = spans;
-        TraceId = traces;
+        SpanId = spans is null ? null : new SparseColumn<ulong>(spans);
+        TraceId = traces is null ? null : new SparseColumn<UInt128>(traces);
         GC.SuppressFinalize(this);
     }
 
@@ -48,37 +48,24 @@ internal sealed class SampleColumns
     {
         var row = StackId.Add(stackId);
         Value.Add(value);
-        SetOptional(ref SpanId, row, spanId);
-        SetOptional(ref TraceId, row, traceId);
+        if (spanId != 0)
+        {
+            (SpanId ??= new SparseColumn<ulong>()).Set(row, spanId);
+        }
+        if (traceId != 0)
+        {
+            (TraceId ??= new SparseColumn<UInt128>()).Set(row, traceId);
+        }
     }
 
     /// <summary>The span id of a row (0: none).</summary>
-    public ulong SpanOf(int row) => SpanId is { } spans && row < spans.Length ? spans[row] : 0;
+    public ulong SpanOf(int row) => SpanId is { } spans ? spans[row] : 0;
 
     /// <summary>The trace id of a row (0: none).</summary>
-    public UInt128 TraceOf(int row) => TraceId is { } traces && row < traces.Length ? traces[row] : 0;
-
-    /// <summary>Writes an optional column's value, materialising the column at its first non-zero value.</summary>
-    private void SetOptional<T>(ref T[]? column, int row, T value)
-        where T : struct, IEquatable<T>
-    {
-        if (column is null)
-        {
-            if (value.Equals(default))
-            {
-                return;
-            }
-            column = new T[Math.Max(row + 1, 16)];
-        }
-        if (row >= column.Length)
-        {
-            Array.Resize(ref column, Math.Max(column.Length * 2, row + 1));
-        }
-        column[row] = value;
-    }
+    public UInt128 TraceOf(int row) => TraceId is { } traces ? traces[row] : 0;
 
     public long EstimatedBytes() =>
-        StackId.EstimatedBytes(4) + Value.EstimatedBytes(8) + (SpanId?.Length ?? 0) * 8L + (TraceId?.Length ?? 0) * 16L;
+        StackId.EstimatedBytes(4) + Value.EstimatedBytes(8) + (SpanId?.EstimatedBytes(8) ?? 0) + (TraceId?.EstimatedBytes(16) ?? 0);
 }
 
 /// <summary>The profile table: one row per stored profile.</summary>
