@@ -298,6 +298,22 @@ public static class ProfileNormalizer
         // Reused for every group and series: LabelSet.From copies what it keeps.
         var labels = new List<Label>(baseLabels.Count + 16);
         var typed = new List<Label>(baseLabels.Count + 22);
+        // The labels a sample type adds to its series (__name__, __profile_type__, …), the same for every group.
+        var typeLabels = new Label[profile.SampleTypes.Count][];
+        for (var t = 0; t < typeLabels.Length; t++)
+        {
+            var type = new ProfileTypeId(metricName, ProfileValidator.Str(strings, profile.SampleTypes[t].Type),
+                ProfileValidator.Str(strings, profile.SampleTypes[t].Unit), periodType.Item1, periodType.Item2);
+            var nonEmpty = new List<Label>(6);
+            foreach (var l in type.SeriesLabels())
+            {
+                if (l.Value.Length > 0)
+                {
+                    nonEmpty.Add(l);
+                }
+            }
+            typeLabels[t] = [.. nonEmpty];
+        }
         try
         {
             for (var g = 0; g < groups.Count; g++)
@@ -331,17 +347,9 @@ public static class ProfileNormalizer
                         }
                         if (series is null)
                         {
-                            var type = new ProfileTypeId(metricName, ProfileValidator.Str(strings, profile.SampleTypes[t].Type),
-                                ProfileValidator.Str(strings, profile.SampleTypes[t].Unit), periodType.Item1, periodType.Item2);
                             typed.Clear();
                             typed.AddRange(labels);
-                            foreach (var l in type.SeriesLabels())
-                            {
-                                if (l.Value.Length > 0)
-                                {
-                                    typed.Add(l);
-                                }
-                            }
+                            typed.AddRange(typeLabels[t]);
                             series = new NormalizedSeries(LabelSet.From(typed), SeriesId(seed, context.SeriesSoFar + result.Series.Count), timeNanos, g, t);
                             result.Series.Add(series);
                         }
