@@ -116,26 +116,8 @@ public sealed class LabelSet : IEquatable<LabelSet>
 
     public string? Get(string name)
     {
-        var lo = 0;
-        var hi = _labels.Length - 1;
-        while (lo <= hi)
-        {
-            var mid = (lo + hi) >>> 1;
-            var cmp = string.CompareOrdinal(_labels[mid].Name, name);
-            if (cmp == 0)
-            {
-                return _labels[mid].Value;
-            }
-            if (cmp < 0)
-            {
-                lo = mid + 1;
-            }
-            else
-            {
-                hi = mid - 1;
-            }
-        }
-        return null;
+        var at = IndexOf(_labels, name);
+        return at >= 0 ? _labels[at].Value : null;
     }
 
     public LabelSet With(string name, string value)

@@ -32,10 +32,8 @@ public sealed class ReplicaOwnerFailureTests
         await using var healthy = await FakeReplica.StartAsync(FakeReplica.Behaviour.Healthy);
         // Answers the totals last, so the first round's quorum is the two others.
         await using var late = await FakeReplica.StartAsync(FakeReplica.Behaviour.LateTotals);
-        InstanceDesc Member(string id, FakeReplica replica) => new() { Id = id, GrpcAddr = replica.GrpcAddress, State = InstanceState.Active };
-        var ring = new FixedRing([Member("fails-merge", failsMerge), Member("healthy", healthy), Member("late", late)], replicationFactor: 3);
         using var channels = new IngesterChannelPool();
-        var reader = new RemoteIngestersReader(ring, channels);
+        var reader = ReaderOf(channels, ("fails-merge", failsMerge), ("healthy", healthy), ("late", late));
 
         var sink = new SummingSink();
         await reader.MergeStacksAsync("tenant", AnyCpu, sink, ct);
@@ -54,10 +52,8 @@ public sealed class ReplicaOwnerFailureTests
         await using var slow = await FakeReplica.StartAsync(FakeReplica.Behaviour.GetsTheWriteBetweenRounds);
         // The other holder does not answer in time, so the quorum of the totals round is the holder and the slow one.
         await using var silent = await FakeReplica.StartAsync(FakeReplica.Behaviour.SilentInTotals);
-        InstanceDesc Member(string id, FakeReplica replica) => new() { Id = id, GrpcAddr = replica.GrpcAddress, State = InstanceState.Active };
-        var ring = new FixedRing([Member("holder", holder), Member("silent", silent), Member("slow", slow)], replicationFactor: 3);
         using var channels = new IngesterChannelPool();
-        var reader = new RemoteIngestersReader(ring, channels);
+        var reader = ReaderOf(channels, ("holder", holder), ("silent", silent), ("slow", slow));
 
         var sink = new SummingSink();
         await reader.MergeStacksAsync("tenant", AnyCpu, sink, ct);
@@ -73,14 +69,19 @@ public sealed class ReplicaOwnerFailureTests
         await using var a = await FakeReplica.StartAsync(FakeReplica.Behaviour.FailsMerge);
         await using var b = await FakeReplica.StartAsync(FakeReplica.Behaviour.FailsMerge);
         await using var c = await FakeReplica.StartAsync(FakeReplica.Behaviour.LateTotals);
-        InstanceDesc Member(string id, FakeReplica replica) => new() { Id = id, GrpcAddr = replica.GrpcAddress, State = InstanceState.Active };
-        var ring = new FixedRing([Member("a", a), Member("b", b), Member("c", c)], replicationFactor: 3);
         using var channels = new IngesterChannelPool();
-        var reader = new RemoteIngestersReader(ring, channels);
+        var reader = ReaderOf(channels, ("a", a), ("b", b), ("c", c));
 
         var error = await Assert.ThrowsAsync<IngestersUnavailableException>(async () => await reader.MergeStacksAsync("tenant", AnyCpu, new SummingSink(), ct));
         Assert.Contains("a (", error.Message);
         Assert.Contains("b (", error.Message);
+    }
+
+    /// <summary>A reader of the replicas as ACTIVE members of one ring with replication factor 3.</summary>
+    private static RemoteIngestersReader ReaderOf(IngesterChannelPool channels, params (string Id, FakeReplica Replica)[] members)
+    {
+        var ring = new FixedRing([.. members.Select(m => new InstanceDesc { Id = m.Id, GrpcAddr = m.Replica.GrpcAddress, State = InstanceState.Active })], replicationFactor: 3);
+        return new RemoteIngestersReader(ring, channels);
     }
 
     private sealed class SummingSink : IStackSink
