@@ -24,6 +24,7 @@ namespace Pyroscope.Profiler.Tests;
 /// thread's the OS's per-thread clock, so the bound holds however the scheduler treats the process.
 /// </para>
 /// </summary>
+[Collection(InProcessProfilerCollection.Name)]
 public sealed class CpuTruthTests
 {
     private const int IntervalMs = 2000;

@@ -11,6 +11,7 @@ namespace Pyroscope.Profiler.Tests;
 /// real dotnet-trace recording is posted to /ingest?format=nettrace; the merged profile the querier returns
 /// has the workload's hot method on top with its expected share.
 /// </summary>
+[Collection(InProcessProfilerCollection.Name)]
 public sealed class MonolithProfilingTests(DotnetTraceTool dotnetTrace) : IClassFixture<DotnetTraceTool>
 {
     private const string Cpu = "process_cpu:cpu:nanoseconds:cpu:nanoseconds";

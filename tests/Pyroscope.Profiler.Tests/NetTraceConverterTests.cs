@@ -1,5 +1,6 @@
 namespace Pyroscope.Profiler.Tests;
 
+[Collection(InProcessProfilerCollection.Name)]
 public sealed class NetTraceConverterTests(DotnetTraceTool dotnetTrace) : IClassFixture<DotnetTraceTool>
 {
     [Fact]

@@ -8,6 +8,7 @@ namespace Pyroscope.Profiler.Tests;
 /// lock (each holding it 2 ms) and measure how long they waited; a third throws and catches an
 /// InvalidOperationException every 10 ms and counts them. Sampled continuously, so nothing is scaled.
 /// </summary>
+[Collection(InProcessProfilerCollection.Name)]
 public sealed partial class ProfileTypeTests
 {
     [Fact]

@@ -11,6 +11,7 @@ namespace Pyroscope.Profiler.Tests;
 /// spans of the slow endpoint's requests has the slow endpoint's method and not the fast one's, and
 /// the other way round.
 /// </summary>
+[Collection(InProcessProfilerCollection.Name)]
 public sealed class SpanProfileTests
 {
     private const string Cpu = "process_cpu:cpu:nanoseconds:cpu:nanoseconds";
