@@ -58,8 +58,9 @@ public sealed record SelectQuery(IReadOnlyList<LabelMatcher> Matchers, TimeRange
     public bool FiltersSamples => SpanIds is not null || TraceIds is not null || CallSite is { Count: > 0 } || TotalsPerSpan;
 
     /// <summary>
-    /// Profiles (by id) this source must leave out because another source answers for them: how a querier
-    /// counts a replicated profile once when it merges stacks from several ingesters.
+    /// Profiles (by id) this source must leave out because another source answers for them: how queriers of earlier
+    /// versions counted a replicated profile once (current ones send each ingester the ids it answers for, as
+    /// <see cref="ProfileIds"/>).
     /// </summary>
     public IReadOnlySet<string>? ExcludeProfileIds { get; init; }
 }

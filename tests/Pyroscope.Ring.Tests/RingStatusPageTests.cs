@@ -10,6 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Pyroscope.Ring;
 using Pyroscope.Ring.Kv;
+using Pyroscope.Testing;
 
 namespace Pyroscope.Ring.Tests;
 
@@ -40,8 +41,12 @@ public sealed class RingStatusPageTests : IAsyncLifetime
         var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         _http = new HttpClient { BaseAddress = new Uri(address) };
 
+        // The lifecycler joins the ring in the background: every test below expects this instance in it.
+        var store = _app.Services.GetRequiredService<IRingKvStore>();
+        await Poll.UntilAsync(async () => (await store.GetRingAsync(RingOptions.DefaultKey, Ct)).Item2.Instances.ContainsKey("self"), "the instance joined the ring");
+
         // A second, long-dead member whose id needs HTML encoding.
-        await _app.Services.GetRequiredService<IRingKvStore>().CasRingAsync(RingOptions.DefaultKey, ring =>
+        await store.CasRingAsync(RingOptions.DefaultKey, ring =>
         {
             ring.Instances["dead<b>"] = TestRings.Instance("dead<b>", [1, 2, 3], heartbeatMs: 0);
             return true;
