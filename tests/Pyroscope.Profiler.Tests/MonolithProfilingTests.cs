@@ -49,7 +49,8 @@ public sealed class MonolithProfilingTests(DotnetTraceTool dotnetTrace) : IClass
         Assert.True(response.IsSuccessStatusCode, $"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(ct)}");
 
         var cpu = await MergedProfileAsync(server.Http, "{service_name=\"nettrace-e2e\"}", ct);
-        WorkloadAssertions.HotMethodDominates(cpu);
+        // Recorded by dotnet-trace's sampler, not ours: its split carries that sampler's bias.
+        WorkloadAssertions.HotMethodDominates(cpu, WorkloadAssertions.DotnetTraceSamplerBias);
     }
 
     /// <summary>SelectMergeProfile over Connect (binary), polled until the workload's frames are there.</summary>
