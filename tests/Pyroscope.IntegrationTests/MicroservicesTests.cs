@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using Pyroscope.Testing;
+using Pyroscope.Testing.Fuzzing;
 
 namespace Pyroscope.IntegrationTests;
 
@@ -70,7 +71,7 @@ public sealed class MicroservicesTests
             // A profile the limits admit travels to the ingester and back whatever its size: here over gRPC's own default
             // message limit of 4 MiB, gzipped (upstream's servers take 100 MiB).
             var big = WithIncompressibleStacks(profile, 15_000);
-            var bigBody = Gzip(big);
+            var bigBody = PprofMutator.Gzip(big.ToByteArray());
             Assert.True(bigBody.Length > 4 << 20, $"the large profile is only {bigBody.Length} bytes gzipped");
             using (var content = new ByteArrayContent(bigBody))
             {
@@ -217,16 +218,6 @@ public sealed class MicroservicesTests
             profile.Sample.Add(new Contracts.Google.V1.Sample { LocationId = { locationId }, Value = { 1, 10_000_000 } });
         }
         return profile;
-    }
-
-    private static byte[] Gzip(Contracts.Google.V1.Profile profile)
-    {
-        using var output = new MemoryStream();
-        using (var gzip = new System.IO.Compression.GZipStream(output, System.IO.Compression.CompressionLevel.Fastest))
-        {
-            profile.WriteTo(gzip);
-        }
-        return output.ToArray();
     }
 
     private static void AssertSameStacks(Dictionary<string, long> expected, Dictionary<string, long> actual)

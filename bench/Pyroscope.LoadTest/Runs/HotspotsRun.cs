@@ -4,6 +4,7 @@ using Pyroscope.LoadTest.Analysis;
 using Pyroscope.LoadTest.Cli;
 using Pyroscope.LoadTest.Report;
 using Pyroscope.LoadTest.Servers;
+using Pyroscope.Profiler;
 using Pyroscope.Testing;
 
 namespace Pyroscope.LoadTest.Runs;
@@ -59,13 +60,13 @@ public sealed class HotspotsRun(LoadTestOptions options, RunContext context)
         report.AppendLine(Breakdown(stacks, "CPU", null));
         foreach (var (type, profile) in trace)
         {
-            if (type.SampleType == "alloc_size")
+            if (type.SampleType == DotNetProfileTypes.AllocSize.SampleType)
             {
                 report.AppendLine(CultureInfo.InvariantCulture, $"### Allocations by stage (EventPipe AllocationTick, {traceSeconds} s, {traced.Load.ProfilesPerSecond:F0} profiles/s meanwhile; KB per profile = share × the {Figures.Kilobytes(phase.AllocatedBytesPerProfile)} per profile of /metrics)");
                 report.AppendLine();
                 report.AppendLine(Breakdown(PprofStacks.ToCollapsed(profile, 0), "allocated bytes", phase.AllocatedBytesPerProfile));
             }
-            else if (type.SampleType == "cpu")
+            else if (type.SampleType == DotNetProfileTypes.Cpu.SampleType)
             {
                 report.AppendLine(CultureInfo.InvariantCulture, $"### CPU by stage: continuous EventPipe thread samples ({traceSeconds} s, cross-check of the above)");
                 report.AppendLine();
@@ -108,7 +109,8 @@ public sealed class HotspotsRun(LoadTestOptions options, RunContext context)
         {
             foreach (var (type, profile) in await traces[i])
             {
-                var what = type.SampleType == "cpu" ? "CPU" : type.SampleType == "alloc_size" ? "allocated bytes" : null;
+                // The trace converter names its types as the profiler does: read them from there, not from literals that can go stale.
+                var what = type.SampleType == DotNetProfileTypes.Cpu.SampleType ? "CPU" : type.SampleType == DotNetProfileTypes.AllocSize.SampleType ? "allocated bytes" : null;
                 if (what is null)
                 {
                     continue;
