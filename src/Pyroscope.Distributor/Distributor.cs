@@ -111,6 +111,11 @@ public sealed class Distributor(
             metrics.Discarded(DiscardReasons.SeriesLimit, tenantId, profiles.Count, totalBytes);
             throw ApiException.ResourceExhausted(e.Message, e);
         }
+        catch (PushTooLargeForIngesterException e)
+        {
+            metrics.Discarded(DiscardReasons.ProfileSizeLimit, tenantId, profiles.Count, totalBytes);
+            throw new ApiException(ConnectCode.ResourceExhausted, e.Message, 413, e);
+        }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             logger.LogError(e, "Push of {Count} series for tenant {Tenant} to the ingesters failed", series, tenantId);

@@ -138,22 +138,36 @@ public sealed class RingIngesterClient(IRing ring, IngesterChannelPool channels,
         {
             await batch.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (IngesterQuorumException e) when (SeriesLimitRefusal(e) is { } refusal)
+        catch (IngesterQuorumException e) when (ClientError(e) is { } refusal)
         {
-            // An ingester refused a new series: the client's problem (429), not an unavailable ingester.
-            throw new SeriesLimitExceededException(refusal);
+            // The request's problem, not an unavailable ingester: the client hears what to change instead of a 503.
+            throw refusal;
         }
     }
 
-    /// <summary>The series-limit message of the first ingester that answered ResourceExhausted, if any did.</summary>
-    private static string? SeriesLimitRefusal(IngesterQuorumException quorum)
+    // grpc-dotnet's wording for both directions ("Received message exceeds …", "Sending message exceeds …").
+    private const string MessageSizeRefusal = "exceeds the maximum configured message size";
+
+    /// <summary>
+    /// What the first ingester that answered ResourceExhausted refused: the push's size (the gRPC transport's message
+    /// limit) or a new series (the series limit, our ingesters' only other ResourceExhausted); null if none did.
+    /// </summary>
+    private static Exception? ClientError(IngesterQuorumException quorum)
     {
         foreach (var failure in quorum.Failures)
         {
-            if (failure.InnerException is RpcException { StatusCode: StatusCode.ResourceExhausted } rpc)
+            if (failure.InnerException is not RpcException { StatusCode: StatusCode.ResourceExhausted } rpc)
             {
-                return rpc.Status.Detail;
+                continue;
             }
+            if (rpc.Status.Detail.Contains(MessageSizeRefusal, StringComparison.Ordinal))
+            {
+                return new PushTooLargeForIngesterException(
+                    $"the push is larger than ingester {failure.InstanceId} ({failure.Address}) takes in one gRPC message: {rpc.Status.Detail} " +
+                    $"Raise {PushTooLargeForIngesterException.ReceiveLimitFlag} on the ingesters (upstream's default: 100 MiB) " +
+                    "or lower the distributor's profile size limits below it.");
+            }
+            return new SeriesLimitExceededException(rpc.Status.Detail);
         }
         return null;
     }

@@ -276,6 +276,19 @@ public sealed class IngestHttpTests
     }
 
     [Fact]
+    public async Task A_push_too_large_for_the_ingesters_gRPC_limit_is_413_naming_the_flag_not_a_retryable_status()
+    {
+        await using var host = await DistributorHost.StartAsync();
+        const string refusal = "the push is larger than ingester ingester-0 (127.0.0.1:9095) takes in one gRPC message: Received message exceeds the maximum configured message size. Raise -server.grpc-max-recv-msg-size-bytes on the ingesters";
+        host.Ingester.FailWith = new PushTooLargeForIngesterException(refusal);
+        using var response = await host.Client.PostAsync("/ingest?name=app", new ByteArrayContent("a;b 1"u8.ToArray()), Ct);
+        var (status, code, message) = await ErrorOf(response);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, status);
+        Assert.Equal("resource_exhausted", code);
+        Assert.Equal(refusal, message);
+    }
+
+    [Fact]
     public async Task Jfr_body_is_stored_as_several_profile_types()
     {
         await using var host = await DistributorHost.StartAsync();

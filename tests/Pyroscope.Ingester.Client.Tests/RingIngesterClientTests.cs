@@ -230,6 +230,31 @@ public sealed class RingIngesterClientTests : IAsyncLifetime
         Assert.Equal(_servers.Take(2).Select(s => s.GrpcAddress).Order(), _channels.Addresses.Order());
     }
 
+    [Fact]
+    public async Task A_push_larger_than_the_ingesters_message_limit_is_refused_as_too_large_not_as_the_series_limit()
+    {
+        // 4 KiB per message: the fixture's 9.4 KB profile does not fit.
+        var small = await TestIngesterServer.StartAsync("ingester-small", maxReceiveBytes: 4096);
+        _servers.Add(small);
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        await _kv.CasRingAsync(RingOptions.DefaultKey, ring =>
+        {
+            ring.Instances.Clear();
+            ring.Instances[small.Id] = new InstanceDesc
+            {
+                Id = small.Id, GrpcAddr = small.GrpcAddress, State = InstanceState.Active,
+                Tokens = RingTokens.Generate(128, new HashSet<uint>()), HeartbeatTimestampMs = now, RegisteredTimestampMs = now,
+            };
+            return true;
+        }, Ct);
+        var (client, _) = await ClientAsync(1);
+
+        var error = await Assert.ThrowsAsync<PushTooLargeForIngesterException>(() => client.PushAsync("tenant-e", Request("too-large"), Ct));
+        Assert.Contains(small.GrpcAddress, error.Message);
+        Assert.Contains("-server.grpc-max-recv-msg-size-bytes", error.Message);
+        Assert.Empty(small.Received);
+    }
+
     public async ValueTask DisposeAsync()
     {
         _channels.Dispose();
@@ -260,13 +285,13 @@ internal sealed class TestIngesterServer
 
     public IEnumerable<string> Ids(string tenant) => Received.Where(r => r.Tenant == tenant).Select(r => r.Series.Id);
 
-    public static async Task<TestIngesterServer> StartAsync(string id)
+    public static async Task<TestIngesterServer> StartAsync(string id, int? maxReceiveBytes = null)
     {
         var server = new TestIngesterServer(id);
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2));
-        builder.Services.AddGrpc();
+        builder.Services.AddGrpc(grpc => grpc.MaxReceiveMessageSize = maxReceiveBytes ?? grpc.MaxReceiveMessageSize);
         builder.Services.AddSingleton(server);
         var app = builder.Build();
         app.MapGrpcService<RecordingIngesterService>();
