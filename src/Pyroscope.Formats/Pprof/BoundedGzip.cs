@@ -36,7 +36,9 @@ public static class BoundedGzip
         PooledBytes result;
         try
         {
-            result = PooledBytes.Read(gzip, maxBytes, (int)Math.Min(data.Length * 4L, int.MaxValue));
+            result = ExpectedLength(data.Span) is { } expected
+                ? PooledBytes.ReadExpected(gzip, maxBytes, expected)
+                : PooledBytes.Read(gzip, maxBytes, (int)Math.Min(data.Length * 4L, int.MaxValue));
         }
         catch (InvalidDataException e)
         {
@@ -53,6 +55,22 @@ public static class BoundedGzip
         }
         return result;
     }
+
+    /// <summary>
+    /// The decompressed length the gzip trailer states (ISIZE, of the last member), when deflate could produce it from
+    /// this many bytes (at most ≈ 1 032 : 1); a forged trailer then costs at most what a real bomb of the same size would.
+    /// </summary>
+    private static long? ExpectedLength(ReadOnlySpan<byte> data)
+    {
+        if (!IsCompleteGzip(data))
+        {
+            return null;
+        }
+        long size = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(data[^4..]);
+        return size > 0 && size <= data.Length * MaxDeflateRatio ? size : null;
+    }
+
+    private const long MaxDeflateRatio = 1032;
 
     private static ProfileTooLargeException TooLarge(string what, string actual, long maxBytes) =>
         new($"{what}: the profile {actual} than the limit of {maxBytes} bytes (max_profile_size_bytes)");

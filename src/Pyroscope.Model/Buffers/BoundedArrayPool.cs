@@ -6,8 +6,9 @@ namespace Pyroscope.Model.Buffers;
 
 /// <summary>
 /// Per-request arrays: up to <see cref="PooledBytes.MaxPooledLength"/> bytes from <see cref="ArrayPool{T}.Shared"/>,
-/// larger ones plain arrays left to the GC. The shared pool keeps whatever it is handed, per thread and per core, so
-/// one gzip bomb's buffers or a few large profiles' columns would otherwise stay in the process for good.
+/// larger ones from <see cref="LargeArrays{T}"/>, which keeps them within a process budget. The shared pool keeps
+/// whatever it is handed, per thread and per core, so one gzip bomb's buffers or a few large profiles' columns would
+/// otherwise stay in the process for good.
 /// </summary>
 public static class BoundedArrayPool<T>
 {
@@ -16,13 +17,16 @@ public static class BoundedArrayPool<T>
         (int)(BitOperations.RoundUpToPowerOf2((uint)Math.Max(16, PooledBytes.MaxPooledLength / Math.Max(1, Unsafe.SizeOf<T>())) + 1) >> 1);
 
     public static T[] Rent(int length) =>
-        length <= MaxPooledLength ? ArrayPool<T>.Shared.Rent(length)
-        : RuntimeHelpers.IsReferenceOrContainsReferences<T>() ? new T[length] : GC.AllocateUninitializedArray<T>(length);
+        length <= MaxPooledLength ? ArrayPool<T>.Shared.Rent(length) : LargeArrays<T>.Rent(length);
 
-    /// <summary>Gives back what <see cref="Rent"/> took from the pool; larger (and empty) arrays are left to the GC.</summary>
+    /// <summary>Gives back what <see cref="Rent"/> took, to the pool it came from; empty arrays are left to the GC.</summary>
     public static void Return(T[] array)
     {
-        if (array.Length > 0 && array.Length <= MaxPooledLength)
+        if (array.Length > MaxPooledLength)
+        {
+            LargeArrays<T>.Return(array);
+        }
+        else if (array.Length > 0)
         {
             ArrayPool<T>.Shared.Return(array, RuntimeHelpers.IsReferenceOrContainsReferences<T>());
         }

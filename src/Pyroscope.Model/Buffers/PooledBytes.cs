@@ -4,9 +4,9 @@ namespace Pyroscope.Model.Buffers;
 
 /// <summary>
 /// A byte buffer that grows while a stream is read into it, up to a hard cap, and gives its memory back on
-/// <see cref="Dispose"/>. Small buffers come from <see cref="ArrayPool{T}.Shared"/>; larger ones are plain
-/// arrays left to the GC (<see cref="BoundedArrayPool{T}"/>): one gzip bomb's 256 MB buffers would otherwise stay in
-/// the process for good.
+/// <see cref="Dispose"/>. Small buffers come from <see cref="ArrayPool{T}.Shared"/>, larger ones from
+/// <see cref="LargeArrays{T}"/> (<see cref="BoundedArrayPool{T}"/>), which keeps them only within a process budget:
+/// one gzip bomb's 256 MB buffers would otherwise stay in the process for good.
 /// </summary>
 public sealed class PooledBytes : IDisposable
 {
@@ -56,9 +56,19 @@ public sealed class PooledBytes : IDisposable
     }
 
     /// <summary>Synchronous <see cref="ReadAsync"/>, for in-memory sources such as a decompressing stream over a buffer.</summary>
-    public static PooledBytes Read(Stream source, long limit, int sizeHint)
+    public static PooledBytes Read(Stream source, long limit, int sizeHint) => ReadInto(new PooledBytes(InitialCapacity(limit, sizeHint)), source, limit);
+
+    /// <summary>
+    /// <see cref="Read"/> of a source that says how long it is (a gzip trailer): the buffer is sized for that at once,
+    /// up to the limit, instead of growing from <see cref="MaxPooledLength"/> by copies. The caller vouches that the
+    /// length is plausible for the input it has; a wrong one only costs growth or room.
+    /// </summary>
+    public static PooledBytes ReadExpected(Stream source, long limit, long expectedLength) =>
+        // One byte more than expected: reading the end then needs no growth.
+        ReadInto(new PooledBytes((int)Math.Clamp(Math.Min(expectedLength, limit) + 1, 4096, System.Array.MaxLength)), source, limit);
+
+    private static PooledBytes ReadInto(PooledBytes buffer, Stream source, long limit)
     {
-        var buffer = new PooledBytes(InitialCapacity(limit, sizeHint));
         try
         {
             while (true)
