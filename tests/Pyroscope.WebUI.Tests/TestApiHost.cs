@@ -38,8 +38,12 @@ public sealed partial class TestApiHost : IAsyncDisposable
     /// <summary>The synthetic service's stacks (root first) and cpu values, for independent expectations.</summary>
     public List<(string[] Frames, long Value, string Shard)> SyntheticStacks { get; } = [];
 
-    /// <summary>Fixture sample i lands in bucket i % 12; bucket k is at now − 60 min + (5k + 2.5) min.</summary>
-    public long BucketTime(int k) => BaseTimeMs - 3_600_000 + k * 300_000 + 150_000;
+    /// <summary>
+    /// Fixture sample i lands in bucket i % 12; bucket k is at now − 50 min + (4k + 2) min, so from −48 to −4 min. The
+    /// UI's default range is the last hour from when a test opens its page: bucket 0 stays in it for 12 minutes after
+    /// the host starts (it was 2.5, and a slow CI run opened the 10k-node page 2 m 50 s in, without bucket 0's nodes).
+    /// </summary>
+    public long BucketTime(int k) => BaseTimeMs - 3_000_000 + k * 240_000 + 120_000;
 
     public async Task StartAsync()
     {
