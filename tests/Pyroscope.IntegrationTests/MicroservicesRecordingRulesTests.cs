@@ -30,7 +30,9 @@ public sealed class MicroservicesRecordingRulesTests
         try
         {
             var ingesterStarting = PyroscopeProcess.StartReadyAsync("Pyroscope.Ingester", common, environment: MonolithFixture.AcceptOldProfiles);
-            var querier = await PyroscopeProcess.StartReadyAsync("Pyroscope.Querier", [.. common, "-target=querier,tenant-settings"]);
+            // The fixture's timestamp is older than the default 7-day query lookback, so the querier must accept old ranges too.
+            var querier = await PyroscopeProcess.StartReadyAsync("Pyroscope.Querier", [.. common, "-target=querier,tenant-settings"],
+                environment: MonolithFixture.AcceptOldProfiles);
             started.Add(querier);
             started.Add(await ingesterStarting);
             var distributor = await PyroscopeProcess.StartReadyAsync("Pyroscope.Distributor",
