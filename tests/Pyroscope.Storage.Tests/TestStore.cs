@@ -43,16 +43,23 @@ public sealed class TestStore : SourceSetReader, IDisposable
         {
             labels[i] = TenantHead.ToLabelSet(request.Series[i]);
         }
-        if (!_heads.TryGetValue(tenantId, out var head))
-        {
-            _heads[tenantId] = head = new TenantHead(tenantId, Ulid.NewUlid(_time.GetUtcNow()));
-        }
+        var head = HeadOf(tenantId);
         var nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
         for (var i = 0; i < labels.Length; i++)
         {
             head.Append(request.Series[i], labels[i], nowMs);
         }
         return Task.CompletedTask;
+    }
+
+    /// <summary>The tenant's head, created when absent: for tests that append normalised series directly.</summary>
+    internal TenantHead HeadOf(string tenantId)
+    {
+        if (!_heads.TryGetValue(tenantId, out var head))
+        {
+            _heads[tenantId] = head = new TenantHead(tenantId, Ulid.NewUlid(_time.GetUtcNow()));
+        }
+        return head;
     }
 
     /// <summary>Writes every head as a block to the store and starts new heads.</summary>

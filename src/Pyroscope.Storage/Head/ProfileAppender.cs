@@ -8,13 +8,16 @@ namespace Pyroscope.Storage.Head;
 /// <summary>
 /// Translates normalised series into a tenant's tables: symbols are interned, stacks become stack-tree leaf ids, and
 /// samples with the same stack are summed. A push's series share their profile's symbols, so each string, function,
-/// mapping, location and stack is interned once per push, when a sample first uses it (UTF-8 straight into the string
-/// table; only new strings allocate). Scratch buffers are reused across calls, so the per-sample path allocates nothing.
+/// mapping, location and stack is interned once per push, by the first series whose stacks use it, table by table in
+/// row order (UTF-8 straight into the string table; only new strings allocate). Scratch buffers are reused across calls, so the per-sample path allocates nothing.
 /// Not thread-safe: the caller holds the head's write lock.
 /// </summary>
 internal sealed class ProfileAppender
 {
     private const int Unknown = -2;
+
+    /// <summary>A profile row this push uses and the head has not resolved yet (see <see cref="InternUsedSymbols"/>).</summary>
+    private const int Pending = -3;
 
     private NormalizedProfile? _profile;
     private SymbolTable? _symbols;
@@ -39,6 +42,7 @@ internal sealed class ProfileAppender
         EnsureScratch(series.SampleCount);
         var runs = series.SampleRuns.Span;
         var values = series.SampleValues.Span;
+        InternUsedSymbols(runs, values);
         var n = 0;
         var anySpan = false;
         for (var i = 0; i < runs.Length; i++)
@@ -134,6 +138,102 @@ internal sealed class ProfileAppender
         map.AsSpan(0, count).Fill(value);
     }
 
+    /// <summary>
+    /// Interns the symbols the series' new stacks use, each table in profile row order rather than stack order: a
+    /// large profile's rows are no longer in cache when the head appends it, and resolving them in stack order made
+    /// nearly every new location, function and string a handful of cache misses (the 4 MB eBPF profile: 100 000
+    /// locations and 30 000 functions per push). Marking touches only this appender's row maps; a row left marked
+    /// by a failed push is resolved again on use (the maps' ids are never negative).
+    /// </summary>
+    private void InternUsedSymbols(ReadOnlySpan<int> runs, ReadOnlySpan<long> values)
+    {
+        var profile = _profile!;
+        var source = profile.Source;
+        var locations = _locations;
+        var pending = false;
+        for (var i = 0; i < runs.Length; i++)
+        {
+            var run = runs[i];
+            if (values[i] == 0 || _runNodes[run] != Unknown)
+            {
+                continue;
+            }
+            foreach (var row in profile.LocationsOf(profile.Runs[run]))
+            {
+                if (locations[row] == Unknown)
+                {
+                    locations[row] = Pending;
+                    pending = true;
+                }
+            }
+        }
+        if (!pending)
+        {
+            return;
+        }
+
+        var locationCount = source.Locations.Count;
+        var lineFunction = profile.LineFunction.Span;
+        var functions = _functions;
+        for (var row = 0; row < locationCount; row++)
+        {
+            if (locations[row] != Pending)
+            {
+                continue;
+            }
+            ref readonly var location = ref source.Locations[row];
+            foreach (var function in lineFunction.Slice(location.LineStart, location.LineCount))
+            {
+                if (functions[function] == Unknown)
+                {
+                    functions[function] = Pending;
+                }
+            }
+        }
+        var functionCount = source.Functions.Count;
+        for (var row = 0; row < functionCount; row++)
+        {
+            if (functions[row] == Pending)
+            {
+                ref readonly var f = ref source.Functions[row];
+                MarkString(f.Name);
+                MarkString(f.SystemName);
+                MarkString(f.Filename);
+            }
+        }
+        var strings = _strings;
+        var stringCount = source.Strings.Count;
+        for (var row = 1; row < stringCount; row++)
+        {
+            if (strings[row] == Pending)
+            {
+                StringOf(row);
+            }
+        }
+        for (var row = 0; row < functionCount; row++)
+        {
+            if (functions[row] == Pending)
+            {
+                FunctionOf(row);
+            }
+        }
+        for (var row = 0; row < locationCount; row++)
+        {
+            if (locations[row] == Pending)
+            {
+                LocationOf(row);
+            }
+        }
+    }
+
+    private void MarkString(long index)
+    {
+        if (index > 0 && index < _profile!.Source.Strings.Count && _strings[index] == Unknown)
+        {
+            _strings[index] = Pending;
+        }
+    }
+
     /// <summary>The stack node of a run (interning its stack the first time), or -1 for an empty stack.</summary>
     private int NodeOf(int run)
     {
@@ -214,7 +314,7 @@ internal sealed class ProfileAppender
     private int LocationOf(int row)
     {
         var id = _locations[row];
-        if (id != Unknown)
+        if (id >= 0)
         {
             return id;
         }
@@ -243,7 +343,7 @@ internal sealed class ProfileAppender
     private int FunctionOf(int row)
     {
         var id = _functions[row];
-        if (id != Unknown)
+        if (id >= 0)
         {
             return id;
         }
@@ -256,7 +356,7 @@ internal sealed class ProfileAppender
     private int MappingOf(int row)
     {
         var id = _mappings[row];
-        if (id != Unknown)
+        if (id >= 0)
         {
             return id;
         }
@@ -275,7 +375,7 @@ internal sealed class ProfileAppender
             return 0;
         }
         var id = _strings[index];
-        if (id != Unknown)
+        if (id >= 0)
         {
             return id;
         }

@@ -1,0 +1,85 @@
+using Pyroscope.Contracts.Google.V1;
+using Pyroscope.Contracts.Ingester.V1;
+using Pyroscope.Model;
+using Pyroscope.Model.Ingest;
+using ValueType = Pyroscope.Contracts.Google.V1.ValueType;
+
+namespace Pyroscope.Storage.Tests;
+
+/// <summary>
+/// The head interns a push's symbols table by table in row order, and only those its series' stacks use: series of
+/// one profile that use different stacks (as normalisation leaves them when a sample is zero in one type) each add
+/// exactly their own symbols, and a later series of the same push finds the earlier one's already resolved.
+/// </summary>
+public sealed class ProfileAppenderTests
+{
+    private const string Tenant = "tenant-appender";
+    private static readonly long T0 = TestData.Start.ToUnixTimeMilliseconds();
+    private static readonly TimeRange All = new(T0 - 3_600_000, T0 + 3_600_000);
+
+    [Fact]
+    public async Task Series_of_one_push_intern_only_the_symbols_their_stacks_use()
+    {
+        using var storage = new TestStore(time: TestData.Clock());
+        var cpu = Labels("process_cpu:cpu:nanoseconds:cpu:nanoseconds");
+        var samples = Labels("process_cpu:samples:count:cpu:nanoseconds");
+        using var normalized = MessageSeries.ToNormalized(new ProfileSeries { Id = "cpu", Profile = Profile() }, cpu);
+        // A second type whose only sample is the second stack (main;b), rows given in reverse so that its stack,
+        // not row order, decides what is used.
+        using var second = new NormalizedSeries(samples, "samples", T0 * 1_000_000, 0, 1);
+        second.SampleRuns.Add(1);
+        second.SampleValues.Add(7);
+        var head = storage.HeadOf(Tenant);
+        var symbols = head.Tables.Symbols;
+
+        Assert.Equal(1, head.Append([(normalized, second)], T0));
+        Assert.Equal(2, symbols.LocationCount);
+        Assert.Equal(2, symbols.FunctionCount);
+        Assert.Equal(["", "b", "main", "main.go"], Strings(symbols));
+
+        Assert.Equal(1, head.Append([(normalized, normalized.Series[0])], T0));
+        Assert.Equal(3, symbols.LocationCount);
+        Assert.Equal(3, symbols.FunctionCount);
+        Assert.Equal(["", "a", "b", "main", "main.go"], Strings(symbols));
+
+        Assert.Equal(new Dictionary<string, long> { ["main;a"] = 3, ["main;b"] = 5 },
+            await TestData.MergeAsync(storage, Tenant, TestData.QueryFor(cpu, All)));
+        Assert.Equal(new Dictionary<string, long> { ["main;b"] = 7 },
+            await TestData.MergeAsync(storage, Tenant, TestData.QueryFor(samples, All)));
+    }
+
+    private static LabelSet Labels(string type)
+    {
+        Assert.True(ProfileTypeId.TryParse(type, out var id));
+        return LabelSet.From([new Label(LabelNames.ServiceName, "appender"), .. id.SeriesLabels()]);
+    }
+
+    /// <summary>The head's strings, sorted: which strings are interned matters here, not in which order.</summary>
+    private static List<string> Strings(Symbols.SymbolTable symbols)
+    {
+        var strings = new List<string>();
+        for (var i = 0; i < symbols.Strings.Count; i++)
+        {
+            strings.Add(symbols.Strings[i]);
+        }
+        strings.Sort(StringComparer.Ordinal);
+        return strings;
+    }
+
+    /// <summary>main → a (3) and main → b (5); function and location "unused" are referenced by no sample.</summary>
+    private static Profile Profile()
+    {
+        var profile = new Profile { TimeNanos = T0 * 1_000_000 };
+        profile.StringTable.Add(["", "unused", "b", "a", "main.go", "main", "cpu", "nanoseconds"]);
+        profile.SampleType.Add(new ValueType { Type = 6, Unit = 7 });
+        long[] names = [5, 3, 2, 1]; // functions 1 main, 2 a, 3 b, 4 unused; all in main.go
+        for (var f = 1; f <= 4; f++)
+        {
+            profile.Function.Add(new Function { Id = (ulong)f, Name = names[f - 1], Filename = 4 });
+            profile.Location.Add(new Location { Id = (ulong)f, Address = (ulong)(0x1000 * f), Line = { new Line { FunctionId = (ulong)f, Line_ = f } } });
+        }
+        profile.Sample.Add(new Sample { LocationId = { 2, 1 }, Value = { 3 } });
+        profile.Sample.Add(new Sample { LocationId = { 3, 1 }, Value = { 5 } });
+        return profile;
+    }
+}
