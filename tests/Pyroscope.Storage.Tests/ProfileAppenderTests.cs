@@ -2,6 +2,7 @@ using Pyroscope.Contracts.Google.V1;
 using Pyroscope.Contracts.Ingester.V1;
 using Pyroscope.Model;
 using Pyroscope.Model.Ingest;
+using Pyroscope.Storage.Head;
 using ValueType = Pyroscope.Contracts.Google.V1.ValueType;
 
 namespace Pyroscope.Storage.Tests;
@@ -17,13 +18,16 @@ public sealed class ProfileAppenderTests
     private static readonly long T0 = TestData.Start.ToUnixTimeMilliseconds();
     private static readonly TimeRange All = new(T0 - 3_600_000, T0 + 3_600_000);
 
-    [Fact]
-    public async Task Series_of_one_push_intern_only_the_symbols_their_stacks_use()
+    /// <param name="unusedLocations">Locations no sample refers to: enough of them take the append to the large-profile path.</param>
+    [Theory]
+    [InlineData(0)]
+    [InlineData(ProfileAppender.RowOrderMinLocations)]
+    public async Task Series_of_one_push_intern_only_the_symbols_their_stacks_use(int unusedLocations)
     {
         using var storage = new TestStore(time: TestData.Clock());
         var cpu = Labels("process_cpu:cpu:nanoseconds:cpu:nanoseconds");
         var samples = Labels("process_cpu:samples:count:cpu:nanoseconds");
-        using var normalized = MessageSeries.ToNormalized(new ProfileSeries { Id = "cpu", Profile = Profile() }, cpu);
+        using var normalized = MessageSeries.ToNormalized(new ProfileSeries { Id = "cpu", Profile = Profile(unusedLocations) }, cpu);
         // A second type whose only sample is the second stack (main;b), rows given in reverse so that its stack,
         // not row order, decides what is used.
         using var second = new NormalizedSeries(samples, "samples", T0 * 1_000_000, 0, 1);
@@ -66,8 +70,8 @@ public sealed class ProfileAppenderTests
         return strings;
     }
 
-    /// <summary>main → a (3) and main → b (5); function and location "unused" are referenced by no sample.</summary>
-    private static Profile Profile()
+    /// <summary>main → a (3) and main → b (5); function and location "unused", and the extra locations, are referenced by no sample.</summary>
+    private static Profile Profile(int unusedLocations)
     {
         var profile = new Profile { TimeNanos = T0 * 1_000_000 };
         profile.StringTable.Add(["", "unused", "b", "a", "main.go", "main", "cpu", "nanoseconds"]);
@@ -77,6 +81,10 @@ public sealed class ProfileAppenderTests
         {
             profile.Function.Add(new Function { Id = (ulong)f, Name = names[f - 1], Filename = 4 });
             profile.Location.Add(new Location { Id = (ulong)f, Address = (ulong)(0x1000 * f), Line = { new Line { FunctionId = (ulong)f, Line_ = f } } });
+        }
+        for (var i = 0; i < unusedLocations; i++)
+        {
+            profile.Location.Add(new Location { Id = (ulong)(5 + i), Address = (ulong)(0x10_0000 + i), Line = { new Line { FunctionId = 4, Line_ = i } } });
         }
         profile.Sample.Add(new Sample { LocationId = { 2, 1 }, Value = { 3 } });
         profile.Sample.Add(new Sample { LocationId = { 3, 1 }, Value = { 5 } });
