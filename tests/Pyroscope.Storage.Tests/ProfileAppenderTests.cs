@@ -16,7 +16,6 @@ public sealed class ProfileAppenderTests
 {
     private const string Tenant = "tenant-appender";
     private static readonly long T0 = TestData.Start.ToUnixTimeMilliseconds();
-    private static readonly TimeRange All = new(T0 - 3_600_000, T0 + 3_600_000);
 
     /// <param name="unusedLocations">Locations no sample refers to: enough of them take the append to the large-profile path.</param>
     [Theory]
@@ -47,9 +46,9 @@ public sealed class ProfileAppenderTests
         Assert.Equal(["", "a", "b", "main", "main.go"], Strings(symbols));
 
         Assert.Equal(new Dictionary<string, long> { ["main;a"] = 3, ["main;b"] = 5 },
-            await TestData.MergeAsync(storage, Tenant, TestData.QueryFor(cpu, All)));
+            await TestData.MergeAsync(storage, Tenant, TestData.QueryFor(cpu, TestData.AroundStart)));
         Assert.Equal(new Dictionary<string, long> { ["main;b"] = 7 },
-            await TestData.MergeAsync(storage, Tenant, TestData.QueryFor(samples, All)));
+            await TestData.MergeAsync(storage, Tenant, TestData.QueryFor(samples, TestData.AroundStart)));
     }
 
     private static LabelSet Labels(string type)

@@ -35,6 +35,9 @@ public static class TestData
 
     public static FakeTimeProvider Clock() => new(Start);
 
+    /// <summary>An hour either side of <see cref="Start"/>: every profile a test pushes at its start.</summary>
+    public static TimeRange AroundStart => new(Start.ToUnixTimeMilliseconds() - 3_600_000, Start.ToUnixTimeMilliseconds() + 3_600_000);
+
     /// <summary>Every pprof fixture, one service each, every sample type as its own series.</summary>
     public static List<FixtureSeries> AllFixtureSeries(long timestampMs)
     {
