@@ -8,8 +8,9 @@ namespace Pyroscope.Storage.Head;
 /// <summary>
 /// Translates normalised series into a tenant's tables: symbols are interned, stacks become stack-tree leaf ids, and
 /// samples with the same stack are summed. A push's series share their profile's symbols, so each string, function,
-/// mapping, location and stack is interned once per push, by the first series whose stacks use it, table by table in
-/// row order (UTF-8 straight into the string table; only new strings allocate). Scratch buffers are reused across calls, so the per-sample path allocates nothing.
+/// mapping, location and stack is interned once per push, by the first series whose stacks use it: in a large profile
+/// table by table in row order, otherwise when a stack first reaches it (UTF-8 straight into the string table; only
+/// new strings allocate). Scratch buffers are reused across calls, so the per-sample path allocates nothing.
 /// Not thread-safe: the caller holds the head's write lock.
 /// </summary>
 internal sealed class ProfileAppender
@@ -145,17 +146,18 @@ internal sealed class ProfileAppender
     }
 
     /// <summary>
-    /// Interns the symbols the series' new stacks use, each table in profile row order rather than stack order: a
-    /// large profile's (at least <see cref="RowOrderMinLocations"/> locations) rows are no longer in cache when the head appends it, and resolving them in stack order made
-    /// nearly every new location, function and string a handful of cache misses (the 4 MB eBPF profile: 100 000
-    /// locations and 30 000 functions per push). Marking touches only this appender's row maps; a row left marked
+    /// Interns the symbols the series' new stacks use, each table in profile row order rather than stack order, in a
+    /// profile of at least <see cref="RowOrderMinLocations"/> locations: its rows are no longer in cache when the head
+    /// appends it, and resolving them in stack order made nearly every new location, function and string a handful of
+    /// cache misses (the 4 MB eBPF profile: 100 000 locations and 30 000 functions per push). Marking touches only this appender's row maps; a row left marked
     /// by a failed push is resolved again on use (the maps' ids are never negative).
     /// </summary>
     private void InternUsedSymbols(ReadOnlySpan<int> runs, ReadOnlySpan<long> values)
     {
         var profile = _profile!;
         var source = profile.Source;
-        if (source.Locations.Count < RowOrderMinLocations)
+        var locationCount = source.Locations.Count;
+        if (locationCount < RowOrderMinLocations)
         {
             return;
         }
@@ -182,7 +184,6 @@ internal sealed class ProfileAppender
             return;
         }
 
-        var locationCount = source.Locations.Count;
         var lineFunction = profile.LineFunction.Span;
         var functions = _functions;
         for (var row = 0; row < locationCount; row++)
