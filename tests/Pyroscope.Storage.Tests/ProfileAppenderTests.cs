@@ -27,8 +27,8 @@ public sealed class ProfileAppenderTests
         var cpu = Labels("process_cpu:cpu:nanoseconds:cpu:nanoseconds");
         var samples = Labels("process_cpu:samples:count:cpu:nanoseconds");
         using var normalized = MessageSeries.ToNormalized(new ProfileSeries { Id = "cpu", Profile = Profile(unusedLocations) }, cpu);
-        // A second type whose only sample is the second stack (main;b), rows given in reverse so that its stack,
-        // not row order, decides what is used.
+        // A second type whose only sample is the second stack (main;b), appended first: it must intern that stack's
+        // symbols and nothing of main;a or of the unused rows.
         using var second = new NormalizedSeries(samples, "samples", T0 * 1_000_000, 0, 1);
         second.SampleRuns.Add(1);
         second.SampleValues.Add(7);
@@ -58,14 +58,10 @@ public sealed class ProfileAppenderTests
     }
 
     /// <summary>The head's strings, sorted: which strings are interned matters here, not in which order.</summary>
-    private static List<string> Strings(Symbols.SymbolTable symbols)
+    private static string[] Strings(Symbols.SymbolTable symbols)
     {
-        var strings = new List<string>();
-        for (var i = 0; i < symbols.Strings.Count; i++)
-        {
-            strings.Add(symbols.Strings[i]);
-        }
-        strings.Sort(StringComparer.Ordinal);
+        var strings = symbols.Strings.Span.ToArray();
+        Array.Sort(strings, StringComparer.Ordinal);
         return strings;
     }
 
