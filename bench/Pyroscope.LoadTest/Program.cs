@@ -33,7 +33,7 @@ if (options.Command == "large-profile")
 }
 if (options.Command == "null-server")
 {
-    await NullServer.RunAsync(options.Port);
+    await NullServer.RunAsync(options.Port, options.NullWork, options.WalDirectory, options.WalFsync);
     return 0;
 }
 

@@ -5,6 +5,8 @@ using Pyroscope.LoadTest.Load;
 using Pyroscope.LoadTest.Runs;
 using Pyroscope.LoadTest.Servers;
 using Pyroscope.LoadTest.Workload;
+using Microsoft.Extensions.Logging.Abstractions;
+using Pyroscope.Storage.Wal;
 
 namespace Pyroscope.LoadTest.Tests;
 
@@ -15,15 +17,19 @@ namespace Pyroscope.LoadTest.Tests;
 public sealed class ServerLoadTests
 {
     [Theory]
-    [InlineData(ScenarioNames.IngestSmall)]
-    [InlineData(ScenarioNames.PushSmall)]
-    public async Task TheNullServerGunzipsExactlyWhatTheGeneratorCounted(string scenarioName)
+    [InlineData(ScenarioNames.IngestSmall, NullWork.Gunzip)]
+    [InlineData(ScenarioNames.PushSmall, NullWork.Gunzip)]
+    [InlineData(ScenarioNames.IngestSmall, NullWork.Wal)]
+    [InlineData(ScenarioNames.PushSmall, NullWork.Wal)]
+    [InlineData(ScenarioNames.IngestSmall, NullWork.PprofRead)]
+    [InlineData(ScenarioNames.IngestSmall, NullWork.PprofReadAndWal)]
+    public async Task TheNullServerGunzipsExactlyWhatTheGeneratorCounted(string scenarioName, NullWork work)
     {
         var ct = TestContext.Current.CancellationToken;
         var options = LoadTestOptions.Parse(["compare", "--services", "3", "--pods", "2"]);
         await using var context = new RunContext(options);
         var scenario = context.Scenario(scenarioName, options);
-        await using var server = await NullServerProcess.StartAsync(ct);
+        await using var server = await NullServerProcess.StartAsync(ct, work, context.DataRoot);
         using var generator = new LoadGenerator(server.Address, scenario.Workload, connections: 4);
         using var stop = new CancellationTokenSource();
         generator.StartRecording();
@@ -46,6 +52,20 @@ public sealed class ServerLoadTests
             expectedRaw += count * context.Fixtures.Bodies[f].RawSize;
         }
         Assert.Equal(expectedRaw, Counter(metrics, "null_server_decompressed_bytes_total"));
+        if (work.HasFlag(NullWork.Wal))
+        {
+            // Every answered request is a record of the log, readable after the process is killed (each carries one profile).
+            await server.DisposeAsync();
+            long records = 0;
+            await using (WriteAheadLog.Open(server.WalDirectory!, fsync: false, NullLogger.Instance, out var segments))
+            {
+                foreach (var segment in segments)
+                {
+                    records += WriteAheadLog.ReadSegment(server.WalDirectory!, segment, NullLogger.Instance).Count();
+                }
+            }
+            Assert.Equal(result.Profiles, records);
+        }
     }
 
     [Fact]

@@ -26,6 +26,10 @@ public sealed class LoadTestOptions
           --large-connections N   for 4 MB profiles (default 2)
           --services N --pods N   series space: services x pods x fixtures (default 200 x 5 x 4)
           --profiles LIST     small-profile fixtures to cycle through (default go-cpu,go-heap,go-goroutine,nodejs-wall)
+          --floors            compare: also run three floors of the null server, each adding pieces of the write path:
+                              "null + WAL" (the body appended to the product's WAL, answered once durable),
+                              "null + pprof read" (the product's gunzip and pprof reader) and both together;
+                              a table of ratios against them
           --self-profiling    let the servers profile themselves (off by default in compare and soak, always on in hotspots)
           --wal-fsync BOOL    pyroscopedb.wal_fsync of the servers (default true: the product default)
           --max-head-bytes N  pyroscopedb.max_head_bytes (default: product default, 1 GiB)
@@ -86,6 +90,15 @@ public sealed class LoadTestOptions
 
     /// <summary>null-server mode: the port to listen on.</summary>
     public int Port { get; private set; }
+
+    /// <summary>compare: also measure the null server's floors (<see cref="Servers.NullWork"/>).</summary>
+    public bool Floors { get; private set; }
+
+    /// <summary>null-server mode: what it does with each request.</summary>
+    public Servers.NullWork NullWork { get; private set; } = Servers.NullWork.Gunzip;
+
+    /// <summary>null-server mode, WAL floor: the log's directory.</summary>
+    public string? WalDirectory { get; private set; }
 
     public static LoadTestOptions Parse(string[] args)
     {
@@ -176,6 +189,15 @@ public sealed class LoadTestOptions
                     break;
                 case "--port":
                     options.Port = PositiveInt(name, Value());
+                    break;
+                case "--floors":
+                    options.Floors = true;
+                    break;
+                case "--null-work":
+                    options.NullWork = Enum.Parse<Servers.NullWork>(Value());
+                    break;
+                case "--wal-dir":
+                    options.WalDirectory = Value();
                     break;
                 case "-h" or "--help":
                     options.Command = "help";

@@ -5,23 +5,55 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Pyroscope.Contracts.Push.V1;
+using Pyroscope.Formats.Pprof;
+using Pyroscope.Storage.Wal;
 using Pyroscope.Testing;
 
 namespace Pyroscope.LoadTest.Servers;
+
+/// <summary>What a null server does with each request beyond reading it off the socket and gunzipping its profiles.</summary>
+[Flags]
+public enum NullWork
+{
+    /// <summary>Gunzips every profile: the baseline of the goals.</summary>
+    Gunzip = 0,
+
+    /// <summary>Also appends the body to the product's write-ahead log and answers once it is durable: the floor of a server that acknowledges only synced writes.</summary>
+    Wal = 1,
+
+    /// <summary>Gunzips and reads every profile with the product's pprof reader: the floor of a server that has to look inside.</summary>
+    PprofRead = 2,
+
+    /// <summary>Both: what the product does before it normalises, durably.</summary>
+    PprofReadAndWal = Wal | PprofRead,
+}
 
 /// <summary>
 /// The baseline: the same Kestrel, the same routes, and the least work any ingest path must do — read the body
 /// off the socket and gunzip every profile in it (Push: parse the envelope to find them). Nothing is kept.
 /// Runs as its own process (<c>null-server --port P</c>) so its CPU and RSS are measured like the monolith's.
+/// Its floors (<see cref="NullWork"/>) add pieces of the product's write path, so that a goal stated
+/// against the baseline can be read against what a durable, or a decoding, server cannot avoid.
 /// </summary>
 public static class NullServer
 {
+    /// <summary>The harness's limit for the servers under test (the eBPF profile is 7.8 MB raw).</summary>
+    private const long MaxDecompressedBytes = 256L << 20;
+
     private static long s_profiles;
     private static long s_decompressedBytes;
+    private static NullWork s_work;
+    private static WriteAheadLog? s_wal;
 
-    public static async Task RunAsync(int port)
+    public static async Task RunAsync(int port, NullWork work, string? walDirectory, bool fsync)
     {
+        s_work = work;
+        if (work.HasFlag(NullWork.Wal))
+        {
+            s_wal = WriteAheadLog.Open(walDirectory ?? throw new ArgumentException("the WAL floor needs a directory"), fsync, NullLogger.Instance, out _);
+        }
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrel(k =>
@@ -43,6 +75,10 @@ public static class NullServer
         try
         {
             Gunzip(buffer.AsMemory(0, length));
+            if (s_wal is { } wal)
+            {
+                await wal.AppendAsync(buffer.AsMemory(0, length));
+            }
         }
         finally
         {
@@ -63,6 +99,10 @@ public static class NullServer
                 {
                     Gunzip(sample.RawProfile.Memory);
                 }
+            }
+            if (s_wal is { } wal)
+            {
+                await wal.AppendAsync(buffer.AsMemory(0, length));
             }
         }
         finally
@@ -98,6 +138,13 @@ public static class NullServer
 
     private static void Gunzip(ReadOnlyMemory<byte> data)
     {
+        if (s_work.HasFlag(NullWork.PprofRead))
+        {
+            using var profile = PprofReader.Read(data, MaxDecompressedBytes, "pprof", out var size);
+            Interlocked.Increment(ref s_profiles);
+            Interlocked.Add(ref s_decompressedBytes, size);
+            return;
+        }
         var span = data.Span;
         if (span.Length < 2 || span[0] != 0x1f || span[1] != 0x8b)
         {
@@ -179,14 +226,25 @@ public sealed class NullServerProcess : IServerUnderTest
     private readonly ExternalProcess _process;
     private readonly HttpClient _http;
 
-    private NullServerProcess(ExternalProcess process, int port)
+    private NullServerProcess(ExternalProcess process, int port, NullWork work, string? walDirectory)
     {
         _process = process;
+        WalDirectory = walDirectory;
+        Name = work switch
+        {
+            NullWork.Wal => "null + WAL",
+            NullWork.PprofRead => "null + pprof read",
+            NullWork.PprofReadAndWal => "null + pprof read + WAL",
+            _ => "null server",
+        };
         Address = new Uri($"http://127.0.0.1:{port}");
         _http = new HttpClient { BaseAddress = Address, Timeout = TimeSpan.FromSeconds(10) };
     }
 
-    public string Name => "null server";
+    public string Name { get; }
+
+    /// <summary>The WAL floor's log (null for the others).</summary>
+    public string? WalDirectory { get; }
 
     public Uri Address { get; }
 
@@ -194,11 +252,23 @@ public sealed class NullServerProcess : IServerUnderTest
 
     public string Output => _process.Output;
 
-    public static async Task<NullServerProcess> StartAsync(CancellationToken cancellationToken)
+    /// <param name="dataRoot">Where the WAL floor keeps its log (a directory of its own is made in it).</param>
+    public static async Task<NullServerProcess> StartAsync(CancellationToken cancellationToken, NullWork work = NullWork.Gunzip, string? dataRoot = null, bool walFsync = true)
     {
         var port = FreePort.Next();
-        var process = ExternalProcess.Start("dotnet", [typeof(NullServer).Assembly.Location, "null-server", "--port", port.ToString(CultureInfo.InvariantCulture)]);
-        var server = new NullServerProcess(process, port);
+        List<string> args = [typeof(NullServer).Assembly.Location, "null-server", "--port", port.ToString(CultureInfo.InvariantCulture)];
+        if (work != NullWork.Gunzip)
+        {
+            args.AddRange(["--null-work", work.ToString()]);
+        }
+        string? walDirectory = null;
+        if (work.HasFlag(NullWork.Wal))
+        {
+            walDirectory = Path.Combine(dataRoot ?? throw new ArgumentNullException(nameof(dataRoot)), $"null-wal-{port}");
+            args.AddRange(["--wal-dir", walDirectory, "--wal-fsync", walFsync ? "true" : "false"]);
+        }
+        var process = ExternalProcess.Start("dotnet", [.. args]);
+        var server = new NullServerProcess(process, port, work, walDirectory);
         try
         {
             await Readiness.WaitForGetAsync(server._http, "/ready", process, TimeSpan.FromSeconds(60), cancellationToken);
