@@ -62,7 +62,7 @@ public sealed class Distributor(
         }
 
         var now = NowNanos;
-        var context = new PushContext(now, fallbackTimeNanos, Math.Max(0, limits.MaxProfileStacktraceDepth), Math.Max(0, limits.MaxProfileSymbolValueLength), ProfileNormalizer.RandomSeed());
+        var context = new PushContext(now, fallbackTimeNanos, Math.Max(0, limits.MaxProfileStacktraceDepth), Math.Max(0, limits.MaxProfileSymbolValueLength), ProfileNormalizer.NewIdSeed());
         var pushed = new List<PushedProfile>(profiles.Count);
         using var push = new IngestPush(context, pushed);
         var (maxSeries, maxSeriesSource) = MaxSeriesPerPush(limits);

@@ -25,7 +25,7 @@ internal static class ReceivedPushes
     };
 
     public static PushContext NewContext(int maxStackDepth = 0, int maxSymbolLength = 0) =>
-        new((DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) * 100, 0, maxStackDepth, maxSymbolLength, ProfileNormalizer.RandomSeed());
+        new((DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) * 100, 0, maxStackDepth, maxSymbolLength, ProfileNormalizer.NewIdSeed());
 
     /// <param name="gzip">Send the payloads gzipped, as agents do.</param>
     public static IngestPush Of(PushRequest request, PushContext? pushContext = null, bool gzip = false)

@@ -114,7 +114,7 @@ public class WritePathStageBenchmarks
     /// <summary>Decoded and normalised as <c>Distributor.PushAsync</c> does (the received bytes stay the caller's).</summary>
     internal static Pyroscope.Model.Ingest.IngestPush ReceivedPush(IngestMetadata metadata, byte[] gzipped)
     {
-        var context = new Pyroscope.Model.Ingest.PushContext(Now, metadata.FromNanos, 0, 0, ProfileNormalizer.RandomSeed());
+        var context = new Pyroscope.Model.Ingest.PushContext(Now, metadata.FromNanos, 0, 0, ProfileNormalizer.NewIdSeed());
         var profiles = new List<Pyroscope.Model.Ingest.PushedProfile>();
         var push = new Pyroscope.Model.Ingest.IngestPush(context, profiles);
         var series = 0;
