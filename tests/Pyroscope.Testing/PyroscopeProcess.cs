@@ -38,6 +38,9 @@ public sealed class PyroscopeProcess : IAsyncDisposable
     /// <summary>
     /// Starts <paramref name="project"/> with <paramref name="arguments"/> plus ports and data paths (unless the
     /// arguments set them). Pass a <paramref name="dataDirectory"/> to restart on the same data.
+    /// Every process gets <see cref="AcceptOldProfiles"/> under <paramref name="environment"/> (which may set those keys
+    /// back): fixtures keep the timestamps they were recorded with and grow older every day, and one process of a
+    /// cluster started without it (a querier's 7-day lookback) once failed CI on a calendar date, not on a change.
     /// </summary>
     public static PyroscopeProcess Start(string project = "Pyroscope.All", IEnumerable<string>? arguments = null, string? dataDirectory = null, IReadOnlyDictionary<string, string?>? environment = null, int? httpPort = null, int? grpcPort = null)
     {
@@ -59,7 +62,7 @@ public sealed class PyroscopeProcess : IAsyncDisposable
         {
             args.AddRange(arguments);
         }
-        var env = new Dictionary<string, string?>();
+        var env = new Dictionary<string, string?>(AcceptOldProfiles);
         if (environment is not null)
         {
             foreach (var (k, v) in environment)
@@ -140,18 +143,8 @@ public sealed class PyroscopeProcess : IAsyncDisposable
     /// The monolith most tests query: ready, accepting the fixtures' old timestamps, without self-profiling (whose
     /// profiles would join every answer). <paramref name="arguments"/> and <paramref name="environment"/> add to that.
     /// </summary>
-    public static Task<PyroscopeProcess> StartMonolithAsync(IEnumerable<string>? arguments = null, string? dataDirectory = null, IReadOnlyDictionary<string, string?>? environment = null)
-    {
-        var env = new Dictionary<string, string?>(AcceptOldProfiles);
-        if (environment is not null)
-        {
-            foreach (var (key, value) in environment)
-            {
-                env[key] = value;
-            }
-        }
-        return StartReadyAsync("Pyroscope.All", ["-self-profiling.disable-push=true", .. arguments ?? []], dataDirectory, env);
-    }
+    public static Task<PyroscopeProcess> StartMonolithAsync(IEnumerable<string>? arguments = null, string? dataDirectory = null, IReadOnlyDictionary<string, string?>? environment = null) =>
+        StartReadyAsync("Pyroscope.All", ["-self-profiling.disable-push=true", .. arguments ?? []], dataDirectory, environment);
 
     public void Kill() => _process.Kill();
 

@@ -75,10 +75,7 @@ public static class NullServer
         try
         {
             Gunzip(buffer.AsMemory(0, length));
-            if (s_wal is { } wal)
-            {
-                await wal.AppendAsync(buffer.AsMemory(0, length));
-            }
+            await LogAsync(buffer.AsMemory(0, length));
         }
         finally
         {
@@ -100,10 +97,7 @@ public static class NullServer
                     Gunzip(sample.RawProfile.Memory);
                 }
             }
-            if (s_wal is { } wal)
-            {
-                await wal.AppendAsync(buffer.AsMemory(0, length));
-            }
+            await LogAsync(buffer.AsMemory(0, length));
         }
         finally
         {
@@ -113,6 +107,33 @@ public static class NullServer
         http.Response.ContentType = "application/proto";
         http.Response.ContentLength = 0;
     }
+
+    /// <summary>
+    /// The WAL floor's durable write. Past <see cref="WalBytesKept"/> on disk the log is rotated and the closed segments
+    /// released, as the product does when a head is flushed: 4 MB profiles would otherwise fill the disk within minutes.
+    /// </summary>
+    private static async Task LogAsync(ReadOnlyMemory<byte> body)
+    {
+        if (s_wal is not { } wal)
+        {
+            return;
+        }
+        await wal.AppendAsync(body);
+        if (wal.BytesOnDisk > WalBytesKept && Interlocked.CompareExchange(ref s_releasing, 1, 0) == 0)
+        {
+            try
+            {
+                wal.Checkpoint(wal.Rotate());
+            }
+            finally
+            {
+                Volatile.Write(ref s_releasing, 0);
+            }
+        }
+    }
+
+    private const long WalBytesKept = 256L << 20;
+    private static int s_releasing;
 
     private static async Task<(byte[] Buffer, int Length)> ReadBodyAsync(HttpRequest request)
     {
