@@ -97,8 +97,7 @@ public class DurabilityTests
 
             // A querier-only process with an empty local data path: everything comes from the object store.
             await using var querier = await PyroscopeProcess.StartReadyAsync("Pyroscope.Querier",
-                ["-self-profiling.disable-push=true", $"-storage.filesystem.dir={Path.Combine(dataDirectory, "data-shared")}"],
-                environment: MonolithFixture.AcceptOldProfiles);
+                ["-self-profiling.disable-push=true", $"-storage.filesystem.dir={Path.Combine(dataDirectory, "data-shared")}"]);
             var actual = await Query.MergedStacksAsync(querier.Http, "process_cpu:cpu:nanoseconds:cpu:nanoseconds", "{service_name=\"blocks-test\"}", timeMs - 3_600_000, timeMs + 3_600_000, ct);
             Assert.Equal(expected.Values.Sum(), actual.Values.Sum());
             foreach (var (stack, value) in expected)

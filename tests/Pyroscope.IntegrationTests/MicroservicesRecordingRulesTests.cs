@@ -29,15 +29,12 @@ public sealed class MicroservicesRecordingRulesTests
         var started = new List<PyroscopeProcess>();
         try
         {
-            var ingesterStarting = PyroscopeProcess.StartReadyAsync("Pyroscope.Ingester", common, environment: MonolithFixture.AcceptOldProfiles);
-            // The fixture's timestamp is older than the default 7-day query lookback, so the querier must accept old ranges too.
-            var querier = await PyroscopeProcess.StartReadyAsync("Pyroscope.Querier", [.. common, "-target=querier,tenant-settings"],
-                environment: MonolithFixture.AcceptOldProfiles);
+            var ingesterStarting = PyroscopeProcess.StartReadyAsync("Pyroscope.Ingester", common);
+            var querier = await PyroscopeProcess.StartReadyAsync("Pyroscope.Querier", [.. common, "-target=querier,tenant-settings"]);
             started.Add(querier);
             started.Add(await ingesterStarting);
             var distributor = await PyroscopeProcess.StartReadyAsync("Pyroscope.Distributor",
-                [.. common, $"-tenant-settings.recording-rules.client-address={querier.BaseAddress}", "-tenant-settings.recording-rules.refresh-interval=1s"],
-                environment: MonolithFixture.AcceptOldProfiles);
+                [.. common, $"-tenant-settings.recording-rules.client-address={querier.BaseAddress}", "-tenant-settings.recording-rules.refresh-interval=1s"]);
             started.Add(distributor);
             var timeout = TimeSpan.FromSeconds(120);
             await Task.WhenAll(

@@ -37,7 +37,7 @@ public sealed class MicroservicesTests
         {
             var timeout = TimeSpan.FromSeconds(120); // three processes start at once on a loaded machine
             var starting = new[] { "Pyroscope.Ingester", "Pyroscope.Distributor", "Pyroscope.Querier" }
-                .Select(project => PyroscopeProcess.StartReadyAsync(project, common, environment: MonolithFixture.AcceptOldProfiles))
+                .Select(project => PyroscopeProcess.StartReadyAsync(project, common))
                 .ToArray();
             try
             {
@@ -121,7 +121,7 @@ public sealed class MicroservicesTests
             $"-storage.filesystem.dir={shared}", "-distributor.replication-factor=2",
         ];
         var starting = new[] { "Pyroscope.Ingester", "Pyroscope.Ingester", "Pyroscope.Distributor", "Pyroscope.Querier" }
-            .Select(project => PyroscopeProcess.StartReadyAsync(project, common, environment: MonolithFixture.AcceptOldProfiles))
+            .Select(project => PyroscopeProcess.StartReadyAsync(project, common))
             .ToArray();
         var started = new List<PyroscopeProcess>();
         try

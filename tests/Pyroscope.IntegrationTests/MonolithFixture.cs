@@ -8,9 +8,6 @@ namespace Pyroscope.IntegrationTests;
 /// <summary>One real monolith for a test class (<see cref="PyroscopeProcess.StartMonolithAsync"/>).</summary>
 public sealed class MonolithFixture : IAsyncLifetime
 {
-    /// <summary>Shorthand for <see cref="PyroscopeProcess.AcceptOldProfiles"/>, for the processes tests start themselves.</summary>
-    public static IReadOnlyDictionary<string, string?> AcceptOldProfiles => PyroscopeProcess.AcceptOldProfiles;
-
     public PyroscopeProcess Server { get; private set; } = null!;
 
     public async ValueTask InitializeAsync() => Server = await PyroscopeProcess.StartMonolithAsync();

@@ -121,7 +121,7 @@ public class RecordingRulesTests
     public async Task A_rules_series_equals_an_independent_decode_of_the_pushed_fixtures_on_the_metrics_endpoint_and_from_stored_profiles()
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var server = await PyroscopeProcess.StartReadyAsync("Pyroscope.All", Quiet, environment: MonolithFixture.AcceptOldProfiles);
+        await using var server = await PyroscopeProcess.StartReadyAsync("Pyroscope.All", Quiet);
 
         var fixture = await File.ReadAllBytesAsync(RepositoryPaths.Fixture("go/go-cpu.pb.gz"), ct);
         var profile = ExpectedStacks.ParsePprof(fixture);
@@ -189,7 +189,7 @@ public class RecordingRulesTests
     public async Task Prometheus_scrapes_the_recorded_counters_and_fires_an_alert_on_one()
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var server = await PyroscopeProcess.StartReadyAsync("Pyroscope.All", Quiet, environment: MonolithFixture.AcceptOldProfiles);
+        await using var server = await PyroscopeProcess.StartReadyAsync("Pyroscope.All", Quiet);
         var fixture = ExpectedStacks.ParsePprof(await File.ReadAllBytesAsync(RepositoryPaths.Fixture("go/go-cpu.pb.gz"), ct));
         var cpuIndex = Enumerable.Range(0, fixture.SampleType.Count).Single(i => ExpectedStacks.SampleType(fixture, i) == "cpu:nanoseconds");
         var total = ExpectedStacks.FromPprof(fixture, cpuIndex).Values.Sum();

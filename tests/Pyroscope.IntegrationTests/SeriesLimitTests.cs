@@ -96,8 +96,8 @@ public sealed class SeriesLimitTests
         {
             var timeout = TimeSpan.FromSeconds(120);
             // Only the ingester is told the limit: it enforces it from its own overrides configuration.
-            ingester = await PyroscopeProcess.StartReadyAsync("Pyroscope.Ingester", [.. common, "-ingester.max-global-series-per-tenant=1"], environment: MonolithFixture.AcceptOldProfiles);
-            distributor = await PyroscopeProcess.StartReadyAsync("Pyroscope.Distributor", common, environment: MonolithFixture.AcceptOldProfiles);
+            ingester = await PyroscopeProcess.StartReadyAsync("Pyroscope.Ingester", [.. common, "-ingester.max-global-series-per-tenant=1"]);
+            distributor = await PyroscopeProcess.StartReadyAsync("Pyroscope.Distributor", common);
             await Task.WhenAll(
                 Query.EventuallyAsync(() => MicroservicesTests.HasActiveIngesterAsync(distributor, ct), timeout, "the distributor sees the ingester ACTIVE"),
                 Query.EventuallyAsync(() => MicroservicesTests.HasActiveIngesterAsync(ingester, ct), timeout, "the ingester sees itself ACTIVE"));

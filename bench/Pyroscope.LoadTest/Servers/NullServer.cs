@@ -44,8 +44,12 @@ public static class NullServer
 
     private static long s_profiles;
     private static long s_decompressedBytes;
+    /// <summary>The WAL floor keeps this much log on disk at most (see <see cref="LogAsync"/>).</summary>
+    private const long WalBytesKept = 256L << 20;
+
     private static NullWork s_work;
     private static WriteAheadLog? s_wal;
+    private static int s_releasing;
 
     public static async Task RunAsync(int port, NullWork work, string? walDirectory, bool fsync)
     {
@@ -74,7 +78,7 @@ public static class NullServer
         var (buffer, length) = await ReadBodyAsync(http.Request);
         try
         {
-            Gunzip(buffer.AsMemory(0, length));
+            ReadProfile(buffer.AsMemory(0, length));
             await LogAsync(buffer.AsMemory(0, length));
         }
         finally
@@ -94,7 +98,7 @@ public static class NullServer
             {
                 foreach (var sample in series.Samples)
                 {
-                    Gunzip(sample.RawProfile.Memory);
+                    ReadProfile(sample.RawProfile.Memory);
                 }
             }
             await LogAsync(buffer.AsMemory(0, length));
@@ -132,9 +136,6 @@ public static class NullServer
         }
     }
 
-    private const long WalBytesKept = 256L << 20;
-    private static int s_releasing;
-
     private static async Task<(byte[] Buffer, int Length)> ReadBodyAsync(HttpRequest request)
     {
         var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Max(4096, (request.ContentLength ?? 0) + 1));
@@ -157,7 +158,8 @@ public static class NullServer
         }
     }
 
-    private static void Gunzip(ReadOnlyMemory<byte> data)
+    /// <summary>Gunzips one profile and counts it; the pprof floors read it with the product's reader instead.</summary>
+    private static void ReadProfile(ReadOnlyMemory<byte> data)
     {
         if (s_work.HasFlag(NullWork.PprofRead))
         {

@@ -149,8 +149,8 @@ internal sealed class ProfileAppender
     /// Interns the symbols the series' new stacks use, each table in profile row order rather than stack order, in a
     /// profile of at least <see cref="RowOrderMinLocations"/> locations: its rows are no longer in cache when the head
     /// appends it, and resolving them in stack order made nearly every new location, function and string a handful of
-    /// cache misses (the 4 MB eBPF profile: 100 000 locations and 30 000 functions per push). Marking touches only this appender's row maps; a row left marked
-    /// by a failed push is resolved again on use (the maps' ids are never negative).
+    /// cache misses (the 4 MB eBPF profile: 100 000 locations and 30 000 functions per push). Marking touches only this
+    /// appender's row maps; a row left marked by a failed push is resolved again on use (the maps' ids are never negative).
     /// </summary>
     private void InternUsedSymbols(ReadOnlySpan<int> runs, ReadOnlySpan<long> values)
     {

@@ -36,7 +36,7 @@ public sealed class ClientReplayTests(MonolithFixture monolith) : IClassFixture<
             $"-storage.filesystem.dir={shared}",
         ];
         var starting = new[] { "Pyroscope.Ingester", "Pyroscope.Distributor", "Pyroscope.Querier" }
-            .Select(project => PyroscopeProcess.StartReadyAsync(project, common, environment: MonolithFixture.AcceptOldProfiles))
+            .Select(project => PyroscopeProcess.StartReadyAsync(project, common))
             .ToArray();
         var started = new List<PyroscopeProcess>();
         try

@@ -78,8 +78,8 @@ public sealed class ReplicatedCluster : IAsyncDisposable
             {
                 starting.Add(cluster.StartIngesterAsync(i, httpPort: null, grpcPort: null));
             }
-            var distributor = PyroscopeProcess.StartReadyAsync("Pyroscope.Distributor", cluster._common, environment: MonolithFixture.AcceptOldProfiles);
-            var querier = PyroscopeProcess.StartReadyAsync("Pyroscope.Querier", cluster._common, environment: MonolithFixture.AcceptOldProfiles);
+            var distributor = PyroscopeProcess.StartReadyAsync("Pyroscope.Distributor", cluster._common);
+            var querier = PyroscopeProcess.StartReadyAsync("Pyroscope.Querier", cluster._common);
             try
             {
                 await Task.WhenAll([.. starting, distributor, querier]);
@@ -108,7 +108,7 @@ public sealed class ReplicatedCluster : IAsyncDisposable
         string[] args = [.. _common, $"-ring.instance-id={IngesterId(index)}", "-ring.instance-addr=127.0.0.1"];
         for (var attempt = 1; ; attempt++)
         {
-            var process = PyroscopeProcess.Start("Pyroscope.Ingester", args, data, MonolithFixture.AcceptOldProfiles,
+            var process = PyroscopeProcess.Start("Pyroscope.Ingester", args, data, null,
                 httpPort ?? FreePort.Next(), grpcPort ?? FreePort.Next());
             try
             {
